@@ -1,0 +1,91 @@
+//! Settings from `HUYING_*` environment variables, each with a default that works on a bare
+//! machine.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub host: String,
+    pub port: u16,
+    pub workers: usize,
+    pub data_dir: PathBuf,
+    /// Base64 of 32 bytes; when unset a development key is kept in `data_dir`.
+    pub data_key: Option<String>,
+    /// HS256 secret; when unset one is derived from the data key.
+    pub jwt_secret: Option<String>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub login_max_failures_per_account: i64,
+    pub login_max_failures_per_address: i64,
+    pub login_lockout: Duration,
+    pub body_limit_bytes: usize,
+    pub db_max_connections: u32,
+    pub admin_password: Option<String>,
+    pub log_json: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+fn var(name: &'static str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError {
+            name,
+            problem: format!("{v:?} is not valid ({e})"),
+        }),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let data_dir = PathBuf::from(var("HUYING_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let default_db = format!("sqlite://{}/huying.db", data_dir.display());
+        let database_url = var("HUYING_DATABASE_URL")
+            .or_else(|| var("DATABASE_URL"))
+            .unwrap_or(default_db);
+        let workers = parsed(
+            "HUYING_WORKERS",
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        )?;
+        Ok(Self {
+            database_url,
+            host: var("HUYING_HOST").unwrap_or_else(|| "127.0.0.1".into()),
+            port: parsed("HUYING_PORT", 8080)?,
+            workers,
+            data_dir,
+            data_key: var("HUYING_DATA_KEY"),
+            jwt_secret: var("HUYING_JWT_SECRET"),
+            jwt_issuer: var("HUYING_JWT_ISSUER").unwrap_or_else(|| "huying".into()),
+            jwt_audience: var("HUYING_JWT_AUDIENCE").unwrap_or_else(|| "huying-api".into()),
+            access_token_ttl: Duration::from_secs(
+                60 * parsed("HUYING_ACCESS_TOKEN_MINUTES", 15u64)?,
+            ),
+            refresh_token_ttl: Duration::from_secs(
+                86_400 * parsed("HUYING_REFRESH_TOKEN_DAYS", 30u64)?,
+            ),
+            login_max_failures_per_account: parsed("HUYING_LOGIN_MAX_FAILURES", 5)?,
+            login_max_failures_per_address: parsed("HUYING_LOGIN_MAX_FAILURES_PER_ADDRESS", 30)?,
+            login_lockout: Duration::from_secs(60 * parsed("HUYING_LOGIN_LOCKOUT_MINUTES", 15u64)?),
+            body_limit_bytes: parsed("HUYING_BODY_LIMIT_BYTES", 64 * 1024)?,
+            db_max_connections: parsed("HUYING_DB_MAX_CONNECTIONS", 16)?,
+            admin_password: var("HUYING_ADMIN_PASSWORD"),
+            log_json: var("HUYING_LOG_FORMAT").is_none_or(|f| f != "text"),
+        })
+    }
+}

@@ -1,0 +1,34 @@
+//! Coordinates (WGS-84 as the apps send them).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Coordinates {
+    pub lat: f64,
+    pub lng: f64,
+}
+
+impl Coordinates {
+    pub fn parse(lat: f64, lng: f64) -> Result<Self, &'static str> {
+        if !(lat.is_finite() && lng.is_finite())
+            || !(-90.0..=90.0).contains(&lat)
+            || !(-180.0..=180.0).contains(&lng)
+        {
+            return Err("out_of_range");
+        }
+        Ok(Self { lat, lng })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_impossible_positions() {
+        assert!(Coordinates::parse(36.19, 113.12).is_ok());
+        assert_eq!(Coordinates::parse(91.0, 0.0), Err("out_of_range"));
+        assert_eq!(Coordinates::parse(0.0, -181.0), Err("out_of_range"));
+        assert_eq!(Coordinates::parse(f64::NAN, 0.0), Err("out_of_range"));
+    }
+}

@@ -1,0 +1,17 @@
+//! Domain types: pure, validated when constructed. A value of these types is always valid.
+
+pub mod care;
+pub mod code;
+pub mod geo;
+pub mod id_card;
+pub mod mask;
+pub mod phone;
+pub mod policy;
+pub mod role;
+pub mod text;
+pub mod time_zone;
+pub mod urgency;
+pub mod validation;
+pub mod volunteer;
+
+pub use validation::{FieldError, Fields};

@@ -1,0 +1,305 @@
+//! A community's policy: dispatch, deadlines, rating and visit grades are data the community
+//! edits, not code. Missing sections take the defaults of DESIGN §3–§5.
+
+use serde::{Deserialize, Serialize};
+
+use super::FieldError;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CommunityPolicy {
+    /// Whether new requests wait for a dispatcher's triage before dispatch.
+    pub triage: bool,
+    pub dispatch: DispatchPolicy,
+    pub sla: SlaPolicy,
+    pub rating: RatingPolicy,
+    pub visit: VisitPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DispatchPolicy {
+    pub max_attempts: u32,
+    pub broadcast_k: u32,
+    pub offer_ttl_minutes: PerUrgency<u32>,
+    pub weights: ScoreWeights,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerUrgency<T> {
+    pub emergency: T,
+    pub urgent: T,
+    pub normal: T,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScoreWeights {
+    pub distance: f64,
+    pub load: f64,
+    pub continuity: f64,
+    pub reliability: f64,
+    pub rating: f64,
+    pub fairness: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sla {
+    pub respond_minutes: u32,
+    pub resolve_hours: u32,
+}
+
+pub type SlaPolicy = PerUrgency<Sla>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RatingPolicy {
+    /// Completed requests with no rating close by themselves after this many days.
+    pub auto_close_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VisitPolicy {
+    pub grades: Vec<VisitGrade>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VisitGrade {
+    pub code: String,
+    pub name: String,
+    /// A visit at least every this many days.
+    pub every_days: u32,
+}
+
+impl Default for CommunityPolicy {
+    fn default() -> Self {
+        Self {
+            triage: false,
+            dispatch: DispatchPolicy::default(),
+            sla: SlaPolicy::default(),
+            rating: RatingPolicy::default(),
+            visit: VisitPolicy::default(),
+        }
+    }
+}
+
+impl Default for DispatchPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            broadcast_k: 5,
+            offer_ttl_minutes: PerUrgency {
+                emergency: 5,
+                urgent: 15,
+                normal: 60,
+            },
+            weights: ScoreWeights::default(),
+        }
+    }
+}
+
+impl Default for ScoreWeights {
+    fn default() -> Self {
+        Self {
+            distance: 0.30,
+            load: 0.15,
+            continuity: 0.15,
+            reliability: 0.15,
+            rating: 0.15,
+            fairness: 0.10,
+        }
+    }
+}
+
+impl Default for SlaPolicy {
+    fn default() -> Self {
+        PerUrgency {
+            emergency: Sla {
+                respond_minutes: 15,
+                resolve_hours: 4,
+            },
+            urgent: Sla {
+                respond_minutes: 60,
+                resolve_hours: 24,
+            },
+            normal: Sla {
+                respond_minutes: 240,
+                resolve_hours: 72,
+            },
+        }
+    }
+}
+
+impl Default for RatingPolicy {
+    fn default() -> Self {
+        Self { auto_close_days: 7 }
+    }
+}
+
+impl Default for VisitPolicy {
+    fn default() -> Self {
+        let g = |code: &str, name: &str, every_days| VisitGrade {
+            code: code.into(),
+            name: name.into(),
+            every_days,
+        };
+        Self {
+            grades: vec![
+                g("high", "高风险", 7),
+                g("priority", "重点", 30),
+                g("general", "一般", 90),
+            ],
+        }
+    }
+}
+
+impl CommunityPolicy {
+    /// Parses a policy document; every out-of-range value is reported with its path.
+    pub fn parse(value: serde_json::Value) -> Result<Self, Vec<FieldError>> {
+        let policy: CommunityPolicy = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = format!("policy.{}", e.path());
+            let path = path.trim_end_matches(".").to_string();
+            vec![super::validation::serde_field_error(
+                &path,
+                &e.into_inner().to_string(),
+            )]
+        })?;
+        let mut errors = Vec::new();
+        let mut bad = |field: &str, code: &'static str| {
+            errors.push(FieldError {
+                field: format!("policy.{field}"),
+                code,
+            })
+        };
+        let d = &policy.dispatch;
+        if !(1..=20).contains(&d.max_attempts) {
+            bad("dispatch.max_attempts", "out_of_range");
+        }
+        if !(1..=100).contains(&d.broadcast_k) {
+            bad("dispatch.broadcast_k", "out_of_range");
+        }
+        for (name, v) in [
+            ("emergency", d.offer_ttl_minutes.emergency),
+            ("urgent", d.offer_ttl_minutes.urgent),
+            ("normal", d.offer_ttl_minutes.normal),
+        ] {
+            if !(1..=24 * 60).contains(&v) {
+                bad(
+                    &format!("dispatch.offer_ttl_minutes.{name}"),
+                    "out_of_range",
+                );
+            }
+        }
+        let w = &d.weights;
+        for (name, v) in [
+            ("distance", w.distance),
+            ("load", w.load),
+            ("continuity", w.continuity),
+            ("reliability", w.reliability),
+            ("rating", w.rating),
+            ("fairness", w.fairness),
+        ] {
+            if !(v.is_finite() && (0.0..=10.0).contains(&v)) {
+                bad(&format!("dispatch.weights.{name}"), "out_of_range");
+            }
+        }
+        for (name, s) in [
+            ("emergency", policy.sla.emergency),
+            ("urgent", policy.sla.urgent),
+            ("normal", policy.sla.normal),
+        ] {
+            if !(1..=30 * 24 * 60).contains(&s.respond_minutes) {
+                bad(&format!("sla.{name}.respond_minutes"), "out_of_range");
+            }
+            if !(1..=365 * 24).contains(&s.resolve_hours) {
+                bad(&format!("sla.{name}.resolve_hours"), "out_of_range");
+            }
+        }
+        if !(1..=90).contains(&policy.rating.auto_close_days) {
+            bad("rating.auto_close_days", "out_of_range");
+        }
+        let grades = &policy.visit.grades;
+        if grades.is_empty() || grades.len() > 10 {
+            bad("visit.grades", "out_of_range");
+        }
+        for (i, g) in grades.iter().enumerate() {
+            if super::code::Code::parse(&g.code).is_err() {
+                bad(&format!("visit.grades[{i}].code"), "invalid_code");
+            }
+            if grades[..i].iter().any(|o| o.code == g.code) {
+                bad(&format!("visit.grades[{i}].code"), "duplicate");
+            }
+            if super::text::Name::parse(&g.name).is_err() {
+                bad(&format!("visit.grades[{i}].name"), "required");
+            }
+            if !(1..=366).contains(&g.every_days) {
+                bad(&format!("visit.grades[{i}].every_days"), "out_of_range");
+            }
+        }
+        if errors.is_empty() {
+            Ok(policy)
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn has_grade(&self, code: &str) -> bool {
+        self.visit.grades.iter().any(|g| g.code == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn empty_document_is_the_default_policy() {
+        assert_eq!(
+            CommunityPolicy::parse(json!({})).unwrap(),
+            CommunityPolicy::default()
+        );
+        let round = serde_json::to_value(CommunityPolicy::default()).unwrap();
+        assert_eq!(
+            CommunityPolicy::parse(round).unwrap(),
+            CommunityPolicy::default()
+        );
+    }
+
+    #[test]
+    fn colour_codes_are_just_another_policy() {
+        let p = CommunityPolicy::parse(json!({"visit": {"grades": [
+            {"code": "red", "name": "红", "every_days": 1},
+            {"code": "yellow", "name": "黄", "every_days": 7},
+            {"code": "green", "name": "绿", "every_days": 30}
+        ]}}))
+        .unwrap();
+        assert!(p.has_grade("red"));
+        assert!(!p.has_grade("high"));
+    }
+
+    #[test]
+    fn reports_each_bad_value_with_its_path() {
+        let errs = CommunityPolicy::parse(json!({
+            "dispatch": {"max_attempts": 0},
+            "visit": {"grades": [{"code": "a", "name": "A", "every_days": 0}, {"code": "a", "name": "B", "every_days": 7}]}
+        }))
+        .unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "policy.dispatch.max_attempts",
+                "policy.visit.grades[0].every_days",
+                "policy.visit.grades[1].code"
+            ]
+        );
+        let unknown = CommunityPolicy::parse(json!({"dispatch": {"mode": "x"}})).unwrap_err();
+        assert_eq!(unknown[0].code, "unknown_field");
+        assert_eq!(unknown[0].field, "policy.dispatch.mode");
+    }
+}

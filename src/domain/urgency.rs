@@ -1,0 +1,7 @@
+use super::role::string_enum;
+
+string_enum!(Urgency {
+    Emergency => "emergency",
+    Urgent => "urgent",
+    Normal => "normal",
+});

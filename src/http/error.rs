@@ -1,0 +1,201 @@
+//! The HTTP error type: every failure becomes an RFC 7807 problem document with a stable
+//! `code`. Server errors are logged with the request id and never described to clients.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use super::i18n::{Lang, text};
+use crate::domain::FieldError;
+use crate::services::ServiceError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{code}")]
+    BadRequest {
+        code: &'static str,
+        detail: Option<String>,
+    },
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("precondition required")]
+    PreconditionRequired,
+    #[error("stale version")]
+    PreconditionFailed,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("{0}")]
+    Unprocessable(&'static str),
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("unavailable")]
+    Unavailable,
+    /// The message is for the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<ProblemField<'a>>,
+}
+
+#[derive(Serialize)]
+struct ProblemField<'a> {
+    field: &'a str,
+    code: &'a str,
+    message: &'static str,
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str) -> Self {
+        ApiError::BadRequest { code, detail: None }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. } => code,
+            ApiError::Validation(_) => "validation_failed",
+            ApiError::Unauthorized(c)
+            | ApiError::Forbidden(c)
+            | ApiError::NotFound(c)
+            | ApiError::Conflict(c)
+            | ApiError::Unprocessable(c) => c,
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::PreconditionRequired => "precondition_required",
+            ApiError::PreconditionFailed => "stale_version",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::TooManyRequests { .. } => "too_many_attempts",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The problem document in the caller's language.
+    pub fn render(&self, lang: Lang, request_id: Option<&str>) -> HttpResponse {
+        let code = self.code();
+        let status = self.status_code();
+        let title = text(code, lang);
+        let message = match self {
+            ApiError::BadRequest {
+                detail: Some(d), ..
+            } => format!("{title} {d}"),
+            _ => title.to_string(),
+        };
+        let errors = match self {
+            ApiError::Validation(errs) => errs
+                .iter()
+                .map(|e| ProblemField {
+                    field: &e.field,
+                    code: e.code,
+                    message: text(e.code, lang),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let body = Problem {
+            kind: format!("https://huying.dev/problems/{code}"),
+            title,
+            status: status.as_u16(),
+            code,
+            message,
+            request_id,
+            errors,
+        };
+        let mut res = HttpResponse::build(status);
+        res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+            .insert_header((header::CONTENT_LANGUAGE, lang.tag()));
+        if let ApiError::TooManyRequests { retry_after_secs } = self {
+            res.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        res.body(serde_json::to_vec(&body).unwrap_or_default())
+    }
+
+    /// A problem for an error response produced outside our code (by status alone).
+    pub fn from_status(status: StatusCode) -> Self {
+        match status.as_u16() {
+            401 => ApiError::Unauthorized("missing_token"),
+            403 => ApiError::Forbidden("forbidden"),
+            404 => ApiError::NotFound("route_not_found"),
+            405 => ApiError::MethodNotAllowed,
+            413 => ApiError::PayloadTooLarge,
+            415 => ApiError::UnsupportedMediaType,
+            400..=499 => ApiError::bad_request("bad_request"),
+            503 => ApiError::Unavailable,
+            _ => ApiError::Internal(format!("unhandled error response {status}")),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Validation(_) | ApiError::Unprocessable(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Rendered again with the caller's language and request id by the request middleware.
+    fn error_response(&self) -> HttpResponse {
+        self.render(Lang::Zh, None)
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NotFound => ApiError::NotFound("not_found"),
+            ServiceError::Forbidden(c) => ApiError::Forbidden(c),
+            ServiceError::Validation(errs) => ApiError::Validation(errs),
+            ServiceError::Conflict(c) => ApiError::Conflict(c),
+            ServiceError::StaleVersion => ApiError::PreconditionFailed,
+            ServiceError::Unauthorized(c) => ApiError::Unauthorized(c),
+            ServiceError::TooManyAttempts { retry_after_secs } => {
+                ApiError::TooManyRequests { retry_after_secs }
+            }
+            ServiceError::Internal(m) => ApiError::Internal(m),
+        }
+    }
+}

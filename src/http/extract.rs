@@ -1,0 +1,274 @@
+//! Request extractors: the caller, JSON bodies with field-level errors, versions, paging.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use crate::auth::Principal;
+use crate::services::{PageRequest, accounts, patch};
+use crate::state::AppState;
+
+pub fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal("AppState missing".into()))
+}
+
+/// The authenticated caller. 401 for a missing, invalid or expired token, or a disabled user.
+pub struct Auth(pub Principal);
+
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+impl FromRequest for Auth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let ctx = state(&req)?;
+            let token = bearer(&req).ok_or(ApiError::Unauthorized("missing_token"))?;
+            let user_id = ctx
+                .jwt
+                .verify(token)
+                .ok_or(ApiError::Unauthorized("invalid_token"))?;
+            let principal = accounts::principal(ctx, user_id)
+                .await?
+                .ok_or(ApiError::Unauthorized("user_disabled"))?;
+            Ok(Auth(principal))
+        })
+    }
+}
+
+/// The request id given to this request by the request middleware.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+impl FromRequest for RequestId {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or(RequestId(String::new()));
+        std::future::ready(Ok(id))
+    }
+}
+
+/// Reads the whole body up to the configured limit.
+pub async fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if len > limit {
+            return Err(ApiError::PayloadTooLarge);
+        }
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::bad_request("malformed_json"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(ct) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses a body as JSON; syntax errors are 400, wrong shapes 422 with the field's path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let malformed = |e: &serde_json::Error| ApiError::BadRequest {
+        code: "malformed_json",
+        detail: Some(format!("line {} column {}", e.line(), e.column())),
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+            malformed(&inner)
+        } else {
+            ApiError::Validation(vec![patch::serde_field_error(&path, &inner.to_string())])
+        }
+    })?;
+    de.end().map_err(|e| malformed(&e))?;
+    Ok(value)
+}
+
+/// A JSON body of type `T` (also accepts `application/merge-patch+json`).
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json(&req) {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            let limit = state(&req)?.config.body_limit_bytes;
+            let body = read_body(&req, &mut payload, limit).await?;
+            parse_json(&body).map(ApiJson)
+        })
+    }
+}
+
+/// The version named by `If-Match`; required on updates.
+pub struct IfMatch(pub i64);
+/// The version named by `If-Match`, when given (deactivation).
+pub struct OptionalIfMatch(pub Option<i64>);
+
+fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(v) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let s = v
+        .to_str()
+        .map_err(|_| ApiError::bad_request("invalid_header"))?
+        .trim();
+    let s = s.strip_prefix("W/").unwrap_or(s);
+    s.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .and_then(|s| s.parse::<i64>().ok())
+        .map(Some)
+        .ok_or(ApiError::bad_request("invalid_header"))
+}
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            if_match(req).and_then(|v| v.map(IfMatch).ok_or(ApiError::PreconditionRequired)),
+        )
+    }
+}
+
+impl FromRequest for OptionalIfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(if_match(req).map(OptionalIfMatch))
+    }
+}
+
+pub const DEFAULT_PAGE: i64 = 50;
+pub const MAX_PAGE: i64 = 200;
+
+pub fn encode_cursor(id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+/// `limit` 1..=200 (default 50) and an opaque `cursor` from a previous page.
+pub fn page_request(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::Validation(vec![crate::domain::FieldError {
+            field: "limit".into(),
+            code: "out_of_range",
+        }]));
+    }
+    let after = match cursor {
+        None | Some("") => None,
+        Some(c) => Some(
+            URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .and_then(|b| Uuid::from_slice(&b).ok())
+                .ok_or(ApiError::Validation(vec![crate::domain::FieldError {
+                    field: "cursor".into(),
+                    code: "invalid_value",
+                }]))?,
+        ),
+    };
+    Ok(PageRequest { after, limit })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_limits_are_bounded() {
+        let id = Uuid::now_v7();
+        let p = page_request(Some(10), Some(&encode_cursor(id))).unwrap();
+        assert_eq!((p.after, p.limit), (Some(id), 10));
+        assert!(page_request(Some(0), None).is_err());
+        assert!(page_request(Some(201), None).is_err());
+        assert!(page_request(None, Some("!!")).is_err());
+        assert_eq!(page_request(None, None).unwrap().limit, DEFAULT_PAGE);
+    }
+
+    #[test]
+    fn json_errors_say_which_field() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct T {
+            a: i64,
+        }
+        assert!(matches!(
+            parse_json::<T>(b"{"),
+            Err(ApiError::BadRequest {
+                code: "malformed_json",
+                ..
+            })
+        ));
+        let Err(ApiError::Validation(e)) = parse_json::<T>(br#"{"a": "x"}"#) else {
+            panic!()
+        };
+        assert_eq!((e[0].field.as_str(), e[0].code), ("a", "invalid_value"));
+        let Err(ApiError::Validation(e)) = parse_json::<T>(b"{}") else {
+            panic!()
+        };
+        assert_eq!((e[0].field.as_str(), e[0].code), ("a", "required"));
+        assert!(parse_json::<T>(br#"{"a": 1} trailing"#).is_err());
+    }
+}

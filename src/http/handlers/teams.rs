@@ -1,0 +1,2 @@
+super::registry_handlers!(crate::services::teams, crate::services::teams::TeamInput);
+super::simple_reads!();

@@ -1,0 +1,319 @@
+//! Problem titles and field messages in Chinese and English, chosen by `Accept-Language`.
+
+use actix_web::http::header::HeaderMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// The best of `zh` and `en` by the header's q-values; Chinese when nothing is said,
+    /// since the station's users read Chinese.
+    pub fn from_headers(h: &HeaderMap) -> Self {
+        let Some(v) = h.get("accept-language").and_then(|v| v.to_str().ok()) else {
+            return Lang::Zh;
+        };
+        let mut best: Option<(f32, Lang)> = None;
+        for part in v.split(',') {
+            let mut it = part.trim().split(';');
+            let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = it
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
+            let lang = if tag.starts_with("zh") {
+                Lang::Zh
+            } else if tag.starts_with("en") {
+                Lang::En
+            } else {
+                continue;
+            };
+            if best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Lang::Zh, |(_, l)| l)
+    }
+
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// (code, English, Chinese) for problem codes and field error codes.
+const TEXTS: &[(&str, &str, &str)] = &[
+    // problems
+    (
+        "malformed_json",
+        "The request body is not valid JSON.",
+        "请求体不是有效的 JSON。",
+    ),
+    (
+        "validation_failed",
+        "Some fields are invalid.",
+        "部分字段无效。",
+    ),
+    (
+        "invalid_query",
+        "The query string is invalid.",
+        "查询参数无效。",
+    ),
+    (
+        "invalid_path",
+        "The path contains an invalid identifier.",
+        "路径中的标识符无效。",
+    ),
+    (
+        "invalid_header",
+        "A request header is invalid.",
+        "请求头无效。",
+    ),
+    (
+        "unsupported_media_type",
+        "The request body must be JSON.",
+        "请求体必须是 JSON。",
+    ),
+    (
+        "payload_too_large",
+        "The request body is too large.",
+        "请求体过大。",
+    ),
+    ("missing_token", "Authentication is required.", "需要登录。"),
+    (
+        "invalid_token",
+        "The access token is invalid or expired.",
+        "访问令牌无效或已过期。",
+    ),
+    (
+        "user_disabled",
+        "This account is disabled.",
+        "该账号已停用。",
+    ),
+    (
+        "invalid_credentials",
+        "The login or password is wrong.",
+        "账号或密码错误。",
+    ),
+    (
+        "invalid_refresh_token",
+        "The refresh token is invalid or expired.",
+        "刷新令牌无效或已过期。",
+    ),
+    (
+        "refresh_token_reused",
+        "The refresh token was already used; all sessions of this login were revoked.",
+        "刷新令牌已被使用，本次登录的所有会话均已撤销。",
+    ),
+    (
+        "too_many_attempts",
+        "Too many failed logins; try again later.",
+        "登录失败次数过多，请稍后再试。",
+    ),
+    (
+        "forbidden",
+        "You are not allowed to do this.",
+        "您无权执行此操作。",
+    ),
+    (
+        "forbidden_field",
+        "You may not change some of these fields.",
+        "您无权修改其中部分字段。",
+    ),
+    (
+        "reveal_not_allowed",
+        "Your role may not see this personal data in full.",
+        "您的角色无权查看完整个人信息。",
+    ),
+    ("not_found", "Not found.", "未找到。"),
+    ("route_not_found", "No such endpoint.", "接口不存在。"),
+    (
+        "method_not_allowed",
+        "This method is not allowed here.",
+        "不支持该请求方法。",
+    ),
+    (
+        "duplicate",
+        "Something with these details already exists.",
+        "已存在相同信息的记录。",
+    ),
+    (
+        "role_already_granted",
+        "The user already holds this role.",
+        "该用户已拥有此角色。",
+    ),
+    (
+        "idempotency_in_progress",
+        "A request with this Idempotency-Key is still being processed.",
+        "相同幂等键的请求仍在处理中。",
+    ),
+    (
+        "idempotency_key_reused",
+        "This Idempotency-Key was used with a different request.",
+        "该幂等键已用于不同的请求。",
+    ),
+    (
+        "precondition_required",
+        "This update needs an If-Match header with the current ETag.",
+        "更新需要携带当前 ETag 的 If-Match 请求头。",
+    ),
+    (
+        "stale_version",
+        "The object was changed by someone else; reload it and try again.",
+        "该记录已被他人修改，请刷新后重试。",
+    ),
+    ("unavailable", "The service is not ready.", "服务尚未就绪。"),
+    (
+        "internal_error",
+        "Something went wrong on our side.",
+        "服务器内部错误。",
+    ),
+    ("bad_request", "The request is invalid.", "请求无效。"),
+    // field errors
+    ("required", "This field is required.", "此字段为必填项。"),
+    ("too_long", "This value is too long.", "内容过长。"),
+    ("too_many", "Too many items.", "条目过多。"),
+    (
+        "invalid_characters",
+        "This value contains invalid characters.",
+        "包含无效字符。",
+    ),
+    (
+        "invalid_value",
+        "This value has the wrong type or form.",
+        "值的类型或格式不正确。",
+    ),
+    (
+        "unknown_value",
+        "This value is not one of the allowed values.",
+        "不是允许的取值。",
+    ),
+    (
+        "unknown_field",
+        "This field is not recognised.",
+        "无法识别的字段。",
+    ),
+    (
+        "invalid_phone",
+        "This is not a valid phone number.",
+        "电话号码无效。",
+    ),
+    (
+        "invalid_id_card",
+        "This is not a valid ID card number.",
+        "身份证号码无效。",
+    ),
+    (
+        "invalid_time_zone",
+        "This time zone does not exist.",
+        "时区不存在。",
+    ),
+    (
+        "invalid_code",
+        "Use lowercase letters, digits, '_' or '-', starting with a letter.",
+        "只能使用小写字母、数字、下划线或连字符，并以字母开头。",
+    ),
+    (
+        "out_of_range",
+        "This value is out of range.",
+        "数值超出范围。",
+    ),
+    ("invalid_time", "Use HH:MM.", "请使用 HH:MM 格式。"),
+    (
+        "invalid_weekday",
+        "Use 1 (Monday) to 7 (Sunday).",
+        "请使用 1（周一）至 7（周日）。",
+    ),
+    (
+        "invalid_time_window",
+        "The window must end after it starts.",
+        "结束时间必须晚于开始时间。",
+    ),
+    (
+        "overlapping_windows",
+        "Two windows on the same day overlap.",
+        "同一天的时间段有重叠。",
+    ),
+    (
+        "invalid_date",
+        "Use YYYY-MM-DD, not in the future.",
+        "请使用 YYYY-MM-DD 格式，且不能晚于今天。",
+    ),
+    (
+        "unknown_grade",
+        "This grade is not in the community's visit policy.",
+        "该等级不在社区走访政策中。",
+    ),
+    (
+        "unknown_reference",
+        "This refers to something that does not exist here.",
+        "引用的对象不存在。",
+    ),
+    (
+        "weak_password",
+        "Use at least 8 characters.",
+        "密码至少 8 位。",
+    ),
+    ("invalid", "This value is invalid.", "值无效。"),
+    (
+        "immutable",
+        "This field cannot be changed.",
+        "此字段不可修改。",
+    ),
+    (
+        "cannot_revoke_own_admin",
+        "You cannot revoke your own admin role.",
+        "不能撤销自己的管理员角色。",
+    ),
+];
+
+pub fn text(code: &str, lang: Lang) -> &'static str {
+    TEXTS
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, en, zh)| if lang == Lang::Zh { *zh } else { *en })
+        .unwrap_or(match lang {
+            Lang::Zh => "请求无效。",
+            Lang::En => "The request is invalid.",
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::{HeaderName, HeaderValue};
+
+    fn lang(v: &str) -> Lang {
+        let mut h = HeaderMap::new();
+        h.insert(
+            HeaderName::from_static("accept-language"),
+            HeaderValue::from_str(v).unwrap(),
+        );
+        Lang::from_headers(&h)
+    }
+
+    #[test]
+    fn picks_the_preferred_of_chinese_and_english() {
+        assert_eq!(lang("en-US,en;q=0.9"), Lang::En);
+        assert_eq!(lang("zh-CN,zh;q=0.9,en;q=0.8"), Lang::Zh);
+        assert_eq!(lang("fr, en;q=0.5, zh;q=0.7"), Lang::Zh);
+        assert_eq!(lang("fr"), Lang::Zh);
+        assert_eq!(Lang::from_headers(&HeaderMap::new()), Lang::Zh);
+    }
+
+    #[test]
+    fn every_code_has_both_languages() {
+        for (code, en, zh) in TEXTS {
+            assert!(!en.is_empty() && !zh.is_empty(), "{code}");
+        }
+        assert_eq!(text("not_found", Lang::En), "Not found.");
+        assert_eq!(text("not_found", Lang::Zh), "未找到。");
+    }
+}

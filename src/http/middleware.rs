@@ -1,0 +1,214 @@
+//! Cross-cutting request handling: request ids, problem documents in the caller's language,
+//! access logs and metrics; and `Idempotency-Key` replay for POSTs.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody, to_bytes};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpResponse, web};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use super::error::{ApiError, PROBLEM_JSON};
+use super::extract::{RequestId, bearer, read_body};
+use super::i18n::Lang;
+use super::metrics::Metrics;
+use crate::crypto::sha256_hex;
+use crate::state::AppState;
+use crate::store::idempotency::{self, Claim};
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
+    let v = req.headers().get(&REQUEST_ID)?.to_str().ok()?;
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    ok.then(|| v.to_string())
+}
+
+/// Outermost middleware: every response leaves with `X-Request-Id`, every error as a problem
+/// document in the caller's language, and every request is logged and counted.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let started = Instant::now();
+    let request_id = incoming_request_id(&req).unwrap_or_else(|| Uuid::now_v7().to_string());
+    let lang = Lang::from_headers(req.headers());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let method = req.method().to_string();
+    let path = req.path().to_string();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let span =
+        tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
+
+    let res = next
+        .call(req)
+        .instrument(span.clone())
+        .await?
+        .map_into_boxed_body();
+
+    let mut res = finish_problem(res, lang, &request_id, &span);
+    res.headers_mut().insert(
+        REQUEST_ID,
+        HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("invalid")),
+    );
+    let status = res.status().as_u16();
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    let elapsed = started.elapsed();
+    if let Some(m) = metrics {
+        m.observe(&method, &route, status, elapsed.as_secs_f64());
+    }
+    span.in_scope(|| {
+        tracing::info!(status, route = %route, latency_ms = elapsed.as_secs_f64() * 1000.0, "request finished");
+    });
+    Ok(res)
+}
+
+/// Re-renders error responses as problem documents with language and request id; logs server
+/// errors with their cause, which never reaches the client.
+fn finish_problem(
+    res: ServiceResponse<BoxBody>,
+    lang: Lang,
+    request_id: &str,
+    span: &tracing::Span,
+) -> ServiceResponse<BoxBody> {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let rendered = match res.response().error() {
+        Some(e) => match e.as_error::<ApiError>() {
+            Some(api) => {
+                if let ApiError::Internal(msg) = api {
+                    span.in_scope(|| tracing::error!(error = %msg, "internal error"));
+                }
+                api.render(lang, Some(request_id))
+            }
+            None => {
+                span.in_scope(
+                    || tracing::warn!(error = %e, status = status.as_u16(), "framework error"),
+                );
+                ApiError::from_status(status).render(lang, Some(request_id))
+            }
+        },
+        None => {
+            let is_problem = res
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+            if is_problem {
+                return res;
+            }
+            ApiError::from_status(status).render(lang, Some(request_id))
+        }
+    };
+    res.into_response(rendered)
+}
+
+fn valid_key(k: &str) -> bool {
+    !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic())
+}
+
+/// `Idempotency-Key` on authenticated POSTs: the first response is stored and replayed to a
+/// retry with the same key and body; the same key with another body is 422; a retry while
+/// the first is still running is 409. Keys are scoped to the user.
+pub async fn idempotency(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .map(|v| v.to_str().map(str::to_string));
+    let (Some(key), true) = (key, req.method() == Method::POST) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let Some(ctx) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let key = match key {
+        Ok(k) if valid_key(&k) => k,
+        _ => return Ok(req.error_response(ApiError::bad_request("invalid_header"))),
+    };
+    let Some(user) = bearer(req.request()).and_then(|t| ctx.jwt.verify(t)) else {
+        // Unauthenticated POSTs (login, refresh) are not replayed; the handler answers 401 or runs.
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let scope = format!("user:{user}");
+    let (http_req, mut payload) = req.parts_mut();
+    let body = match read_body(http_req, &mut payload, ctx.config.body_limit_bytes).await {
+        Ok(b) => b,
+        Err(e) => return Ok(req.error_response(e)),
+    };
+    let mut fingerprint =
+        format!("{} {}?{}\n", req.method(), req.path(), req.query_string()).into_bytes();
+    fingerprint.extend_from_slice(&body);
+    let hash = sha256_hex(&fingerprint);
+    match idempotency::claim(&ctx.db, &scope, &key, &hash).await {
+        Err(e) => return Ok(req.error_response(ApiError::Internal(e.to_string()))),
+        Ok(Claim::Existing(row)) if row.request_hash != hash => {
+            return Ok(req.error_response(ApiError::Unprocessable("idempotency_key_reused")));
+        }
+        Ok(Claim::Existing(row)) => {
+            let (Some(status), Some(stored)) = (row.status_code, row.response_body) else {
+                return Ok(req.error_response(ApiError::Conflict("idempotency_in_progress")));
+            };
+            let mut res =
+                HttpResponse::build(StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK));
+            if let Some(ct) = row.content_type {
+                res.insert_header((header::CONTENT_TYPE, ct));
+            }
+            res.insert_header(("idempotent-replayed", "true"));
+            return Ok(req.into_response(res.body(stored)));
+        }
+        Ok(Claim::Claimed) => {}
+    }
+    req.set_payload(body.into());
+    let res = next.call(req).await?;
+    let status = res.status();
+    if status.is_server_error() {
+        let _ = idempotency::release(&ctx.db, &scope, &key).await;
+        return Ok(res.map_into_boxed_body());
+    }
+    let (http_req, response) = res.into_parts();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let (head, body) = response.into_parts();
+    let bytes = match to_bytes(body).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Ok(ServiceResponse::new(
+                http_req,
+                HttpResponse::from_error(ApiError::Internal("unreadable body".into())),
+            ));
+        }
+    };
+    if let Err(e) = idempotency::complete(
+        &ctx.db,
+        &scope,
+        &key,
+        status.as_u16(),
+        content_type.as_deref(),
+        &bytes,
+    )
+    .await
+    {
+        tracing::error!(error = %e, "could not store idempotent response");
+    }
+    Ok(ServiceResponse::new(
+        http_req,
+        head.set_body(bytes).map_into_boxed_body(),
+    ))
+}

@@ -1,0 +1,10 @@
+//! The HTTP layer: routes, extractors, middleware and the problem-document error type.
+
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod i18n;
+pub mod metrics;
+pub mod middleware;
+pub mod respond;
+pub mod routes;

@@ -1,0 +1,108 @@
+//! The route table: the one list of every endpoint, used to build the router and checked
+//! against `openapi.yaml` by the contract test.
+
+use actix_web::{HttpResponse, Route, web};
+
+use super::error::ApiError;
+use super::handlers::{
+    audit, auth, communities, grids, health, residents, service_types, teams, users, volunteers,
+};
+
+pub struct RouteDef {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub route: Route,
+}
+
+macro_rules! table {
+    ($( $m:ident $p:literal => $h:path ),* $(,)?) => {
+        vec![ $( RouteDef { method: stringify!($m), path: $p, route: web::$m().to($h) } ),* ]
+    };
+}
+
+pub fn table() -> Vec<RouteDef> {
+    table![
+        get "/healthz" => health::healthz,
+        get "/readyz" => health::readyz,
+        get "/metrics" => health::metrics,
+        get "/openapi.yaml" => health::openapi,
+
+        post "/api/v1/auth/login" => auth::login,
+        post "/api/v1/auth/refresh" => auth::refresh,
+        post "/api/v1/auth/logout" => auth::logout,
+        get "/api/v1/me" => auth::me,
+
+        post "/api/v1/users" => users::create,
+        get "/api/v1/users" => users::list,
+        get "/api/v1/users/{id}" => users::get,
+        patch "/api/v1/users/{id}" => users::update,
+        post "/api/v1/users/{id}/roles" => users::grant,
+        delete "/api/v1/users/{id}/roles/{grant_id}" => users::revoke,
+
+        post "/api/v1/communities" => communities::create,
+        get "/api/v1/communities" => communities::list,
+        get "/api/v1/communities/{id}" => communities::get,
+        patch "/api/v1/communities/{id}" => communities::update,
+        delete "/api/v1/communities/{id}" => communities::deactivate,
+        get "/api/v1/communities/{id}/audit-log" => audit::list,
+
+        post "/api/v1/communities/{id}/grids" => grids::create,
+        get "/api/v1/communities/{id}/grids" => grids::list,
+        get "/api/v1/grids/{id}" => grids::get,
+        patch "/api/v1/grids/{id}" => grids::update,
+        delete "/api/v1/grids/{id}" => grids::deactivate,
+
+        post "/api/v1/communities/{id}/residents" => residents::create,
+        get "/api/v1/communities/{id}/residents" => residents::list,
+        get "/api/v1/residents/{id}" => residents::get,
+        patch "/api/v1/residents/{id}" => residents::update,
+        delete "/api/v1/residents/{id}" => residents::deactivate,
+
+        post "/api/v1/communities/{id}/volunteers" => volunteers::create,
+        get "/api/v1/communities/{id}/volunteers" => volunteers::list,
+        get "/api/v1/volunteers/{id}" => volunteers::get,
+        patch "/api/v1/volunteers/{id}" => volunteers::update,
+        delete "/api/v1/volunteers/{id}" => volunteers::deactivate,
+
+        post "/api/v1/communities/{id}/teams" => teams::create,
+        get "/api/v1/communities/{id}/teams" => teams::list,
+        get "/api/v1/teams/{id}" => teams::get,
+        patch "/api/v1/teams/{id}" => teams::update,
+        delete "/api/v1/teams/{id}" => teams::deactivate,
+
+        post "/api/v1/communities/{id}/service-types" => service_types::create,
+        get "/api/v1/communities/{id}/service-types" => service_types::list,
+        get "/api/v1/service-types/{id}" => service_types::get,
+        patch "/api/v1/service-types/{id}" => service_types::update,
+        delete "/api/v1/service-types/{id}" => service_types::deactivate,
+    ]
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+pub async fn route_not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("route_not_found"))
+}
+
+/// Registers every route, one resource per path, with 405 (a problem document) for other
+/// methods. Unknown paths go to `route_not_found`, installed as the app's default service.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let mut paths: Vec<&'static str> = Vec::new();
+    let mut routes = table();
+    for r in &routes {
+        if !paths.contains(&r.path) {
+            paths.push(r.path);
+        }
+    }
+    for path in paths {
+        let mut resource = web::resource(path).default_service(web::to(method_not_allowed));
+        let (mine, rest): (Vec<_>, Vec<_>) = routes.into_iter().partition(|r| r.path == path);
+        routes = rest;
+        for r in mine {
+            resource = resource.route(r.route);
+        }
+        cfg.service(resource);
+    }
+}

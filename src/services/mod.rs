@@ -1,0 +1,147 @@
+//! Services: the rules. No HTTP in here; handlers call these with a `Principal`.
+
+pub mod accounts;
+pub mod audit;
+pub mod communities;
+pub mod grids;
+pub mod patch;
+pub mod residents;
+pub mod service_types;
+pub mod teams;
+pub mod volunteers;
+
+use uuid::Uuid;
+
+use crate::domain::FieldError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error("validation failed: {0:?}")]
+    Validation(Vec<FieldError>),
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("stale version")]
+    StaleVersion,
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ServiceError::NotFound,
+            StoreError::Conflict => ServiceError::Conflict("duplicate"),
+            StoreError::ForeignKey => ServiceError::Validation(vec![FieldError {
+                field: String::new(),
+                code: "unknown_reference",
+            }]),
+            StoreError::StaleVersion => ServiceError::StaleVersion,
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<Vec<FieldError>> for ServiceError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        ServiceError::Validation(errors)
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Keyset pagination over UUIDv7 ids (which sort by creation time).
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub after: Option<Uuid>,
+    pub limit: i64,
+}
+
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The id to continue after, when there is more.
+    pub next_after: Option<Uuid>,
+}
+
+impl PageRequest {
+    /// Rows are fetched with `fetch_limit` (one more than asked) to know whether more exist.
+    pub fn fetch_limit(&self) -> i64 {
+        self.limit + 1
+    }
+
+    pub fn page<R, T>(
+        &self,
+        mut rows: Vec<R>,
+        id: impl Fn(&R) -> Uuid,
+        view: impl FnMut(R) -> T,
+    ) -> Page<T> {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let next_after = if more { rows.last().map(&id) } else { None };
+        Page {
+            items: rows.into_iter().map(view).collect(),
+            next_after,
+        }
+    }
+}
+
+/// `%term%` for LIKE, lowercased, with the wildcards of the term escaped.
+pub fn like_pattern(term: Option<&str>) -> Option<String> {
+    let t = term?.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let mut out = String::from("%");
+    for c in t.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    Some(out)
+}
+
+/// One field error as a validation failure.
+pub fn field_error(field: &str, code: &'static str) -> ServiceError {
+    ServiceError::Validation(vec![FieldError {
+        field: field.to_string(),
+        code,
+    }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern(Some(" 孙 ")), Some("%孙%".into()));
+        assert_eq!(like_pattern(Some("a_b%")), Some("%a\\_b\\%%".into()));
+        assert_eq!(like_pattern(Some("  ")), None);
+        assert_eq!(like_pattern(None), None);
+    }
+
+    #[test]
+    fn pages_report_where_to_continue() {
+        let req = PageRequest {
+            after: None,
+            limit: 2,
+        };
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+        let p = req.page(ids.clone(), |u| *u, |u| u);
+        assert_eq!(p.items.len(), 2);
+        assert_eq!(p.next_after, Some(ids[1]));
+        let last = req.page(ids[..2].to_vec(), |u| *u, |u| u);
+        assert_eq!(last.next_after, None);
+    }
+}

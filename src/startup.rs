@@ -1,0 +1,128 @@
+//! Builds the application from a `Config`: database, keys, first admin, and an HTTP server on
+//! its own listener (port 0 in tests).
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::crypto::Vault;
+use crate::http::error::ApiError;
+use crate::http::metrics::Metrics;
+use crate::http::middleware::{idempotency, request_context};
+use crate::http::routes;
+use crate::services::accounts;
+use crate::state::AppState;
+use crate::store::Db;
+
+/// Connects, migrates and derives keys: everything but the listener.
+pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
+    if let Some(parent) = config
+        .database_url
+        .strip_prefix("sqlite://")
+        .and_then(|p| std::path::Path::new(p.split('?').next().unwrap_or(p)).parent())
+    {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    let db = Db::connect(&config.database_url, config.db_max_connections).await?;
+    db.migrate().await?;
+    let vault = match &config.data_key {
+        Some(k) => Vault::from_base64(k)?,
+        None => Vault::load_or_create_dev(&config.data_dir)?,
+    };
+    let jwt_secret: Vec<u8> = match &config.jwt_secret {
+        Some(s) => s.as_bytes().to_vec(),
+        None => vault.jwt_key().to_vec(),
+    };
+    let jwt = JwtKeys::new(
+        &jwt_secret,
+        &config.jwt_issuer,
+        &config.jwt_audience,
+        config.access_token_ttl,
+    );
+    Ok(AppState {
+        db,
+        jwt,
+        vault,
+        config,
+    })
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let state = prepare(config).await?;
+        if let Some((user, generated)) =
+            accounts::bootstrap_admin(&state, state.config.admin_password.as_deref()).await?
+        {
+            match generated {
+                Some(pw) => println!(
+                    "Created the first admin account.\n  username: {user}\n  password: {pw}\nThis password is shown once; change it after logging in."
+                ),
+                None => {
+                    tracing::info!(username = %user, "created the first admin account with HUYING_ADMIN_PASSWORD")
+                }
+            }
+        }
+        let listener = TcpListener::bind((state.config.host.as_str(), state.config.port))?;
+        let port = listener.local_addr()?.port();
+        let server = build_server(listener, state.clone())?;
+        Ok(Self {
+            server,
+            port,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn build_server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let workers = state.config.workers.max(1);
+    let state = web::Data::new(state);
+    let metrics = web::Data::new(Metrics::new());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(metrics.clone())
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| ApiError::bad_request("invalid_path").into()),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                ApiError::BadRequest {
+                    code: "invalid_query",
+                    detail: Some(e.to_string()),
+                }
+                .into()
+            }))
+            .wrap(from_fn(idempotency))
+            .wrap(from_fn(request_context))
+            .configure(routes::configure)
+            .default_service(web::to(routes::route_not_found))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

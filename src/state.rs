@@ -1,0 +1,14 @@
+//! What every request can reach: the database, keys and settings.
+
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::crypto::Vault;
+use crate::store::Db;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub jwt: JwtKeys,
+    pub vault: Vault,
+    pub config: Config,
+}

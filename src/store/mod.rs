@@ -1,0 +1,214 @@
+//! Storage: SQL only. One `Db` enum over the concrete pools; each query is written once and
+//! expanded into both arms by `on_db!`, so both backends are type-checked on every build.
+
+pub mod audit;
+pub mod communities;
+pub mod grids;
+pub mod idempotency;
+pub mod residents;
+pub mod service_types;
+pub mod teams;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+pub mod volunteers;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool, Transaction};
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same sqlx code against whichever backend is active.
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("unique constraint violated")]
+    Conflict,
+    #[error("referenced row does not exist")]
+    ForeignKey,
+    #[error("the row was changed by someone else")]
+    StaleVersion,
+    #[error("unsupported database url: {0}")]
+    UnsupportedUrl(String),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::ForeignKey,
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The one clock of the storage layer: microsecond precision, so that values round-trip
+/// identically through PostgreSQL (µs) and SQLite (text).
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Write transactions: SQLite takes the write lock up front (`BEGIN IMMEDIATE`) so that two
+/// writers never deadlock upgrading a read lock; PostgreSQL uses its ordinary MVCC `BEGIN`.
+pub(crate) trait BeginWrite {
+    type Database: sqlx::Database;
+    async fn begin_write(&self) -> Result<Transaction<'static, Self::Database>, sqlx::Error>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
+impl Db {
+    /// Opens a pool for `sqlite://…` or `postgres://…`. SQLite files are created if missing and
+    /// run in WAL mode.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else {
+            Err(StoreError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match self {
+            Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
+            Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// True when the database answers and every migration this build knows is applied.
+    pub async fn is_ready(&self) -> bool {
+        const APPLIED: &str = "select count(*) from _sqlx_migrations where success = true";
+        let expected = match self {
+            Db::Sqlite(_) => sqlx::migrate!("./migrations/sqlite").iter().count(),
+            Db::Postgres(_) => sqlx::migrate!("./migrations/postgres").iter().count(),
+        } as i64;
+        let applied: Result<i64, sqlx::Error> =
+            on_db!(self, pool => sqlx::query_scalar(APPLIED).fetch_one(pool).await);
+        matches!(applied, Ok(n) if n >= expected)
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+}
+
+/// Hides a password in a connection URL before it reaches a log or an error message.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// After a conditional update touched no row: 404 if the row is gone, else 412 (stale version).
+/// `exists_sql` is `select count(*) from <table> where id = $1`.
+pub(crate) async fn missing_or_stale(
+    db: &Db,
+    exists_sql: &'static str,
+    id: uuid::Uuid,
+) -> StoreError {
+    let n: Result<i64, sqlx::Error> =
+        on_db!(db, pool => sqlx::query_scalar(exists_sql).bind(id).fetch_one(pool).await);
+    match n {
+        Ok(0) => StoreError::NotFound,
+        Ok(_) => StoreError::StaleVersion,
+        Err(e) => e.into(),
+    }
+}
+
+/// The same check inside a transaction that already holds the write lock.
+pub(crate) fn stale_or_missing(exists: bool) -> StoreError {
+    if exists {
+        StoreError::StaleVersion
+    } else {
+        StoreError::NotFound
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_password_but_keeps_user_and_host() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/huying"),
+            "postgres://app:***@db:5432/huying"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/huying.db"),
+            "sqlite://data/huying.db"
+        );
+    }
+}
