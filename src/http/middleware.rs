@@ -173,7 +173,19 @@ pub async fn idempotency(
         Ok(Claim::Claimed) => {}
     }
     req.set_payload(body.into());
-    let res = next.call(req).await?;
+    let lang = Lang::from_headers(req.headers());
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    // Rendered now, so that a replay answers exactly what the first caller saw.
+    let res = finish_problem(
+        next.call(req).await?.map_into_boxed_body(),
+        lang,
+        &request_id,
+        &tracing::Span::current(),
+    );
     let status = res.status();
     if status.is_server_error() {
         let _ = idempotency::release(&ctx.db, &scope, &key).await;

@@ -603,18 +603,16 @@ pub async fn grant_role(
             },
         ));
     }
-    // A community admin may add a role to a user they cannot yet see (e.g. a new volunteer
-    // signed up elsewhere) only in their own community.
+    if input.community_id.is_some_and(|c| !p.is_member(c)) {
+        return Err(ServiceError::NotFound);
+    }
     if !may_grant(p, role, input.community_id) {
-        return Err(
-            if may_administer(p, target.id, &grants)
-                || input.community_id.is_some_and(|c| p.is_member(c))
-            {
-                ServiceError::Forbidden("forbidden")
-            } else {
-                ServiceError::NotFound
-            },
-        );
+        let knows_user = may_administer(p, target.id, &grants) || p.communities().next().is_some();
+        return Err(if knows_user {
+            ServiceError::Forbidden("forbidden")
+        } else {
+            ServiceError::NotFound
+        });
     }
     let g = store::users::grant(
         &ctx.db,

@@ -1,0 +1,386 @@
+//! Authorisation per object: for every endpoint, callers reaching for what is not theirs get
+//! 404 (existence secret) or 403 (a member without the right), and lists leave it out.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn outsiders_get_404_or_403_on_every_endpoint_and_nothing_changes() {
+    let app = spawn_app().await;
+    let (a, b) = (app.community("甲社区").await, app.community("乙社区").await);
+    // Community A's objects.
+    let (w1, _) = app.user("grid_worker", Some(&a)).await;
+    let (w2, gw2) = app.user("grid_worker", Some(&a)).await;
+    let g1 = app.grid(&a, "第一网格", &[&w1]).await;
+    let _g2 = app.grid(&a, "第二网格", &[&w2]).await;
+    let (res_user, res_a) = app.user("resident", Some(&a)).await;
+    let own = app
+        .resident(
+            &a,
+            json!({"name": "自己", "grid_id": g1, "user_id": res_user}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let r = app
+        .resident(
+            &a,
+            json!({"name": "孙大娘", "grid_id": g1, "phone": "13812345678"}),
+        )
+        .await
+        .expect(201);
+    let rid = r.id();
+    let (vu, _) = app.user("volunteer", Some(&a)).await;
+    let v = app.volunteer(&a, &vu, json!({})).await.expect(201).id();
+    let (vol_user, vol_a) = app.user("volunteer", Some(&a)).await;
+    let own_v = app
+        .volunteer(&a, &vol_user, json!({}))
+        .await
+        .expect(201)
+        .id();
+    let t = app
+        .post(
+            &format!("/api/v1/communities/{a}/teams"),
+            &app.admin,
+            json!({"name": "队", "member_ids": [v]}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let s = app
+        .post(
+            &format!("/api/v1/communities/{a}/service-types"),
+            &app.admin,
+            json!({"code": "repairs", "name": "维修"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let (u, _) = app.user("dispatcher", Some(&a)).await;
+    let grant = app
+        .get(&format!("/api/v1/users/{u}"), &app.admin)
+        .await
+        .body["roles"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, doc_a) = app.user("doctor", Some(&a)).await;
+    let (_, cb) = app.user("community_admin", Some(&b)).await;
+
+    let actors = [
+        ("admin of another community", &cb),
+        ("volunteer", &vol_a),
+        ("resident", &res_a),
+        ("grid worker of another grid", &gw2),
+        ("doctor", &doc_a),
+    ];
+    // (method, path, body, expected status for [cb, volunteer, resident, grid worker, doctor])
+    let any = json!({"name": "改名"});
+    let cases: Vec<(Method, String, Value, [u16; 5])> = vec![
+        (
+            Method::GET,
+            format!("/api/v1/communities/{a}"),
+            Value::Null,
+            [404, 200, 200, 200, 200],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/communities/{a}"),
+            any.clone(),
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/communities/{a}"),
+            Value::Null,
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/communities/{a}/audit-log"),
+            Value::Null,
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/residents/{rid}"),
+            Value::Null,
+            [404, 404, 404, 404, 404],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/residents/{rid}"),
+            any.clone(),
+            [404, 404, 404, 404, 404],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/residents/{rid}"),
+            Value::Null,
+            [404, 404, 404, 404, 404],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/communities/{a}/residents"),
+            json!({"name": "新", "grid_id": g1}),
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/volunteers/{v}"),
+            Value::Null,
+            [404, 404, 404, 404, 404],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/volunteers/{v}"),
+            json!({"status": "paused"}),
+            [404, 404, 404, 404, 404],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/volunteers/{v}"),
+            Value::Null,
+            [404, 404, 404, 404, 404],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/communities/{a}/volunteers"),
+            json!({"user_id": u, "name": "新"}),
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/grids/{g1}"),
+            Value::Null,
+            [404, 200, 200, 200, 200],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/grids/{g1}"),
+            any.clone(),
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/grids/{g1}"),
+            Value::Null,
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/communities/{a}/grids"),
+            json!({"name": "新网格"}),
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/communities/{a}/grids"),
+            Value::Null,
+            [404, 200, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/teams/{t}"),
+            Value::Null,
+            [404, 200, 200, 200, 200],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/teams/{t}"),
+            any.clone(),
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/teams/{t}"),
+            Value::Null,
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/communities/{a}/teams"),
+            json!({"name": "新队"}),
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/communities/{a}/teams"),
+            Value::Null,
+            [404, 200, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/service-types/{s}"),
+            Value::Null,
+            [404, 200, 200, 200, 200],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/service-types/{s}"),
+            any.clone(),
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/service-types/{s}"),
+            Value::Null,
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/communities/{a}/service-types"),
+            json!({"code": "new", "name": "新"}),
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/communities/{a}/service-types"),
+            Value::Null,
+            [404, 200, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/communities/{a}/residents"),
+            Value::Null,
+            [404, 403, 200, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/communities/{a}/volunteers"),
+            Value::Null,
+            [404, 200, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/users/{u}"),
+            Value::Null,
+            [404, 404, 404, 404, 404],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/users/{u}"),
+            json!({"display_name": "x"}),
+            [404, 404, 404, 404, 404],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/users?community_id={a}"),
+            Value::Null,
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            "/api/v1/users".to_string(),
+            json!({"username": "intruder", "display_name": "x", "password": "password-123", "roles": [{"role": "dispatcher", "community_id": a}]}),
+            [422, 403, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/users/{u}/roles"),
+            json!({"role": "community_admin", "community_id": a}),
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/users/{u}/roles/{grant}"),
+            Value::Null,
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            "/api/v1/communities".to_string(),
+            json!({"code": "intruder", "name": "x"}),
+            [403, 403, 403, 403, 403],
+        ),
+    ];
+    for (method, path, body, expected) in &cases {
+        for ((who, token), want) in actors.iter().zip(expected) {
+            let mut rb = app.req(method.clone(), path).bearer_auth(token);
+            if *method == Method::PATCH {
+                rb = rb.header("if-match", "\"1\"");
+            }
+            if !body.is_null() {
+                rb = rb.json(body);
+            }
+            let r = app.send(rb).await;
+            assert_eq!(r.status, *want, "{who}: {method} {path} → {}", r.body);
+        }
+    }
+    // Lists never show what is not theirs.
+    let residents = app
+        .get(&format!("/api/v1/communities/{a}/residents"), &res_a)
+        .await
+        .expect(200);
+    assert_eq!(residents.item_ids(), [own.clone()]);
+    assert!(
+        app.get(&format!("/api/v1/communities/{a}/residents"), &gw2)
+            .await
+            .expect(200)
+            .items()
+            .is_empty()
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/communities/{a}/volunteers"), &vol_a)
+            .await
+            .expect(200)
+            .item_ids(),
+        [own_v]
+    );
+    assert!(
+        !app.get("/api/v1/communities", &cb)
+            .await
+            .expect(200)
+            .item_ids()
+            .contains(&a)
+    );
+    // And nothing was changed by any of it.
+    let after = app
+        .get(&format!("/api/v1/residents/{rid}"), &app.admin)
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            after.body["version"].as_i64(),
+            after.body["name"].as_str(),
+            after.body["active"].as_bool()
+        ),
+        (Some(1), Some("孙大娘"), Some(true))
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/communities/{a}"), &app.admin)
+            .await
+            .body["version"],
+        1
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/grids/{g1}"), &app.admin)
+            .await
+            .body["version"],
+        1
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/volunteers/{v}"), &app.admin)
+            .await
+            .body["status"],
+        "active"
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/users/{u}"), &app.admin)
+            .await
+            .body["roles"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/communities/{a}/residents"), &app.admin)
+            .await
+            .items()
+            .len(),
+        2
+    );
+}

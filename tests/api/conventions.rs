@@ -1,0 +1,233 @@
+//! DESIGN §8: problem documents, languages, idempotency, body limits, request ids, health.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn health_readiness_metrics_and_the_spec_are_served() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.send(app.req(Method::GET, "/healthz"))
+            .await
+            .expect(200)
+            .body["status"],
+        "ok"
+    );
+    let ready = app.send(app.req(Method::GET, "/readyz")).await.expect(200);
+    assert_eq!(ready.body["database"], app.state.db.backend());
+    app.get("/api/v1/me", &app.admin).await.expect(200);
+    let m = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains(
+            "huying_http_requests_total{method=\"GET\",route=\"/api/v1/me\",status=\"200\"}"
+        ),
+        "{m}"
+    );
+    let spec = app
+        .client
+        .get(format!("{}/openapi.yaml", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(spec.starts_with("openapi: 3.1"));
+}
+
+#[tokio::test]
+async fn errors_are_problem_documents_in_the_callers_language() {
+    let app = spawn_app().await;
+    let zh = app
+        .send(
+            app.req(Method::GET, "/api/v1/me")
+                .header("accept-language", "zh-CN,zh;q=0.9"),
+        )
+        .await
+        .problem(401, "missing_token");
+    assert_eq!(zh.body["message"], "需要登录。");
+    assert_eq!(zh.header("content-language"), Some("zh-CN"));
+    let en = app
+        .send(
+            app.req(Method::GET, "/api/v1/me")
+                .header("accept-language", "en-GB"),
+        )
+        .await
+        .problem(401, "missing_token");
+    assert_eq!(en.body["message"], "Authentication is required.");
+    assert_eq!(en.body["request_id"].as_str(), en.header("x-request-id"));
+    let c = app.community("甲").await;
+    let r = app
+        .send(
+            app.req(Method::POST, &format!("/api/v1/communities/{c}/residents"))
+                .bearer_auth(&app.admin)
+                .header("accept-language", "zh")
+                .json(&json!({"name": "", "phone": "1"})),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(r.body["errors"][0]["message"], "此字段为必填项。");
+    assert_eq!(r.body["errors"][1]["message"], "电话号码无效。");
+}
+
+#[tokio::test]
+async fn malformed_wrong_type_oversized_and_misrouted_requests_are_4xx_problems() {
+    let app = spawn_app().await;
+    let c = app.community("甲").await;
+    let path = format!("/api/v1/communities/{c}/residents");
+    let raw = |body: &'static str, ct: &'static str| {
+        app.req(Method::POST, &path)
+            .bearer_auth(&app.admin)
+            .header("content-type", ct)
+            .body(body)
+    };
+    app.send(raw("{\"name\": ", "application/json"))
+        .await
+        .problem(400, "malformed_json");
+    app.send(raw("{\"name\": \"x\"} extra", "application/json"))
+        .await
+        .problem(400, "malformed_json");
+    app.send(raw("name=x", "application/x-www-form-urlencoded"))
+        .await
+        .problem(415, "unsupported_media_type");
+    app.send(raw("[]", "application/json"))
+        .await
+        .problem(422, "validation_failed");
+    let huge = format!("{{\"name\": \"{}\"}}", "孙".repeat(40_000));
+    app.send(
+        app.req(Method::POST, &path)
+            .bearer_auth(&app.admin)
+            .header("content-type", "application/json")
+            .body(huge),
+    )
+    .await
+    .problem(413, "payload_too_large");
+    app.get("/api/v1/residents/not-a-uuid", &app.admin)
+        .await
+        .problem(400, "invalid_path");
+    app.get(
+        &format!("/api/v1/residents/{}", uuid::Uuid::now_v7()),
+        &app.admin,
+    )
+    .await
+    .problem(404, "not_found");
+    let nowhere = app
+        .client
+        .get(format!("{}/api/v1/nowhere", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nowhere.status(), 404);
+    assert!(
+        nowhere.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/problem+json")
+    );
+    let put = app
+        .client
+        .put(format!("{}/api/v1/me", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 405);
+    let body: serde_json::Value = put.json().await.unwrap();
+    assert_eq!(body["code"], "method_not_allowed");
+    assert!(
+        app.get(&path, &app.admin)
+            .await
+            .expect(200)
+            .items()
+            .is_empty(),
+        "nothing written"
+    );
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_made() {
+    let app = spawn_app().await;
+    let r = app
+        .send(
+            app.req(Method::GET, "/healthz")
+                .header("x-request-id", "abc-123"),
+        )
+        .await;
+    assert_eq!(r.header("x-request-id"), Some("abc-123"));
+    let r = app
+        .send(
+            app.req(Method::GET, "/healthz")
+                .header("x-request-id", "bad id with spaces"),
+        )
+        .await;
+    assert_ne!(r.header("x-request-id"), Some("bad id with spaces"));
+    assert_eq!(r.header("x-request-id").unwrap().len(), 36);
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_the_first_response_and_create_nothing_twice() {
+    let app = spawn_app().await;
+    let c = app.community("甲").await;
+    let path = format!("/api/v1/communities/{c}/residents");
+    let send = |key: &'static str, name: &'static str| {
+        app.send(
+            app.req(Method::POST, &path)
+                .bearer_auth(&app.admin)
+                .header("idempotency-key", key)
+                .json(&json!({"name": name})),
+        )
+    };
+    let first = send("k-1", "孙大娘").await.expect(201);
+    let again = send("k-1", "孙大娘").await.expect(201);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    send("k-1", "李大爷")
+        .await
+        .problem(422, "idempotency_key_reused");
+    send("k-2", "李大爷").await.expect(201);
+    assert_eq!(
+        app.get(&path, &app.admin).await.expect(200).items().len(),
+        2
+    );
+    // Keys belong to the user who sent them.
+    let (_, other) = app.user("community_admin", Some(&c)).await;
+    let theirs = app
+        .send(
+            app.req(Method::POST, &path)
+                .bearer_auth(&other)
+                .header("idempotency-key", "k-1")
+                .json(&json!({"name": "王奶奶"})),
+        )
+        .await
+        .expect(201);
+    assert_ne!(theirs.id(), first.id());
+    // A failed request stores its answer too: retrying gives the same 422.
+    let bad = app
+        .send(
+            app.req(Method::POST, &path)
+                .bearer_auth(&app.admin)
+                .header("idempotency-key", "k-3")
+                .json(&json!({"name": ""})),
+        )
+        .await
+        .problem(422, "validation_failed");
+    let bad_again = app
+        .send(
+            app.req(Method::POST, &path)
+                .bearer_auth(&app.admin)
+                .header("idempotency-key", "k-3")
+                .json(&json!({"name": ""})),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(bad.body["errors"], bad_again.body["errors"]);
+}

@@ -1,0 +1,360 @@
+//! Spawning the app on a fresh database, and a client that checks every response against
+//! the contract.
+
+use std::time::Duration;
+
+use huying::config::Config;
+use huying::startup::Application;
+use reqwest::Method;
+use serde_json::{Value, json};
+use sqlx::migrate::MigrateDatabase;
+use uuid::Uuid;
+
+use crate::spec::check_response;
+
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+pub const PASSWORD: &str = "password-123";
+
+/// A throwaway database; dropped (PostgreSQL) or deleted (SQLite) with the app.
+struct TestDb {
+    url: String,
+}
+
+impl TestDb {
+    async fn new() -> Self {
+        let name = format!("huying_test_{}", Uuid::now_v7().simple());
+        let url = match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(base) if base.starts_with("postgres") => {
+                let cut = base
+                    .rfind('/')
+                    .filter(|i| *i > "postgres://".len())
+                    .unwrap_or(base.len());
+                let url = format!("{}/{name}", &base[..cut]);
+                sqlx::Postgres::create_database(&url)
+                    .await
+                    .expect("create test database");
+                url
+            }
+            Some(other) => panic!("TEST_DATABASE_URL must be a postgres:// URL, got {other}"),
+            None => {
+                let dir = std::env::temp_dir().join("huying-tests");
+                std::fs::create_dir_all(&dir).unwrap();
+                format!("sqlite://{}/{name}.db", dir.display())
+            }
+        };
+        Self { url }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{path}{suffix}"));
+            }
+            return;
+        }
+        // Dropping needs a runtime of its own: the test's runtime is shutting down.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let _ = rt.block_on(sqlx::Postgres::force_drop_database(&url));
+        })
+        .join();
+    }
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn etag(&self) -> String {
+        self.header("etag").expect("ETag header").to_string()
+    }
+
+    pub fn id(&self) -> String {
+        self.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {}", self.body))
+            .to_string()
+    }
+
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self
+    }
+
+    /// Asserts a problem document with this status and code.
+    #[track_caller]
+    pub fn problem(self, status: u16, code: &str) -> Self {
+        assert_eq!(
+            (self.status, self.code()),
+            (status, code),
+            "body: {}",
+            self.body
+        );
+        assert!(
+            self.header("content-type")
+                .unwrap_or("")
+                .starts_with("application/problem+json"),
+            "problem content type"
+        );
+        self
+    }
+
+    pub fn field_codes(&self) -> Vec<(String, String)> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        (
+                            e["field"].as_str().unwrap_or("").to_string(),
+                            e["code"].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn items(&self) -> Vec<Value> {
+        self.body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn item_ids(&self) -> Vec<String> {
+        self.items()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub admin: String,
+    pub state: huying::state::AppState,
+    _db: TestDb,
+}
+
+pub fn test_config(url: &str) -> Config {
+    let mut c = Config::from_env().expect("config");
+    c.database_url = url.to_string();
+    c.host = "127.0.0.1".into();
+    c.port = 0;
+    c.workers = 2;
+    c.data_key = Some("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into());
+    c.jwt_secret = None;
+    c.admin_password = Some(ADMIN_PASSWORD.into());
+    c.db_max_connections = 5;
+    c.body_limit_bytes = 64 * 1024;
+    c.login_max_failures_per_account = 5;
+    c.login_max_failures_per_address = 50;
+    c
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let db = TestDb::new().await;
+    let mut config = test_config(&db.url);
+    tweak(&mut config);
+    let app = Application::build(config).await.expect("app builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let mut t = TestApp {
+        base,
+        client,
+        admin: String::new(),
+        state,
+        _db: db,
+    };
+    t.admin = t.login("admin", ADMIN_PASSWORD).await;
+    t
+}
+
+impl TestApp {
+    pub fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{}", self.base, path))
+    }
+
+    /// Sends and checks the response against `openapi.yaml`.
+    pub async fn send(&self, rb: reqwest::RequestBuilder) -> Resp {
+        let req = rb.build().expect("request builds");
+        let method = req.method().to_string();
+        let path = req.url().path().to_string();
+        let res = self.client.execute(req).await.expect("request sent");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.unwrap();
+        check_response(
+            &method,
+            &path,
+            status,
+            headers.get("content-type").and_then(|v| v.to_str().ok()),
+            &bytes,
+        );
+        assert!(
+            headers.get("x-request-id").is_some(),
+            "{method} {path}: no X-Request-Id"
+        );
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.send(self.req(Method::GET, path).bearer_auth(token))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.send(self.req(Method::POST, path).bearer_auth(token).json(&body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, etag: &str, body: Value) -> Resp {
+        self.send(
+            self.req(Method::PATCH, path)
+                .bearer_auth(token)
+                .header("if-match", etag)
+                .header("content-type", "application/merge-patch+json")
+                .body(body.to_string()),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Resp {
+        self.send(self.req(Method::DELETE, path).bearer_auth(token))
+            .await
+    }
+
+    pub async fn login_resp(&self, login: &str, password: &str) -> Resp {
+        self.send(
+            self.req(Method::POST, "/api/v1/auth/login")
+                .json(&json!({"login": login, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> String {
+        let r = self.login_resp(login, password).await.expect(200);
+        r.body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// A community with a unique code.
+    pub async fn community(&self, name: &str) -> String {
+        let code = format!("c{}", &Uuid::now_v7().simple().to_string()[20..]);
+        self.post(
+            "/api/v1/communities",
+            &self.admin,
+            json!({"code": code, "name": name}),
+        )
+        .await
+        .expect(201)
+        .id()
+    }
+
+    /// A user holding `role` in `community`; returns (user id, access token).
+    pub async fn user(&self, role: &str, community: Option<&str>) -> (String, String) {
+        let username = format!("u{}", &Uuid::now_v7().simple().to_string()[16..]);
+        let r = self
+            .post(
+                "/api/v1/users",
+                &self.admin,
+                json!({"username": username, "display_name": "测试用户", "password": PASSWORD,
+                       "roles": [{"role": role, "community_id": community}]}),
+            )
+            .await
+            .expect(201);
+        let token = self.login(&username, PASSWORD).await;
+        (r.id(), token)
+    }
+
+    pub async fn grid(&self, community: &str, name: &str, workers: &[&str]) -> String {
+        self.post(
+            &format!("/api/v1/communities/{community}/grids"),
+            &self.admin,
+            json!({"name": name, "grid_worker_ids": workers}),
+        )
+        .await
+        .expect(201)
+        .id()
+    }
+
+    pub async fn resident(&self, community: &str, body: Value) -> Resp {
+        self.post(
+            &format!("/api/v1/communities/{community}/residents"),
+            &self.admin,
+            body,
+        )
+        .await
+    }
+
+    pub async fn volunteer(&self, community: &str, user_id: &str, extra: Value) -> Resp {
+        let mut body = json!({"user_id": user_id, "name": "志愿者小王", "phone": "13900001111", "skills": ["smartphone_help"],
+                              "availability": [{"weekday": 1, "start": "09:00", "end": "11:00"}]});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        self.post(
+            &format!("/api/v1/communities/{community}/volunteers"),
+            &self.admin,
+            body,
+        )
+        .await
+    }
+}
+
+/// A valid ID-card number (GB 11643 check digit) for a birth date `yyyymmdd` and sequence.
+pub fn id_card(birth: &str, seq: u32) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let body = format!("140402{birth}{:03}", seq % 1000);
+    let sum: u32 = body
+        .bytes()
+        .zip(W)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    format!("{body}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}

@@ -1,0 +1,16 @@
+//! Black-box tests over HTTP against a server on port 0, on SQLite by default and on
+//! PostgreSQL when `TEST_DATABASE_URL` is set. Every response is validated against
+//! `openapi.yaml`.
+
+mod helpers;
+mod spec;
+
+mod accounts;
+mod authorization;
+mod communities;
+mod contract;
+mod conventions;
+mod registry;
+mod residents;
+mod schema;
+mod volunteers;

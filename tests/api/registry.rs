@@ -1,0 +1,189 @@
+//! Grids, teams and the service catalogue.
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn grids_have_grid_workers_of_their_community() {
+    let app = spawn_app().await;
+    let (a, b) = (app.community("甲").await, app.community("乙").await);
+    let (w, _) = app.user("grid_worker", Some(&a)).await;
+    let (other, _) = app.user("grid_worker", Some(&b)).await;
+    let r = app
+        .post(&format!("/api/v1/communities/{a}/grids"), &app.admin, json!({"name": "第一网格", "centre": {"lat": 36.19, "lng": 113.12}, "grid_worker_ids": [w]}))
+        .await
+        .expect(201);
+    assert_eq!(r.body["grid_worker_ids"], json!([w]));
+    let bad = app
+        .post(&format!("/api/v1/communities/{a}/grids"), &app.admin, json!({"name": "第二网格", "centre": {"lat": 99, "lng": 0}, "grid_worker_ids": [other]}))
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(
+        bad.field_codes(),
+        [
+            ("centre".into(), "out_of_range".into()),
+            ("grid_worker_ids[0]".into(), "unknown_reference".into())
+        ]
+    );
+    app.post(
+        &format!("/api/v1/communities/{a}/grids"),
+        &app.admin,
+        json!({"name": "第一网格"}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    let id = r.id();
+    let up = app
+        .patch(
+            &format!("/api/v1/grids/{id}"),
+            &app.admin,
+            &r.etag(),
+            json!({"grid_worker_ids": [], "description": "八一广场东侧"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(up.body["grid_worker_ids"], json!([]));
+    assert_eq!(up.body["description"], "八一广场东侧");
+    let list = app
+        .get(&format!("/api/v1/communities/{a}/grids"), &app.admin)
+        .await
+        .expect(200);
+    assert_eq!(list.item_ids(), [id.clone()]);
+    app.delete(&format!("/api/v1/grids/{id}"), &app.admin)
+        .await
+        .expect(204);
+    assert!(
+        app.get(&format!("/api/v1/communities/{a}/grids"), &app.admin)
+            .await
+            .expect(200)
+            .items()
+            .is_empty()
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/grids/{id}"), &app.admin)
+            .await
+            .expect(200)
+            .body["active"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn service_types_take_their_deadlines_from_policy() {
+    let app = spawn_app().await;
+    let c = app.community("电力社区").await;
+    let (_, ca) = app.user("community_admin", Some(&c)).await;
+    let (_, disp) = app.user("dispatcher", Some(&c)).await;
+    let path = format!("/api/v1/communities/{c}/service-types");
+    let r = app
+        .post(&path, &ca, json!({"code": "medical_escort", "name": "助医", "required_skills": ["escort", "first_aid", "escort"], "default_urgency": "urgent"}))
+        .await
+        .expect(201);
+    assert_eq!(r.body["required_skills"], json!(["escort", "first_aid"]));
+    assert_eq!(
+        (
+            r.body["respond_minutes"].as_i64(),
+            r.body["resolve_hours"].as_i64()
+        ),
+        (Some(60), Some(24))
+    );
+    let bad = app
+        .post(
+            &path,
+            &ca,
+            json!({"code": "x", "name": "x", "default_urgency": "whenever", "respond_minutes": 0}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(
+        bad.field_codes(),
+        [
+            ("default_urgency".into(), "unknown_value".into()),
+            ("respond_minutes".into(), "out_of_range".into())
+        ]
+    );
+    app.post(
+        &path,
+        &ca,
+        json!({"code": "medical_escort", "name": "重复"}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    // Dispatchers read the catalogue but do not edit it.
+    app.get(&path, &disp).await.expect(200);
+    let id = r.id();
+    app.patch(
+        &format!("/api/v1/service-types/{id}"),
+        &disp,
+        &r.etag(),
+        json!({"name": "x"}),
+    )
+    .await
+    .problem(403, "forbidden");
+    let up = app
+        .patch(
+            &format!("/api/v1/service-types/{id}"),
+            &ca,
+            &r.etag(),
+            json!({"resolve_hours": 12}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(up.body["resolve_hours"], 12);
+}
+
+#[tokio::test]
+async fn teams_hold_volunteers_of_their_community() {
+    let app = spawn_app().await;
+    let (a, b) = (app.community("甲").await, app.community("乙").await);
+    let (ua, _) = app.user("volunteer", Some(&a)).await;
+    let (ub, _) = app.user("volunteer", Some(&b)).await;
+    let va = app.volunteer(&a, &ua, json!({})).await.expect(201).id();
+    let vb = app.volunteer(&b, &ub, json!({})).await.expect(201).id();
+    let path = format!("/api/v1/communities/{a}/teams");
+    let t = app
+        .post(
+            &path,
+            &app.admin,
+            json!({"name": "党员先锋队", "member_ids": [va]}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(t.body["member_ids"], json!([va]));
+    app.post(
+        &path,
+        &app.admin,
+        json!({"name": "混合队", "member_ids": [va, vb]}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    let filtered = app
+        .get(
+            &format!("/api/v1/communities/{a}/volunteers?team_id={}", t.id()),
+            &app.admin,
+        )
+        .await
+        .expect(200);
+    assert_eq!(filtered.item_ids(), [va.clone()]);
+    let up = app
+        .patch(
+            &format!("/api/v1/teams/{}", t.id()),
+            &app.admin,
+            &t.etag(),
+            json!({"member_ids": []}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(up.body["member_ids"], json!([]));
+    assert!(
+        app.get(
+            &format!("/api/v1/communities/{a}/volunteers?team_id={}", t.id()),
+            &app.admin
+        )
+        .await
+        .expect(200)
+        .items()
+        .is_empty()
+    );
+}
