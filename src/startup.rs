@@ -24,10 +24,9 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         .database_url
         .strip_prefix("sqlite://")
         .and_then(|p| std::path::Path::new(p.split('?').next().unwrap_or(p)).parent())
+        && !parent.as_os_str().is_empty()
     {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)?;
-        }
+        std::fs::create_dir_all(parent)?;
     }
     let db = Db::connect(&config.database_url, config.db_max_connections).await?;
     db.migrate().await?;

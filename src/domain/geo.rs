@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Coordinates {
     pub lat: f64,
     pub lng: f64,
@@ -10,10 +11,8 @@ pub struct Coordinates {
 
 impl Coordinates {
     pub fn parse(lat: f64, lng: f64) -> Result<Self, &'static str> {
-        if !(lat.is_finite() && lng.is_finite())
-            || !(-90.0..=90.0).contains(&lat)
-            || !(-180.0..=180.0).contains(&lng)
-        {
+        let inside = (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng);
+        if !inside {
             return Err("out_of_range");
         }
         Ok(Self { lat, lng })

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::FieldError;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CommunityPolicy {
     /// Whether new requests wait for a dispatcher's triage before dispatch.
@@ -73,18 +73,6 @@ pub struct VisitGrade {
     pub name: String,
     /// A visit at least every this many days.
     pub every_days: u32,
-}
-
-impl Default for CommunityPolicy {
-    fn default() -> Self {
-        Self {
-            triage: false,
-            dispatch: DispatchPolicy::default(),
-            sla: SlaPolicy::default(),
-            rating: RatingPolicy::default(),
-            visit: VisitPolicy::default(),
-        }
-    }
 }
 
 impl Default for DispatchPolicy {

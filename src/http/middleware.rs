@@ -129,7 +129,9 @@ pub async fn idempotency(
         .headers()
         .get("idempotency-key")
         .map(|v| v.to_str().map(str::to_string));
-    let (Some(key), true) = (key, req.method() == Method::POST) else {
+    // Auth endpoints hand out tokens: never stored, never replayed.
+    let eligible = req.method() == Method::POST && !req.path().starts_with("/api/v1/auth/");
+    let (Some(key), true) = (key, eligible) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let Some(ctx) = req.app_data::<web::Data<AppState>>().cloned() else {
@@ -144,8 +146,8 @@ pub async fn idempotency(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let scope = format!("user:{user}");
-    let (http_req, mut payload) = req.parts_mut();
-    let body = match read_body(http_req, &mut payload, ctx.config.body_limit_bytes).await {
+    let (http_req, payload) = req.parts_mut();
+    let body = match read_body(http_req, payload, ctx.config.body_limit_bytes).await {
         Ok(b) => b,
         Err(e) => return Ok(req.error_response(e)),
     };

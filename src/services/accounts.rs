@@ -369,10 +369,8 @@ pub async fn create_user(
         return Err(ServiceError::Forbidden("forbidden"));
     }
     for (role, community) in &v.roles {
-        if let Some(c) = community {
-            if !p.is_member(*c) {
-                return Err(super::field_error("roles", "unknown_reference"));
-            }
+        if community.is_some_and(|c| !p.is_member(c)) {
+            return Err(super::field_error("roles", "unknown_reference"));
         }
         if !may_grant(p, *role, *community) {
             return Err(ServiceError::Forbidden("forbidden"));

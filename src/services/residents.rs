@@ -262,10 +262,8 @@ async fn build(
     let notes = f.check_opt("notes", i.notes.as_deref(), Description::parse);
     let location = f.check_opt("location", i.location, |c| Coordinates::parse(c.lat, c.lng));
     let categories = f.check("care_categories", parse_categories(&i.care_categories));
-    if let Some(level) = &i.care_level {
-        if !policy.has_grade(level) {
-            f.push("care_level", "unknown_grade");
-        }
+    if i.care_level.as_ref().is_some_and(|l| !policy.has_grade(l)) {
+        f.push("care_level", "unknown_grade");
     }
     if i.emergency_contacts.len() > 5 {
         f.push("emergency_contacts", "too_many");
@@ -423,8 +421,11 @@ pub async fn get(
         return Err(ServiceError::Forbidden("reveal_not_allowed"));
     }
     let reason = reveal.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 200 {
+    if reason.is_empty() {
         return Err(field_error("reason", "required"));
+    }
+    if reason.chars().count() > 200 {
+        return Err(field_error("reason", "too_long"));
     }
     store::audit::insert(
         &ctx.db,

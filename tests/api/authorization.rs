@@ -314,7 +314,7 @@ async fn outsiders_get_404_or_403_on_every_endpoint_and_nothing_changes() {
         .get(&format!("/api/v1/communities/{a}/residents"), &res_a)
         .await
         .expect(200);
-    assert_eq!(residents.item_ids(), [own.clone()]);
+    assert_eq!(residents.item_ids(), std::slice::from_ref(&own));
     assert!(
         app.get(&format!("/api/v1/communities/{a}/residents"), &gw2)
             .await

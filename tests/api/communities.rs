@@ -113,7 +113,7 @@ async fn members_see_only_their_communities() {
     let (a, b) = (app.community("甲").await, app.community("乙").await);
     let (_, v) = app.user("volunteer", Some(&a)).await;
     let list = app.get("/api/v1/communities", &v).await.expect(200);
-    assert_eq!(list.item_ids(), [a.clone()]);
+    assert_eq!(list.item_ids(), std::slice::from_ref(&a));
     app.get(&format!("/api/v1/communities/{b}"), &v)
         .await
         .problem(404, "not_found");
@@ -129,7 +129,7 @@ async fn members_see_only_their_communities() {
         .await
         .expect(204);
     let all = app.get("/api/v1/communities", &app.admin).await.expect(200);
-    assert_eq!(all.item_ids(), [a.clone()]);
+    assert_eq!(all.item_ids(), std::slice::from_ref(&a));
     let with_inactive = app
         .get("/api/v1/communities?include_inactive=true", &app.admin)
         .await

@@ -10,6 +10,7 @@ mod authorization;
 mod communities;
 mod contract;
 mod conventions;
+mod demo;
 mod registry;
 mod residents;
 mod schema;

@@ -49,7 +49,7 @@ async fn grids_have_grid_workers_of_their_community() {
         .get(&format!("/api/v1/communities/{a}/grids"), &app.admin)
         .await
         .expect(200);
-    assert_eq!(list.item_ids(), [id.clone()]);
+    assert_eq!(list.item_ids(), std::slice::from_ref(&id));
     app.delete(&format!("/api/v1/grids/{id}"), &app.admin)
         .await
         .expect(204);
@@ -165,7 +165,7 @@ async fn teams_hold_volunteers_of_their_community() {
         )
         .await
         .expect(200);
-    assert_eq!(filtered.item_ids(), [va.clone()]);
+    assert_eq!(filtered.item_ids(), std::slice::from_ref(&va));
     let up = app
         .patch(
             &format!("/api/v1/teams/{}", t.id()),

@@ -46,7 +46,9 @@ fn validator(pointer: &str) -> Arc<jsonschema::Validator> {
     }
     let mut root =
         json!({"components": spec()["components"].clone(), "paths": spec()["paths"].clone()});
-    root["$ref"] = Value::String(format!("#{pointer}"));
+    // A `$ref` is a URI: braces of path templates must be percent-encoded.
+    let reference = pointer.replace('{', "%7B").replace('}', "%7D");
+    root["$ref"] = Value::String(format!("#{reference}"));
     let v = Arc::new(
         jsonschema::options()
             .with_draft(jsonschema::Draft::Draft202012)
@@ -65,9 +67,6 @@ pub fn check_response(
     content_type: Option<&str>,
     body: &[u8],
 ) {
-    if spec()["paths"].is_null() {
-        return;
-    } // TEMP
     let method = method.to_lowercase();
     let template = template_for(path)
         .unwrap_or_else(|| panic!("{method} {path}: no such path in openapi.yaml"));

@@ -1,0 +1,58 @@
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn the_demo_community_is_seeded_once_and_usable() {
+    let app = spawn_app().await;
+    let report = huying::demo::seed(&app.state).await.unwrap();
+    assert!(report.contains("50 residents"), "{report}");
+    let again = huying::demo::seed(&app.state).await.unwrap();
+    assert!(again.contains("already there"), "{again}");
+    let gw = app.login("grid1", huying::demo::DEMO_PASSWORD).await;
+    let me = app.get("/api/v1/me", &gw).await.expect(200);
+    let c = me.body["roles"][0]["community_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let residents = app
+        .get(
+            &format!("/api/v1/communities/{c}/residents?limit=200"),
+            &app.admin,
+        )
+        .await
+        .expect(200);
+    assert_eq!(residents.items().len(), 50);
+    let mine = app
+        .get(&format!("/api/v1/communities/{c}/residents?limit=200"), &gw)
+        .await
+        .expect(200);
+    assert!(
+        (15..=18).contains(&mine.items().len()),
+        "a third of them: {}",
+        mine.items().len()
+    );
+    let alone = app
+        .get(
+            &format!("/api/v1/communities/{c}/residents?care_category=living_alone&limit=200"),
+            &app.admin,
+        )
+        .await
+        .expect(200);
+    assert_eq!(alone.items().len(), 10);
+    let vols = app
+        .get(
+            &format!("/api/v1/communities/{c}/volunteers?limit=200"),
+            &app.admin,
+        )
+        .await
+        .expect(200);
+    assert_eq!(vols.items().len(), 30);
+    let types = app
+        .get(
+            &format!("/api/v1/communities/{c}/service-types"),
+            &app.admin,
+        )
+        .await
+        .expect(200);
+    assert_eq!(types.items().len(), 10);
+    app.login("13930000007", huying::demo::DEMO_PASSWORD).await;
+}
