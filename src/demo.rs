@@ -301,7 +301,14 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
             c,
             ResidentInput {
                 name,
-                gender: Some(if i == 0 || rng.gen_bool(0.55) { "female" } else { "male" }.into()),
+                gender: Some(
+                    if i == 0 || rng.gen_bool(0.55) {
+                        "female"
+                    } else {
+                        "male"
+                    }
+                    .into(),
+                ),
                 birth_date: None,
                 phone: (age >= 16).then(|| format!("138{:08}", 20_000_000 + i * 104_729)),
                 id_card_number: Some(id_card(birth, i)),

@@ -82,13 +82,11 @@ async fn build(
         Description::parse,
     );
     let centre = f.check_opt("centre", input.centre, |c| Coordinates::parse(c.lat, c.lng));
-    let mut workers = input.grid_worker_ids.clone();
-    workers.sort();
-    workers.dedup();
-    if workers.len() > 20 {
+    if input.grid_worker_ids.len() > 20 {
         f.push("grid_worker_ids", "too_many");
     }
-    for (i, w) in workers.iter().enumerate() {
+    // Checked in the order the client sent them, so that error indexes point at its array.
+    for (i, w) in input.grid_worker_ids.iter().enumerate().take(20) {
         let ok = store::users::grants(&ctx.db, *w)
             .await?
             .iter()
@@ -97,6 +95,9 @@ async fn build(
             f.push(format!("grid_worker_ids[{i}]"), "unknown_reference");
         }
     }
+    let mut workers = input.grid_worker_ids.clone();
+    workers.sort();
+    workers.dedup();
     let t = store::now();
     let row = f.finish(|| {
         let centre = centre?;

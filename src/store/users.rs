@@ -40,10 +40,11 @@ pub struct NewUser {
     pub phone: Option<String>,
     pub display_name: String,
     pub password_hash: String,
+    pub active: bool,
 }
 
 const INSERT: &str = "insert into users (id, username, phone, display_name, password_hash, active, version, created_at, updated_at)
-    values ($1, $2, $3, $4, $5, true, 1, $6, $6)
+    values ($1, $2, $3, $4, $5, $7, 1, $6, $6)
     returning id, username, phone, display_name, password_hash, active, version, created_at, updated_at";
 const INSERT_GRANT: &str =
     "insert into role_grants (id, user_id, role, community_id, granted_by, created_at)
@@ -65,6 +66,7 @@ pub async fn insert(
         let row: UserRow = sqlx::query_as(INSERT)
             .bind(id).bind(&new.username).bind(&new.phone).bind(&new.display_name)
             .bind(&new.password_hash).bind(t)
+            .bind(new.active)
             .fetch_one(&mut *tx).await?;
         for (role, community) in grants {
             sqlx::query(INSERT_GRANT)
