@@ -62,14 +62,9 @@ const CATALOGUE: &[(&str, &str, &[&str], &str)] = &[
 ];
 
 fn id_card(birth: chrono::NaiveDate, seq: u32) -> String {
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let body = format!("140403{}{:03}", birth.format("%Y%m%d"), seq % 1000);
-    let sum: u32 = body
-        .bytes()
-        .zip(W)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    format!("{body}{}", b"10X98765432"[(sum % 11) as usize] as char)
+    let check = crate::domain::id_card::check_character(&body).expect("17 digits");
+    format!("{body}{check}")
 }
 
 fn pick(rng: &mut StdRng, items: &[&'static str]) -> &'static str {
