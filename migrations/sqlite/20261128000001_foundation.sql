@@ -211,6 +211,7 @@ create table idempotency_keys (
     request_hash text not null,
     status_code bigint,
     content_type text,
+    etag text,
     response_body blob,
     created_at text not null,
     primary key (scope, key)

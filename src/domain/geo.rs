@@ -10,6 +10,11 @@ pub struct Coordinates {
 }
 
 impl Coordinates {
+    /// The stored pair back as a point; `None` unless both halves are there.
+    pub fn from_columns(lat: Option<f64>, lng: Option<f64>) -> Option<Self> {
+        lat.zip(lng).map(|(lat, lng)| Self { lat, lng })
+    }
+
     pub fn parse(lat: f64, lng: f64) -> Result<Self, &'static str> {
         let inside = (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lng);
         if !inside {

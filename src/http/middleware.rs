@@ -18,7 +18,7 @@ use super::i18n::Lang;
 use super::metrics::Metrics;
 use crate::crypto::sha256_hex;
 use crate::state::AppState;
-use crate::store::idempotency::{self, Claim};
+use crate::store::idempotency::{self, Claim, StoredResponse};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -169,6 +169,9 @@ pub async fn idempotency(
             if let Some(ct) = row.content_type {
                 res.insert_header((header::CONTENT_TYPE, ct));
             }
+            if let Some(etag) = row.etag {
+                res.insert_header((header::ETAG, etag));
+            }
             res.insert_header(("idempotent-replayed", "true"));
             return Ok(req.into_response(res.body(stored)));
         }
@@ -194,11 +197,14 @@ pub async fn idempotency(
         return Ok(res.map_into_boxed_body());
     }
     let (http_req, response) = res.into_parts();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let header_of = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (content_type, etag) = (header_of(header::CONTENT_TYPE), header_of(header::ETAG));
     let (head, body) = response.into_parts();
     let bytes = match to_bytes(body).await {
         Ok(b) => b,
@@ -209,16 +215,13 @@ pub async fn idempotency(
             ));
         }
     };
-    if let Err(e) = idempotency::complete(
-        &ctx.db,
-        &scope,
-        &key,
-        status.as_u16(),
-        content_type.as_deref(),
-        &bytes,
-    )
-    .await
-    {
+    let stored = StoredResponse {
+        status: status.as_u16(),
+        content_type: content_type.as_deref(),
+        etag: etag.as_deref(),
+        body: &bytes,
+    };
+    if let Err(e) = idempotency::complete(&ctx.db, &scope, &key, stored).await {
         tracing::error!(error = %e, "could not store idempotent response");
     }
     Ok(ServiceResponse::new(

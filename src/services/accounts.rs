@@ -90,6 +90,10 @@ pub async fn login(
     pw: &str,
     address: &str,
 ) -> ServiceResult<TokenPair> {
+    // No stored login or password is this long; refuse before hashing megabytes.
+    if login.chars().count() > 64 || pw.chars().count() > 128 {
+        return Err(ServiceError::Unauthorized("invalid_credentials"));
+    }
     let (username, phone) = login_lookup(login);
     let account_key = format!("account:{}", phone.as_deref().unwrap_or(&username));
     let address_key = format!("address:{address}");

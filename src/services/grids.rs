@@ -55,10 +55,7 @@ fn view(g: Grid) -> GridView {
         community_id: r.community_id,
         name: r.name,
         description: r.description,
-        centre: r
-            .centre_lat
-            .zip(r.centre_lng)
-            .map(|(lat, lng)| Coordinates { lat, lng }),
+        centre: Coordinates::from_columns(r.centre_lat, r.centre_lng),
         grid_worker_ids: g.worker_ids,
         active: r.active,
         version: r.version,
@@ -184,11 +181,7 @@ fn current_input(g: &Grid) -> GridInput {
     GridInput {
         name: g.row.name.clone(),
         description: g.row.description.clone(),
-        centre: g
-            .row
-            .centre_lat
-            .zip(g.row.centre_lng)
-            .map(|(lat, lng)| Coordinates { lat, lng }),
+        centre: Coordinates::from_columns(g.row.centre_lat, g.row.centre_lng),
         grid_worker_ids: g.worker_ids.clone(),
         active: g.row.active,
     }

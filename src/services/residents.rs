@@ -167,7 +167,7 @@ fn build_view(
         unit: r.unit,
         room: r.room,
         address: r.address,
-        location: r.lat.zip(r.lng).map(|(lat, lng)| Coordinates { lat, lng }),
+        location: Coordinates::from_columns(r.lat, r.lng),
         emergency_contacts: contacts,
         care_categories: r
             .care_categories
@@ -503,7 +503,7 @@ fn current_input(ctx: &AppState, r: &ResidentRow) -> ServiceResult<ResidentInput
         unit: r.unit.clone(),
         room: r.room.clone(),
         address: r.address.clone(),
-        location: r.lat.zip(r.lng).map(|(lat, lng)| Coordinates { lat, lng }),
+        location: Coordinates::from_columns(r.lat, r.lng),
         emergency_contacts: contacts_of(r),
         care_categories: r
             .care_categories

@@ -192,14 +192,17 @@ pub async fn update(
     if !p.can_manage(r.community_id) {
         return Err(deny(p, r.community_id));
     }
+    // A new urgency brings that urgency's deadlines, unless the change names its own.
+    let urgency_changes = changes.get("default_urgency").is_some();
+    let keeps = |field: &str| !urgency_changes || changes.get(field).is_some();
     let current = ServiceTypeInput {
         code: r.code.clone(),
         name: r.name.clone(),
         description: r.description.clone(),
         required_skills: r.required_skills.0.clone(),
         default_urgency: r.default_urgency.clone(),
-        respond_minutes: Some(r.respond_minutes),
-        resolve_hours: Some(r.resolve_hours),
+        respond_minutes: keeps("respond_minutes").then_some(r.respond_minutes),
+        resolve_hours: keeps("resolve_hours").then_some(r.resolve_hours),
         active: r.active,
     };
     let input: ServiceTypeInput = patch::apply(&current, changes)?;

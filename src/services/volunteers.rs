@@ -81,6 +81,18 @@ fn slots_of(r: &VolunteerRow) -> Vec<WeeklySlot> {
     serde_json::from_value(r.availability.0.clone()).unwrap_or_default()
 }
 
+/// The rows of `volunteer_availability` for these windows.
+fn stored_slots(slots: &[WeeklySlot]) -> Vec<Slot> {
+    slots
+        .iter()
+        .map(|s| Slot {
+            weekday: s.weekday.into(),
+            start_minute: s.start_minute.into(),
+            end_minute: s.end_minute.into(),
+        })
+        .collect()
+}
+
 fn view(r: VolunteerRow) -> VolunteerView {
     let availability = slots_of(&r).into_iter().map(WeeklySlot::to_dto).collect();
     VolunteerView {
@@ -90,7 +102,7 @@ fn view(r: VolunteerRow) -> VolunteerView {
         name: r.name,
         phone: r.phone,
         home_grid_id: r.home_grid_id,
-        location: r.lat.zip(r.lng).map(|(lat, lng)| Coordinates { lat, lng }),
+        location: Coordinates::from_columns(r.lat, r.lng),
         max_concurrent: r.max_concurrent,
         skills: r
             .skills
@@ -176,14 +188,7 @@ async fn build(
                 created_at: base.map_or(t, |b| b.created_at),
                 updated_at: t,
             },
-            slots
-                .iter()
-                .map(|s| Slot {
-                    weekday: s.weekday.into(),
-                    start_minute: s.start_minute.into(),
-                    end_minute: s.end_minute.into(),
-                })
-                .collect(),
+            stored_slots(&slots),
         ))
     })?;
     Ok(row)
@@ -271,7 +276,7 @@ fn current_input(r: &VolunteerRow) -> VolunteerInput {
         name: r.name.clone(),
         phone: r.phone.clone(),
         home_grid_id: r.home_grid_id,
-        location: r.lat.zip(r.lng).map(|(lat, lng)| Coordinates { lat, lng }),
+        location: Coordinates::from_columns(r.lat, r.lng),
         max_concurrent: r.max_concurrent,
         skills: r
             .skills
@@ -326,14 +331,7 @@ pub async fn deactivate(
         return Ok(());
     }
     let expected = version.unwrap_or(r.version);
-    let slots: Vec<Slot> = slots_of(&r)
-        .iter()
-        .map(|s| Slot {
-            weekday: s.weekday.into(),
-            start_minute: s.start_minute.into(),
-            end_minute: s.end_minute.into(),
-        })
-        .collect();
+    let slots = stored_slots(&slots_of(&r));
     let retired = VolunteerRow {
         status: VolunteerStatus::Retired.as_str().to_string(),
         ..r

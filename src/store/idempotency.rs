@@ -9,6 +9,7 @@ pub struct IdempotencyRow {
     pub request_hash: String,
     pub status_code: Option<i64>,
     pub content_type: Option<String>,
+    pub etag: Option<String>,
     pub response_body: Option<Vec<u8>>,
     pub created_at: DateTime<Utc>,
 }
@@ -22,7 +23,7 @@ pub enum Claim {
 
 const CLAIM: &str =
     "insert into idempotency_keys (scope, key, request_hash, created_at) values ($1, $2, $3, $4)";
-const GET: &str = "select request_hash, status_code, content_type, response_body, created_at from idempotency_keys
+const GET: &str = "select request_hash, status_code, content_type, etag, response_body, created_at from idempotency_keys
     where scope = $1 and key = $2";
 
 /// Claims `(scope, key)` for a request, or returns what is already stored under it.
@@ -40,20 +41,21 @@ pub async fn claim(db: &Db, scope: &str, key: &str, request_hash: &str) -> Store
 }
 
 const COMPLETE: &str =
-    "update idempotency_keys set status_code = $3, content_type = $4, response_body = $5
+    "update idempotency_keys set status_code = $3, content_type = $4, etag = $5, response_body = $6
     where scope = $1 and key = $2";
 
-pub async fn complete(
-    db: &Db,
-    scope: &str,
-    key: &str,
-    status: u16,
-    content_type: Option<&str>,
-    body: &[u8],
-) -> StoreResult<()> {
+/// What is replayed: status, the headers a client relies on, and the body.
+pub struct StoredResponse<'a> {
+    pub status: u16,
+    pub content_type: Option<&'a str>,
+    pub etag: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+pub async fn complete(db: &Db, scope: &str, key: &str, r: StoredResponse<'_>) -> StoreResult<()> {
     on_db!(db, pool => {
-        sqlx::query(COMPLETE).bind(scope).bind(key).bind(i64::from(status)).bind(content_type).bind(body)
-            .execute(pool).await?;
+        sqlx::query(COMPLETE).bind(scope).bind(key).bind(i64::from(r.status)).bind(r.content_type).bind(r.etag)
+            .bind(r.body).execute(pool).await?;
     });
     Ok(())
 }

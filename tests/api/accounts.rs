@@ -322,6 +322,10 @@ async fn community_admins_manage_their_community_roles_only() {
     .await
     .problem(409, "role_already_granted");
     let gid = g.body["id"].as_str().unwrap();
+    let (other, _) = app.user("volunteer", Some(&a)).await;
+    app.delete(&format!("/api/v1/users/{other}/roles/{gid}"), &ca)
+        .await
+        .problem(404, "not_found");
     app.delete(&format!("/api/v1/users/{uid}/roles/{gid}"), &ca)
         .await
         .expect(204);

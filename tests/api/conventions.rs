@@ -18,30 +18,14 @@ async fn health_readiness_metrics_and_the_spec_are_served() {
     let ready = app.send(app.req(Method::GET, "/readyz")).await.expect(200);
     assert_eq!(ready.body["database"], app.state.db.backend());
     app.get("/api/v1/me", &app.admin).await.expect(200);
-    let m = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = app.text("/metrics").await;
     assert!(
         m.contains(
             "huying_http_requests_total{method=\"GET\",route=\"/api/v1/me\",status=\"200\"}"
         ),
         "{m}"
     );
-    let spec = app
-        .client
-        .get(format!("{}/openapi.yaml", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let spec = app.text("/openapi.yaml").await;
     assert!(
         spec.lines().any(|l| l.starts_with("openapi: 3.1")),
         "{}",
@@ -194,6 +178,11 @@ async fn idempotency_keys_replay_the_first_response_and_create_nothing_twice() {
     let again = send("k-1", "孙大娘").await.expect(201);
     assert_eq!(again.body, first.body);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(
+        again.header("etag"),
+        first.header("etag"),
+        "the replay can be updated like the original"
+    );
     send("k-1", "李大爷")
         .await
         .problem(422, "idempotency_key_reused");
@@ -234,4 +223,127 @@ async fn idempotency_keys_replay_the_first_response_and_create_nothing_twice() {
         .await
         .problem(422, "validation_failed");
     assert_eq!(bad.body["errors"], bad_again.body["errors"]);
+}
+
+#[tokio::test]
+async fn every_update_and_deactivation_refuses_stale_missing_and_malformed_preconditions() {
+    let app = spawn_app().await;
+    let c = app.community("甲").await;
+    let (u, _) = app.user("volunteer", Some(&c)).await;
+    let g = app.grid(&c, "第一网格", &[]).await;
+    let r = app
+        .resident(&c, json!({"name": "孙大娘"}))
+        .await
+        .expect(201)
+        .id();
+    let v = app.volunteer(&c, &u, json!({})).await.expect(201).id();
+    let t = app
+        .post(
+            &format!("/api/v1/communities/{c}/teams"),
+            &app.admin,
+            json!({"name": "队"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let s = app
+        .post(
+            &format!("/api/v1/communities/{c}/service-types"),
+            &app.admin,
+            json!({"code": "repairs", "name": "维修"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let objects = [
+        format!("/api/v1/users/{u}"),
+        format!("/api/v1/communities/{c}"),
+        format!("/api/v1/grids/{g}"),
+        format!("/api/v1/residents/{r}"),
+        format!("/api/v1/volunteers/{v}"),
+        format!("/api/v1/teams/{t}"),
+        format!("/api/v1/service-types/{s}"),
+    ];
+    let admin = &app.admin;
+    for path in &objects {
+        let current = app.get(path, admin).await.expect(200);
+        let version = current.body["version"].as_i64().unwrap();
+        let stale = format!("\"{}\"", version + 7);
+        app.patch(path, admin, &stale, json!({}))
+            .await
+            .problem(412, "stale_version");
+        let missing = app
+            .req(Method::PATCH, path)
+            .bearer_auth(admin)
+            .json(&json!({}));
+        app.send(missing)
+            .await
+            .problem(428, "precondition_required");
+        let broken = app
+            .req(Method::PATCH, path)
+            .bearer_auth(admin)
+            .header("if-match", current.etag())
+            .header("content-type", "application/json")
+            .body("{");
+        app.send(broken).await.problem(400, "malformed_json");
+        app.patch(path, admin, &current.etag(), json!(["not", "an", "object"]))
+            .await
+            .problem(422, "validation_failed");
+        let unknown = app
+            .patch(path, admin, &current.etag(), json!({"no_such_field": 1}))
+            .await
+            .problem(422, "validation_failed");
+        assert_eq!(
+            unknown.field_codes(),
+            [("no_such_field".into(), "unknown_field".into())],
+            "{path}"
+        );
+        let after = app.get(path, admin).await.expect(200);
+        assert_eq!(
+            after.body["version"].as_i64(),
+            Some(version),
+            "{path}: nothing written"
+        );
+        if !path.starts_with("/api/v1/users/") {
+            let stale_delete = app
+                .req(Method::DELETE, path)
+                .bearer_auth(admin)
+                .header("if-match", stale);
+            app.send(stale_delete).await.problem(412, "stale_version");
+            let gone = path.rsplit_once('/').unwrap().0.to_string()
+                + "/"
+                + &uuid::Uuid::now_v7().to_string();
+            app.delete(&gone, admin).await.problem(404, "not_found");
+        }
+    }
+}
+
+#[tokio::test]
+async fn auth_endpoints_refuse_malformed_bodies() {
+    let app = spawn_app().await;
+    let post = |path: &'static str, ct: &'static str, body: &'static str| {
+        app.req(Method::POST, path)
+            .header("content-type", ct)
+            .body(body)
+    };
+    app.send(post("/api/v1/auth/refresh", "application/json", "{}"))
+        .await
+        .problem(422, "validation_failed");
+    app.send(post("/api/v1/auth/logout", "text/plain", "token"))
+        .await
+        .problem(415, "unsupported_media_type");
+    app.send(post(
+        "/api/v1/auth/login",
+        "application/json",
+        "{\"login\": \"admin\", \"password\": 1}",
+    ))
+    .await
+    .problem(422, "validation_failed");
+    app.send(post("/api/v1/auth/login", "application/json", "not json"))
+        .await
+        .problem(400, "malformed_json");
+    let long = "x".repeat(65);
+    app.login_resp(&long, "whatever-password")
+        .await
+        .problem(401, "invalid_credentials");
 }

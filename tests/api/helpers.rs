@@ -242,6 +242,18 @@ impl TestApp {
         }
     }
 
+    /// A plain-text endpoint (`/metrics`, `/openapi.yaml`), unchecked.
+    pub async fn text(&self, path: &str) -> String {
+        let res = self
+            .client
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        res.text().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Resp {
         self.send(self.req(Method::GET, path).bearer_auth(token))
             .await

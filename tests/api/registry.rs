@@ -131,6 +131,23 @@ async fn service_types_take_their_deadlines_from_policy() {
         .await
         .expect(200);
     assert_eq!(up.body["resolve_hours"], 12);
+    // Raising the urgency brings the policy's emergency deadlines unless told otherwise.
+    let emergency = app
+        .patch(
+            &format!("/api/v1/service-types/{id}"),
+            &ca,
+            &up.etag(),
+            json!({"default_urgency": "emergency", "resolve_hours": 6}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            emergency.body["respond_minutes"].as_i64(),
+            emergency.body["resolve_hours"].as_i64()
+        ),
+        (Some(15), Some(6))
+    );
 }
 
 #[tokio::test]

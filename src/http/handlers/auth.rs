@@ -31,9 +31,6 @@ pub async fn login(
     req: HttpRequest,
     ApiJson(b): ApiJson<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
-    if b.login.len() > 64 || b.password.len() > 256 {
-        return Err(ApiError::Unauthorized("invalid_credentials"));
-    }
     let pair = accounts::login(&ctx, &b.login, &b.password, &client_address(&req)).await?;
     Ok(HttpResponse::Ok().json(pair))
 }
