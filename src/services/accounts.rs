@@ -512,7 +512,7 @@ pub async fn list_users(
         }
         _ => {}
     }
-    let rows = store::users::list(
+    let rows = store::users::list_with_grants(
         &ctx.db,
         page.after,
         community,
@@ -520,12 +520,7 @@ pub async fn list_users(
         page.fetch_limit(),
     )
     .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let g = store::users::grants(&ctx.db, r.id).await?;
-        out.push((r, g));
-    }
-    Ok(page.page(out, |(r, _)| r.id, |(r, g)| view(r, g)))
+    Ok(page.page(rows, |(r, _)| r.id, |(r, g)| view(r, g)))
 }
 
 fn current_input(u: &UserRow) -> UserInput {

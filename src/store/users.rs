@@ -128,14 +128,54 @@ pub async fn grants(db: &Db, user_id: Uuid) -> StoreResult<Vec<GrantRow>> {
     on_db!(db, pool => Ok(sqlx::query_as(GRANTS).bind(user_id).fetch_all(pool).await?))
 }
 
-const LIST: &str = "select id, username, phone, display_name, password_hash, active, version, created_at, updated_at
-    from users u
-    where ($1 is null or u.id > $1)
-      and ($2 is null or exists (select 1 from role_grants g where g.user_id = u.id and g.community_id = $2))
-      and ($3 is null or lower(u.display_name) like $3 escape '\\' or u.username like $3 escape '\\' or u.phone like $3 escape '\\')
-    order by u.id limit $4";
+/// One page of users: `$1` after, `$2` community, `$3` LIKE pattern, `$4` limit.
+macro_rules! user_page {
+    () => {
+        "from users u
+        where ($1 is null or u.id > $1)
+          and ($2 is null or exists (select 1 from role_grants g where g.user_id = u.id and g.community_id = $2))
+          and ($3 is null or lower(u.display_name) like $3 escape '\\' or u.username like $3 escape '\\' or u.phone like $3 escape '\\')
+        order by u.id limit $4"
+    };
+}
 
-pub async fn list(
+const LIST: &str = concat!(
+    "select id, username, phone, display_name, password_hash, active, version, created_at, updated_at ",
+    user_page!()
+);
+const PAGE_GRANTS: &str = concat!(
+    "select g.id, g.user_id, g.role, g.community_id from role_grants g where g.user_id in (select u.id ",
+    user_page!(),
+    ") order by g.id"
+);
+
+/// A page of users with their grants, in two queries however long the page.
+pub async fn list_with_grants(
+    db: &Db,
+    after: Option<Uuid>,
+    community: Option<Uuid>,
+    pattern: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<(UserRow, Vec<GrantRow>)>> {
+    let users = list(db, after, community, pattern, limit).await?;
+    let grants: Vec<GrantRow> = on_db!(db, pool => sqlx::query_as(PAGE_GRANTS)
+        .bind(after).bind(community).bind(pattern).bind(limit)
+        .fetch_all(pool).await?);
+    let mut by_user: std::collections::HashMap<Uuid, Vec<GrantRow>> =
+        std::collections::HashMap::new();
+    for g in grants {
+        by_user.entry(g.user_id).or_default().push(g);
+    }
+    Ok(users
+        .into_iter()
+        .map(|u| {
+            let g = by_user.remove(&u.id).unwrap_or_default();
+            (u, g)
+        })
+        .collect())
+}
+
+async fn list(
     db: &Db,
     after: Option<Uuid>,
     community: Option<Uuid>,

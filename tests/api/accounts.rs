@@ -340,6 +340,15 @@ async fn community_admins_manage_their_community_roles_only() {
         .await
         .expect(200);
     assert!(list.item_ids().contains(&uid));
+    let listed = list
+        .items()
+        .into_iter()
+        .find(|i| i["id"] == uid.as_str())
+        .unwrap();
+    assert_eq!(
+        listed["roles"], u.body["roles"],
+        "lists carry each user's roles"
+    );
     app.get(&format!("/api/v1/users?community_id={b}"), &ca)
         .await
         .problem(404, "not_found");
