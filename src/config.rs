@@ -26,6 +26,8 @@ pub struct Config {
     pub db_max_connections: u32,
     pub admin_password: Option<String>,
     pub log_json: bool,
+    /// How often the sweeper looks for due timers; zero turns it off in this instance.
+    pub sweep_interval: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +88,7 @@ impl Config {
             db_max_connections: parsed("HUYING_DB_MAX_CONNECTIONS", 16)?,
             admin_password: var("HUYING_ADMIN_PASSWORD"),
             log_json: var("HUYING_LOG_FORMAT").is_none_or(|f| f != "text"),
+            sweep_interval: Duration::from_millis(parsed("HUYING_SWEEP_INTERVAL_MS", 1000u64)?),
         })
     }
 }

@@ -76,6 +76,9 @@ impl Application {
         let listener = TcpListener::bind((state.config.host.as_str(), state.config.port))?;
         let port = listener.local_addr()?.port();
         let server = build_server(listener, state.clone())?;
+        if !state.config.sweep_interval.is_zero() {
+            crate::services::sweeper::spawn(state.clone(), state.config.sweep_interval);
+        }
         Ok(Self {
             server,
             port,

@@ -1,13 +1,17 @@
 //! Domain types: pure, validated when constructed. A value of these types is always valid.
 
+pub mod assignment;
 pub mod care;
 pub mod code;
 pub mod geo;
+pub mod help_request;
 pub mod id_card;
 pub mod mask;
 pub mod phone;
 pub mod policy;
+pub mod rates;
 pub mod role;
+pub mod score;
 pub mod text;
 pub mod time_zone;
 pub mod urgency;

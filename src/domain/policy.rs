@@ -14,6 +14,38 @@ pub struct CommunityPolicy {
     pub sla: SlaPolicy,
     pub rating: RatingPolicy,
     pub visit: VisitPolicy,
+    pub deadlines: DeadlinePolicy,
+    pub hours: HoursPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeadlinePolicy {
+    /// The assignee is reminded (催办) once this share of the time to a deadline has passed.
+    pub remind_at_percent: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HoursPolicy {
+    /// The most service time one completed request credits, however long it took.
+    pub max_minutes_per_request: u32,
+}
+
+impl Default for DeadlinePolicy {
+    fn default() -> Self {
+        Self {
+            remind_at_percent: 75,
+        }
+    }
+}
+
+impl Default for HoursPolicy {
+    fn default() -> Self {
+        Self {
+            max_minutes_per_request: 8 * 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,6 +90,8 @@ pub type SlaPolicy = PerUrgency<Sla>;
 pub struct RatingPolicy {
     /// Completed requests with no rating close by themselves after this many days.
     pub auto_close_days: u32,
+    /// Ratings at or above this count as satisfied (满意) in 满意率 and do not reopen.
+    pub satisfied_from: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,7 +158,10 @@ impl Default for SlaPolicy {
 
 impl Default for RatingPolicy {
     fn default() -> Self {
-        Self { auto_close_days: 7 }
+        Self {
+            auto_close_days: 7,
+            satisfied_from: 4,
+        }
     }
 }
 
@@ -141,6 +178,17 @@ impl Default for VisitPolicy {
                 g("priority", "重点", 30),
                 g("general", "一般", 90),
             ],
+        }
+    }
+}
+
+impl<T: Copy> PerUrgency<T> {
+    pub fn for_urgency(&self, u: super::urgency::Urgency) -> T {
+        use super::urgency::Urgency;
+        match u {
+            Urgency::Emergency => self.emergency,
+            Urgency::Urgent => self.urgent,
+            Urgency::Normal => self.normal,
         }
     }
 }
@@ -209,6 +257,15 @@ impl CommunityPolicy {
         }
         if !(1..=90).contains(&policy.rating.auto_close_days) {
             bad("rating.auto_close_days", "out_of_range");
+        }
+        if !(1..=5).contains(&policy.rating.satisfied_from) {
+            bad("rating.satisfied_from", "out_of_range");
+        }
+        if !(1..=99).contains(&policy.deadlines.remind_at_percent) {
+            bad("deadlines.remind_at_percent", "out_of_range");
+        }
+        if !(1..=24 * 60).contains(&policy.hours.max_minutes_per_request) {
+            bad("hours.max_minutes_per_request", "out_of_range");
         }
         let grades = &policy.visit.grades;
         if grades.is_empty() || grades.len() > 10 {

@@ -5,7 +5,8 @@ use actix_web::{HttpResponse, Route, web};
 
 use super::error::ApiError;
 use super::handlers::{
-    audit, auth, communities, grids, health, residents, service_types, teams, users, volunteers,
+    audit, auth, communities, grids, health, help_requests, residents, service_types, teams, users,
+    volunteers,
 };
 
 pub struct RouteDef {
@@ -75,6 +76,33 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/service-types/{id}" => service_types::get,
         patch "/api/v1/service-types/{id}" => service_types::update,
         delete "/api/v1/service-types/{id}" => service_types::deactivate,
+
+        get "/api/v1/residents/{id}/exclusions" => help_requests::exclusions,
+        put "/api/v1/residents/{id}/exclusions/{volunteer_id}" => help_requests::exclude,
+        delete "/api/v1/residents/{id}/exclusions/{volunteer_id}" => help_requests::unexclude,
+
+        post "/api/v1/help-requests" => help_requests::place,
+        get "/api/v1/help-requests" => help_requests::list,
+        get "/api/v1/help-requests/{id}" => help_requests::get,
+        get "/api/v1/help-requests/{id}/timeline" => help_requests::timeline,
+        get "/api/v1/help-requests/{id}/offers" => help_requests::offers_of,
+        get "/api/v1/help-requests/{id}/candidates" => help_requests::candidates,
+        post "/api/v1/help-requests/{id}/triage" => help_requests::triage,
+        post "/api/v1/help-requests/{id}/dispatch" => help_requests::dispatch,
+        post "/api/v1/help-requests/{id}/claim" => help_requests::claim,
+        post "/api/v1/help-requests/{id}/start" => help_requests::start,
+        post "/api/v1/help-requests/{id}/return" => help_requests::give_back,
+        post "/api/v1/help-requests/{id}/complete" => help_requests::complete,
+        post "/api/v1/help-requests/{id}/rating" => help_requests::rate,
+        post "/api/v1/help-requests/{id}/cancel" => help_requests::cancel,
+
+        get "/api/v1/offers" => help_requests::my_offers,
+        post "/api/v1/offers/{id}/accept" => help_requests::accept,
+        post "/api/v1/offers/{id}/decline" => help_requests::decline,
+
+        post "/api/v1/communities/{id}/dispatch/batch" => help_requests::batch,
+        get "/api/v1/communities/{id}/reports/three-rates" => help_requests::three_rates,
+        get "/api/v1/volunteers/{id}/hours" => help_requests::hours,
     ]
 }
 

@@ -3,10 +3,15 @@
 pub mod accounts;
 pub mod audit;
 pub mod communities;
+pub mod dispatch;
 pub mod grids;
+pub mod help_requests;
+pub mod offers;
 pub mod patch;
+pub mod reports;
 pub mod residents;
 pub mod service_types;
+pub mod sweeper;
 pub mod teams;
 pub mod volunteers;
 
@@ -45,6 +50,7 @@ impl From<StoreError> for ServiceError {
                 code: "unknown_reference",
             }]),
             StoreError::StaleVersion => ServiceError::StaleVersion,
+            StoreError::Guard(code) => ServiceError::Conflict(code),
             other => ServiceError::Internal(other.to_string()),
         }
     }

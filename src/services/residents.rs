@@ -567,3 +567,43 @@ pub async fn deactivate(
     store::residents::save(&ctx.db, &ResidentRow { active: false, ..r }, Some(expected)).await?;
     Ok(())
 }
+
+#[derive(Debug, Serialize)]
+pub struct ExclusionsView {
+    pub resident_id: Uuid,
+    /// Volunteers the dispatch engine never offers this resident's requests to.
+    pub volunteer_ids: Vec<Uuid>,
+}
+
+/// The resident's exclusion list; the resident, their grid worker and staff manage it.
+pub async fn exclusions(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<ExclusionsView> {
+    let (r, s) = load(ctx, p, id).await?;
+    if matches!(s, Scope::None) {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(ExclusionsView {
+        resident_id: r.id,
+        volunteer_ids: store::residents::exclusions(&ctx.db, r.id).await?,
+    })
+}
+
+pub async fn set_exclusion(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+    volunteer_id: Uuid,
+    excluded: bool,
+) -> ServiceResult<ExclusionsView> {
+    let (r, _) = load(ctx, p, id).await?;
+    if excluded {
+        match store::volunteers::get(&ctx.db, volunteer_id).await {
+            Ok(v) if v.community_id == r.community_id => {}
+            Ok(_) | Err(StoreError::NotFound) => return Err(ServiceError::NotFound),
+            Err(e) => return Err(e.into()),
+        }
+        store::residents::exclude(&ctx.db, r.id, volunteer_id, None, p.user_id).await?;
+    } else if !store::residents::unexclude(&ctx.db, r.id, volunteer_id).await? {
+        return Err(ServiceError::NotFound);
+    }
+    exclusions(ctx, p, id).await
+}

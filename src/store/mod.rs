@@ -2,13 +2,17 @@
 //! expanded into both arms by `on_db!`, so both backends are type-checked on every build.
 
 pub mod audit;
+pub mod candidates;
 pub mod communities;
 pub mod grids;
+pub mod help_requests;
+pub mod hours;
 pub mod idempotency;
 pub mod residents;
 pub mod service_types;
 pub mod teams;
 pub mod throttle;
+pub mod timers;
 pub mod tokens;
 pub mod users;
 pub mod volunteers;
@@ -48,6 +52,9 @@ pub enum StoreError {
     ForeignKey,
     #[error("the row was changed by someone else")]
     StaleVersion,
+    /// A condition of the change no longer held (an offer already answered, a load cap reached).
+    #[error("condition failed: {0}")]
+    Guard(&'static str),
     #[error("unsupported database url: {0}")]
     UnsupportedUrl(String),
     #[error(transparent)]

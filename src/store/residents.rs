@@ -157,3 +157,35 @@ const BY_USER: &str =
 pub async fn ids_of_user(db: &Db, user_id: Uuid, community_id: Uuid) -> StoreResult<Vec<Uuid>> {
     on_db!(db, pool => Ok(sqlx::query_scalar(BY_USER).bind(user_id).bind(community_id).fetch_all(pool).await?))
 }
+
+const EXCLUDE: &str = "insert into resident_exclusions (resident_id, volunteer_id, reason, created_by, created_at)
+    values ($1, $2, $3, $4, $5) on conflict (resident_id, volunteer_id) do update set reason = excluded.reason";
+const UNEXCLUDE: &str =
+    "delete from resident_exclusions where resident_id = $1 and volunteer_id = $2";
+const EXCLUSIONS: &str =
+    "select volunteer_id from resident_exclusions where resident_id = $1 order by volunteer_id";
+
+/// The resident does not want this volunteer sent to them again.
+pub async fn exclude(
+    db: &Db,
+    resident_id: Uuid,
+    volunteer_id: Uuid,
+    reason: Option<&str>,
+    by: Uuid,
+) -> StoreResult<()> {
+    on_db!(db, pool => {
+        sqlx::query(EXCLUDE).bind(resident_id).bind(volunteer_id).bind(reason).bind(by).bind(now())
+            .execute(pool).await?;
+    });
+    Ok(())
+}
+
+/// Whether an exclusion was there to remove.
+pub async fn unexclude(db: &Db, resident_id: Uuid, volunteer_id: Uuid) -> StoreResult<bool> {
+    on_db!(db, pool => Ok(sqlx::query(UNEXCLUDE).bind(resident_id).bind(volunteer_id).execute(pool).await?
+        .rows_affected() > 0))
+}
+
+pub async fn exclusions(db: &Db, resident_id: Uuid) -> StoreResult<Vec<Uuid>> {
+    on_db!(db, pool => Ok(sqlx::query_scalar(EXCLUSIONS).bind(resident_id).fetch_all(pool).await?))
+}

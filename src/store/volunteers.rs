@@ -40,12 +40,12 @@ pub struct Slot {
 }
 
 const INSERT: &str = "insert into volunteers (id, community_id, user_id, name, phone, home_grid_id, lat, lng, max_concurrent,
-        skills, availability, party_member, status, version, created_at, updated_at)
-    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $14)";
+        skills, availability, party_member, status, version, created_at, updated_at, cell_y, cell_x)
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $14, $15, $16)";
 const UPDATE: &str =
     "update volunteers set name = $3, phone = $4, home_grid_id = $5, lat = $6, lng = $7,
         max_concurrent = $8, skills = $9, availability = $10, party_member = $11, status = $12,
-        version = version + 1, updated_at = $13
+        version = version + 1, updated_at = $13, cell_y = $14, cell_x = $15
     where id = $1 and version = $2";
 const GET: &str = "select id, community_id, user_id, name, phone, home_grid_id, lat, lng, max_concurrent, skills,
     availability, party_member, status, version, created_at, updated_at from volunteers where id = $1";
@@ -64,19 +64,27 @@ pub async fn save(
     expected_version: Option<i64>,
 ) -> StoreResult<VolunteerRow> {
     let t = now();
+    // The map cell of the nearby search follows the coordinates.
+    let (cell_y, cell_x) = match (v.lat, v.lng) {
+        (Some(lat), Some(lng)) => {
+            let (y, x) = crate::domain::score::cell(lat, lng);
+            (Some(y), Some(x))
+        }
+        _ => (None, None),
+    };
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
         match expected_version {
             None => {
                 sqlx::query(INSERT).bind(v.id).bind(v.community_id).bind(v.user_id).bind(&v.name).bind(&v.phone)
                     .bind(v.home_grid_id).bind(v.lat).bind(v.lng).bind(v.max_concurrent).bind(&v.skills)
-                    .bind(&v.availability).bind(v.party_member).bind(&v.status).bind(t)
+                    .bind(&v.availability).bind(v.party_member).bind(&v.status).bind(t).bind(cell_y).bind(cell_x)
                     .execute(&mut *tx).await?;
             }
             Some(ver) => {
                 let n = sqlx::query(UPDATE).bind(v.id).bind(ver).bind(&v.name).bind(&v.phone)
                     .bind(v.home_grid_id).bind(v.lat).bind(v.lng).bind(v.max_concurrent).bind(&v.skills)
-                    .bind(&v.availability).bind(v.party_member).bind(&v.status).bind(t)
+                    .bind(&v.availability).bind(v.party_member).bind(&v.status).bind(t).bind(cell_y).bind(cell_x)
                     .execute(&mut *tx).await?.rows_affected();
                 if n == 0 {
                     let e: i64 = sqlx::query_scalar(EXISTS).bind(v.id).fetch_one(&mut *tx).await?;

@@ -59,7 +59,14 @@ fn postgres_tables_from_files() -> Tables {
         .unwrap();
         let mut current: Option<String> = None;
         for line in sql.lines().map(str::trim) {
-            if let Some(rest) = line.strip_prefix("create table ") {
+            if let Some(rest) = line.strip_prefix("alter table ") {
+                let mut words = rest.split_whitespace();
+                if let (Some(t), Some("add"), Some("column"), Some(c)) =
+                    (words.next(), words.next(), words.next(), words.next())
+                {
+                    rows.push((t.to_string(), c.to_string()));
+                }
+            } else if let Some(rest) = line.strip_prefix("create table ") {
                 current = Some(rest.trim_end_matches(" (").trim().to_string());
             } else if line.starts_with(')') {
                 current = None;

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod communities;
 pub mod grids;
 pub mod health;
+pub mod help_requests;
 pub mod residents;
 pub mod service_types;
 pub mod teams;

@@ -1,0 +1,275 @@
+//! Help requests (诉求), their lifecycle actions, offers and the dispatch console.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, Auth, encode_cursor, page_request};
+use crate::http::respond;
+use crate::services::help_requests::{self as svc, ListQuery};
+use crate::services::{offers, reports, residents};
+use crate::state::AppState;
+
+fn ok<T: serde::Serialize>(v: &T) -> HttpResponse {
+    HttpResponse::Ok().json(v)
+}
+
+pub async fn place(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    ApiJson(input): ApiJson<svc::PlaceInput>,
+) -> Result<HttpResponse, ApiError> {
+    let v = svc::place(&ctx, &p, input).await?;
+    Ok(respond::versioned(StatusCode::CREATED, &v, v.version))
+}
+
+pub async fn get(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let v = svc::get(&ctx, &p, *id).await?;
+    Ok(respond::versioned(StatusCode::OK, &v, v.version))
+}
+
+#[derive(Deserialize)]
+pub struct RequestListQuery {
+    pub community_id: Option<Uuid>,
+    pub status: Option<String>,
+    pub grid_id: Option<Uuid>,
+    pub service_type_id: Option<Uuid>,
+    pub urgency: Option<String>,
+    pub overdue: Option<bool>,
+    pub assignee_id: Option<Uuid>,
+    pub origin: Option<String>,
+    pub resident_id: Option<Uuid>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+pub async fn list(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    q: web::Query<RequestListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let q = q.into_inner();
+    let query = ListQuery {
+        community_id: q.community_id,
+        status: q.status,
+        grid_id: q.grid_id,
+        service_type_id: q.service_type_id,
+        urgency: q.urgency,
+        overdue: q.overdue,
+        assignee_id: q.assignee_id,
+        origin: q.origin,
+        resident_id: q.resident_id,
+        from: q.from,
+        to: q.to,
+    };
+    Ok(respond::page(svc::list(&ctx, &p, query, page).await?))
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+pub async fn timeline(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    Ok(respond::page(svc::timeline(&ctx, &p, *id, page).await?))
+}
+
+pub async fn triage(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    ApiJson(input): ApiJson<svc::TriageInput>,
+) -> Result<HttpResponse, ApiError> {
+    let v = svc::triage(&ctx, &p, *id, input).await?;
+    Ok(respond::versioned(StatusCode::OK, &v, v.version))
+}
+
+pub async fn start(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let v = svc::start(&ctx, &p, *id).await?;
+    Ok(respond::versioned(StatusCode::OK, &v, v.version))
+}
+
+pub async fn give_back(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    ApiJson(input): ApiJson<svc::ReasonInput>,
+) -> Result<HttpResponse, ApiError> {
+    let v = svc::give_back(&ctx, &p, *id, input).await?;
+    Ok(respond::versioned(StatusCode::OK, &v, v.version))
+}
+
+pub async fn complete(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    ApiJson(input): ApiJson<svc::CompleteInput>,
+) -> Result<HttpResponse, ApiError> {
+    let v = svc::complete(&ctx, &p, *id, input).await?;
+    Ok(respond::versioned(StatusCode::OK, &v, v.version))
+}
+
+pub async fn rate(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    ApiJson(input): ApiJson<svc::RatingInput>,
+) -> Result<HttpResponse, ApiError> {
+    let v = svc::rate(&ctx, &p, *id, input).await?;
+    Ok(respond::versioned(StatusCode::OK, &v, v.version))
+}
+
+pub async fn cancel(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    ApiJson(input): ApiJson<svc::ReasonInput>,
+) -> Result<HttpResponse, ApiError> {
+    let v = svc::cancel(&ctx, &p, *id, input).await?;
+    Ok(respond::versioned(StatusCode::OK, &v, v.version))
+}
+
+pub async fn claim(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let v = svc::claim(&ctx, &p, *id).await?;
+    Ok(respond::versioned(StatusCode::OK, &v, v.version))
+}
+
+pub async fn dispatch(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    ApiJson(input): ApiJson<offers::DispatchInput>,
+) -> Result<HttpResponse, ApiError> {
+    let v = offers::dispatch_by_hand(&ctx, &p, *id, input).await?;
+    Ok(respond::versioned(StatusCode::OK, &v, v.version))
+}
+
+pub async fn offers_of(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let items = offers::of_request(&ctx, &p, *id).await?;
+    Ok(ok(&serde_json::json!({ "items": items })))
+}
+
+pub async fn candidates(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(&offers::explain(&ctx, &p, *id).await?))
+}
+
+pub async fn my_offers(ctx: web::Data<AppState>, Auth(p): Auth) -> Result<HttpResponse, ApiError> {
+    let items = offers::mine(&ctx, &p).await?;
+    Ok(ok(&serde_json::json!({ "items": items })))
+}
+
+pub async fn accept(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let v = offers::accept(&ctx, &p, *id).await?;
+    Ok(respond::versioned(StatusCode::OK, &v, v.version))
+}
+
+pub async fn decline(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    ApiJson(input): ApiJson<offers::DeclineInput>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(&offers::decline(&ctx, &p, *id, input).await?))
+}
+
+pub async fn batch(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    community_id: web::Path<Uuid>,
+    ApiJson(input): ApiJson<offers::BatchInput>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(&offers::batch(&ctx, &p, *community_id, input).await?))
+}
+
+pub async fn three_rates(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    community_id: web::Path<Uuid>,
+    q: web::Query<reports::RatesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(&reports::three_rates(
+        &ctx,
+        &p,
+        *community_id,
+        q.into_inner(),
+    )
+    .await?))
+}
+
+pub async fn hours(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let mut v = reports::hours(&ctx, &p, *id, page).await?;
+    v.next_cursor = v.next_after.map(encode_cursor);
+    Ok(ok(&v))
+}
+
+pub async fn exclusions(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(&residents::exclusions(&ctx, &p, *id).await?))
+}
+
+pub async fn exclude(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, volunteer) = path.into_inner();
+    Ok(ok(
+        &residents::set_exclusion(&ctx, &p, id, volunteer, true).await?
+    ))
+}
+
+pub async fn unexclude(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, volunteer) = path.into_inner();
+    residents::set_exclusion(&ctx, &p, id, volunteer, false).await?;
+    Ok(respond::no_content())
+}
