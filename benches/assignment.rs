@@ -44,38 +44,6 @@ fn benches(c: &mut Criterion) {
     let large = instance(1_000, 2_000, 42);
     compare("200x400", &small);
     compare("1000x2000", &large);
-    for (r, v, e) in [
-        (1000usize, 800usize, 0.5f64),
-        (1000, 500, 0.5),
-        (1000, 2000, 0.05),
-        (2000, 4000, 0.5),
-    ] {
-        let mut rng = StdRng::seed_from_u64(1);
-        let scores = (0..r * v)
-            .map(|_| {
-                if rng.gen_bool(e) {
-                    Some(rng.gen_range(0.0..1.0))
-                } else {
-                    None
-                }
-            })
-            .collect();
-        let capacity = (0..v)
-            .map(|_| if rng.gen_bool(0.2) { 2 } else { 1 })
-            .collect();
-        let p = Problem::new(r, v, scores, capacity).unwrap();
-        let t = std::time::Instant::now();
-        let m = p.weight_matrix().matrix;
-        let _ = kuhn_munkres(&m);
-        let lap = t.elapsed();
-        compare(
-            &format!("EXTRA {r}x{v} elig {e} cols {} lap {lap:?}", m.columns),
-            &p,
-        );
-    }
-    if std::env::var("ONLY_EXTRA").is_ok() {
-        return;
-    }
 
     let matrix = large.weight_matrix().matrix;
     let mut group = c.benchmark_group("batch");
