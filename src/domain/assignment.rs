@@ -163,11 +163,22 @@ impl Problem {
     pub fn weight_matrix(&self) -> WeightMatrix {
         let n = self.requests;
         // (volunteer, copies): only volunteers who could take something get columns.
+        // One pass over the scores in row order (cache-friendly): integer weights and which
+        // volunteers are eligible for anything.
+        let mut weights = vec![0i64; n * self.volunteers];
+        let mut useful = vec![false; self.volunteers];
+        for r in 0..n {
+            for v in 0..self.volunteers {
+                if let Some(w) = self.weight(r, v) {
+                    weights[r * self.volunteers + v] = w;
+                    useful[v] = true;
+                }
+            }
+        }
         let groups: Vec<(usize, usize)> = (0..self.volunteers)
             .filter_map(|v| {
                 let copies = self.cap(v).min(n);
-                let useful = copies > 0 && (0..n).any(|r| self.weight(r, v).is_some());
-                useful.then_some((v, copies))
+                (copies > 0 && useful[v]).then_some((v, copies))
             })
             .collect();
         let mut column_volunteer: Vec<Option<usize>> = groups
@@ -180,10 +191,16 @@ impl Problem {
 
         let mut data = Vec::with_capacity(n * columns);
         for r in 0..n {
+            let row = &weights[r * self.volunteers..(r + 1) * self.volunteers];
             for &(v, copies) in &groups {
-                data.extend(repeat_n(self.weight(r, v).unwrap_or(0), copies));
+                let w = row[v];
+                if copies == 1 {
+                    data.push(w);
+                } else {
+                    data.extend(repeat_n(w, copies));
+                }
             }
-            data.extend(repeat_n(0, padding));
+            data.resize(data.len() + padding, 0);
         }
         let matrix = Matrix::from_vec(n, columns, data)
             .expect("rows × columns cells, and columns ≥ rows so no row is empty");

@@ -204,8 +204,8 @@ pub async fn hours(
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .and_then(|d| d.and_local_timezone(tz).earliest())
         .map(|d| d.with_timezone(&Utc))
-        .unwrap_or(DateTime::<Utc>::MIN_UTC);
-    let total = store::hours::total_since(&ctx.db, v.id, DateTime::<Utc>::MIN_UTC).await?;
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let total = store::hours::total_since(&ctx.db, v.id, DateTime::<Utc>::UNIX_EPOCH).await?;
     let month = store::hours::total_since(&ctx.db, v.id, month_start).await?;
     let rows = store::hours::entries(&ctx.db, v.id, page.after, page.fetch_limit()).await?;
     let paged = page.page(

@@ -2,6 +2,7 @@
 //! PostgreSQL when `TEST_DATABASE_URL` is set. Every response is validated against
 //! `openapi.yaml`.
 
+mod help_requests;
 mod helpers;
 mod spec;
 
@@ -11,6 +12,7 @@ mod communities;
 mod contract;
 mod conventions;
 mod demo;
+mod dispatch;
 mod registry;
 mod residents;
 mod schema;

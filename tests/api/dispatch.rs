@@ -1,0 +1,562 @@
+//! The dispatch engine seen from outside: triage, 退单, 重办, 寻单, exclusions, the explanation,
+//! batch assignment, the three rates, and every bad input refused with nothing written.
+
+use serde_json::{Value, json};
+
+use crate::help_requests::{World, world};
+
+async fn count_requests(w: &World) -> i64 {
+    w.scalar(
+        "select count(*) from help_requests where community_id = $1",
+        &w.c,
+    )
+    .await
+}
+
+/// Drives a fresh request to `completed` by its first offered volunteer; returns (id, volunteer).
+async fn completed(w: &World) -> (String, String) {
+    let id = w.place(&w.resident_token, json!({})).await.expect(201).id();
+    let offer = w.open_offers(&id).await.remove(0);
+    let v = offer["volunteer_id"].as_str().unwrap().to_string();
+    w.accept(&offer).await.expect(200);
+    let t = w.token_of(&v).to_string();
+    w.act(&id, "start", &t, json!({})).await.expect(200);
+    w.act(&id, "complete", &t, json!({"resolution_note": "已处理"}))
+        .await
+        .expect(200);
+    (id, v)
+}
+
+#[tokio::test]
+async fn triage_accepts_into_dispatch_or_closes_duplicates() {
+    let w = world(2, json!({"triage": true})).await;
+    let a = w
+        .place(&w.dispatcher, json!({"placed_as": "relative", "caller_name": "孙大娘的女儿", "caller_phone": "13700001234"}))
+        .await
+        .expect(201);
+    assert_eq!(a.body["status"], "submitted");
+    assert_eq!(a.body["channel"], "phone");
+    assert_eq!(a.body["placed_as"], "relative");
+    assert_eq!(a.body["caller_phone"], "137****1234");
+    let b = w.place(&w.resident_token, json!({})).await.expect(201).id();
+    // Only staff triage; a volunteer cannot even see it.
+    w.act(
+        &b,
+        "triage",
+        &w.resident_token,
+        json!({"decision": "accept"}),
+    )
+    .await
+    .problem(403, "forbidden");
+    w.act(&b, "triage", &w.dispatcher, json!({"decision": "maybe"}))
+        .await
+        .problem(422, "validation_failed");
+    w.act(
+        &b,
+        "triage",
+        &w.dispatcher,
+        json!({"decision": "duplicate"}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    let closed = w
+        .act(
+            &b,
+            "triage",
+            &w.dispatcher,
+            json!({"decision": "duplicate", "duplicate_of": a.id()}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(closed.body["status"], "closed");
+    assert_eq!(closed.body["close_reason"], "duplicate");
+    let accepted = w
+        .act(
+            &a.id(),
+            "triage",
+            &w.dispatcher,
+            json!({"decision": "accept"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(accepted.body["status"], "offered");
+    // Triage is only for submitted requests.
+    w.act(
+        &a.id(),
+        "triage",
+        &w.dispatcher,
+        json!({"decision": "accept"}),
+    )
+    .await
+    .problem(409, "invalid_transition");
+    assert_eq!(
+        w.kinds(&a.id()).await,
+        ["placed", "triage_accepted", "offered"]
+    );
+}
+
+#[tokio::test]
+async fn a_returned_request_goes_to_another_volunteer_and_an_unsatisfied_one_is_redone() {
+    let w = world(3, json!({})).await;
+    let id = w.place(&w.resident_token, json!({})).await.expect(201).id();
+    let offer = w.open_offers(&id).await.remove(0);
+    let v0 = offer["volunteer_id"].as_str().unwrap().to_string();
+    w.accept(&offer).await.expect(200);
+    let t0 = w.token_of(&v0).to_string();
+    // Only the assignee acts on it; 退单 needs a reason.
+    w.act(&id, "start", &w.vols[2].1, json!({}))
+        .await
+        .problem(404, "not_found");
+    w.act(&id, "return", &t0, json!({}))
+        .await
+        .problem(422, "validation_failed");
+    let back = w
+        .act(&id, "return", &t0, json!({"reason": "临时有事"}))
+        .await
+        .expect(200);
+    assert_eq!(back.body["status"], "offered");
+    assert!(back.body["assignee_id"].is_null());
+    assert_eq!(w.load_of(&v0).await, 0);
+    let next = w.open_offers(&id).await.remove(0);
+    assert_ne!(next["volunteer_id"], v0.as_str());
+
+    // 重办: unsatisfied and unsolved reopens, and the next offer goes to someone new.
+    let v1 = next["volunteer_id"].as_str().unwrap().to_string();
+    w.accept(&next).await.expect(200);
+    let t1 = w.token_of(&v1).to_string();
+    w.act(&id, "start", &t1, json!({})).await.expect(200);
+    w.act(&id, "complete", &t1, json!({"resolution_note": "买了"}))
+        .await
+        .expect(200);
+    let redo = w
+        .act(
+            &id,
+            "rating",
+            &w.resident_token,
+            json!({"rating": 2, "solved": false, "comment": "买错了"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(redo.body["status"], "offered");
+    assert_eq!(redo.body["reopen_count"], 1);
+    let third = w.open_offers(&id).await.remove(0);
+    assert_ne!(third["volunteer_id"], v0.as_str());
+    assert_ne!(third["volunteer_id"], v1.as_str());
+    let kinds = w.kinds(&id).await;
+    assert!(kinds.contains(&"returned".into()) && kinds.contains(&"reopened".into()));
+    // The low rating counts against the volunteer who did the work.
+    assert_eq!(
+        w.scalar("select rating_sum from volunteers where id = $1", &v1)
+            .await,
+        2
+    );
+
+    // 回访: the grid worker may rate on the resident's behalf; unsatisfied but solved closes.
+    let (id2, _) = completed(&w).await;
+    let r = w
+        .act(&id2, "rating", &w.gw, json!({"rating": 3, "solved": true}))
+        .await
+        .expect(200);
+    assert_eq!(r.body["status"], "closed");
+}
+
+#[tokio::test]
+async fn volunteers_claim_proactive_needs_they_have_the_skills_for() {
+    let w = world(1, json!({})).await;
+    // A grid worker reports a need found on a visit (寻单): proactive.
+    let need = w
+        .place(&w.gw, json!({"origin": "proactive", "channel": "visit"}))
+        .await
+        .expect(201);
+    assert_eq!(need.body["placed_as"], "grid_worker");
+    let id = need.id();
+    // A volunteer without the skill may see it but not take it.
+    let (uid, other) = w.app.user("volunteer", Some(&w.c)).await;
+    w.app
+        .volunteer(
+            &w.c,
+            &uid,
+            json!({"skills": ["cooking"], "availability": []}),
+        )
+        .await
+        .expect(201);
+    w.act(&id, "claim", &other, json!({}))
+        .await
+        .problem(409, "missing_skills");
+    // One with the skill claims it: accepted at once, other offers withdrawn.
+    let (v, t) = &w.vols[0];
+    let claimed = w.act(&id, "claim", t, json!({})).await.expect(200);
+    assert_eq!(claimed.body["status"], "accepted");
+    assert_eq!(claimed.body["dispatch_mode"], "claim");
+    assert_eq!(claimed.body["assignee_id"], v.as_str());
+    assert!(w.open_offers(&id).await.is_empty());
+    // A call (not proactive) cannot be claimed.
+    let call = w.place(&w.resident_token, json!({})).await.expect(201).id();
+    w.act(&call, "claim", t, json!({}))
+        .await
+        .problem(409, "not_claimable");
+}
+
+#[tokio::test]
+async fn residents_exclude_volunteers_and_the_explanation_says_why_each_was_left_out() {
+    let w = world(3, json!({})).await;
+    let nearest = w.vols[0].0.clone();
+    // The resident excludes the nearest volunteer.
+    let ex = w
+        .app
+        .send(
+            w.app
+                .req(
+                    reqwest::Method::PUT,
+                    &format!("/api/v1/residents/{}/exclusions/{nearest}", w.resident),
+                )
+                .bearer_auth(&w.resident_token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(ex.body["volunteer_ids"], json!([nearest]));
+    // A volunteer without the skill and one paused.
+    let (uid, _) = w.app.user("volunteer", Some(&w.c)).await;
+    let cook = w
+        .app
+        .volunteer(
+            &w.c,
+            &uid,
+            json!({"skills": ["cooking"], "availability": [], "home_grid_id": w.grid}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let id = w.place(&w.resident_token, json!({})).await.expect(201).id();
+    let first = w.open_offers(&id).await.remove(0);
+    assert_eq!(first["volunteer_id"], w.vols[1].0.as_str());
+    let t1 = w.token_of(&w.vols[1].0).to_string();
+    w.app
+        .post(
+            &format!("/api/v1/offers/{}/decline", first["id"].as_str().unwrap()),
+            &t1,
+            json!({"reason": "没空"}),
+        )
+        .await
+        .expect(200);
+    let why = w
+        .app
+        .get(
+            &format!("/api/v1/help-requests/{id}/candidates"),
+            &w.dispatcher,
+        )
+        .await
+        .expect(200);
+    let reasons = |v: &str| -> Vec<String> {
+        why.body["excluded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["volunteer_id"] == v)
+            .map(|e| {
+                e["reasons"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(reasons(&nearest), ["excluded_by_resident"]);
+    assert_eq!(reasons(&cook), ["missing_skills"]);
+    assert_eq!(reasons(&w.vols[1].0), ["declined"]);
+    assert_eq!(reasons(&w.vols[2].0), ["already_offered"]);
+    assert_eq!(why.body["required_skills"], json!(["errands"]));
+    // Only staff see the explanation and the offers' scores.
+    for path in ["candidates", "offers"] {
+        w.app
+            .get(
+                &format!("/api/v1/help-requests/{id}/{path}"),
+                &w.resident_token,
+            )
+            .await
+            .problem(403, "forbidden");
+    }
+    // Removing the exclusion, twice: the second is 404.
+    let del = format!("/api/v1/residents/{}/exclusions/{nearest}", w.resident);
+    w.app.delete(&del, &w.resident_token).await.expect(204);
+    w.app
+        .delete(&del, &w.resident_token)
+        .await
+        .problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn batch_assignment_offers_the_waiting_requests_in_one_step() {
+    let w = world(3, json!({"dispatch": {"max_attempts": 1}})).await;
+    // Make three escalated requests: the only offered volunteer declines each.
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let id = w.place(&w.resident_token, json!({})).await.expect(201).id();
+        let o = w.open_offers(&id).await.remove(0);
+        let t = w.token_of(o["volunteer_id"].as_str().unwrap()).to_string();
+        w.app
+            .post(
+                &format!("/api/v1/offers/{}/decline", o["id"].as_str().unwrap()),
+                &t,
+                json!({"reason": "忙"}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(w.get(&id).await["status"], "escalated");
+        ids.push(id);
+    }
+    let path = format!("/api/v1/communities/{}/dispatch/batch", w.c);
+    w.app
+        .post(&path, &w.vols[0].1, json!({}))
+        .await
+        .problem(403, "forbidden");
+    w.app
+        .post(&path, &w.dispatcher, json!({"request_ids": []}))
+        .await
+        .problem(422, "validation_failed");
+    let r = w
+        .app
+        .post(&path, &w.dispatcher, json!({}))
+        .await
+        .expect(200);
+    let assigned = r.body["assigned"].as_array().unwrap();
+    assert_eq!(
+        assigned.len() + r.body["unassigned"].as_array().unwrap().len(),
+        3
+    );
+    assert!(!assigned.is_empty());
+    let total: f64 = assigned.iter().map(|a| a["score"].as_f64().unwrap()).sum();
+    assert!((total - r.body["total_score"].as_f64().unwrap()).abs() < 1e-9);
+    for a in assigned {
+        let id = a["request_id"].as_str().unwrap();
+        assert_eq!(w.get(id).await["status"], "offered");
+        let open = w.open_offers(id).await;
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0]["mode"], "batch");
+        assert_eq!(open[0]["volunteer_id"], a["volunteer_id"]);
+    }
+    // Requests that are not waiting are refused.
+    w.app
+        .post(
+            &path,
+            &w.dispatcher,
+            json!({"request_ids": [assigned[0]["request_id"]]}),
+        )
+        .await
+        .problem(409, "request_not_waiting");
+}
+
+#[tokio::test]
+async fn the_three_rates_are_reported_by_community_grid_service_type_team_and_period() {
+    let w = world(2, json!({})).await;
+    let (a, _) = completed(&w).await;
+    w.act(
+        &a,
+        "rating",
+        &w.resident_token,
+        json!({"rating": 5, "solved": true}),
+    )
+    .await
+    .expect(200);
+    let (b, _) = completed(&w).await;
+    w.act(
+        &b,
+        "rating",
+        &w.resident_token,
+        json!({"rating": 3, "solved": true}),
+    )
+    .await
+    .expect(200);
+    let c = w.place(&w.resident_token, json!({})).await.expect(201).id();
+    w.act(&c, "cancel", &w.resident_token, json!({"reason": "不用了"}))
+        .await
+        .expect(200);
+    let _open = w.place(&w.resident_token, json!({})).await.expect(201);
+    let base = format!("/api/v1/communities/{}/reports/three-rates", w.c);
+    let r = w.app.get(&base, &w.dispatcher).await.expect(200);
+    let g = &r.body["groups"][0];
+    assert_eq!(g["key"], "all");
+    assert_eq!(g["total"], 4);
+    assert_eq!(g["cancelled"], 1);
+    assert_eq!(g["counted"], 3);
+    assert_eq!(g["responded_on_time"], 2);
+    assert_eq!(g["resolved"], 2);
+    assert_eq!(g["rated"], 2);
+    assert_eq!(g["satisfied"], 1);
+    assert_eq!(g["satisfaction_rate"], 0.5);
+    assert!(g["response_minutes"]["median"].is_number());
+    for (by, key) in [
+        ("grid", w.grid.clone()),
+        ("service_type", w.service_type.clone()),
+        ("team", "none".to_string()),
+    ] {
+        let r = w
+            .app
+            .get(&format!("{base}?group_by={by}"), &w.dispatcher)
+            .await
+            .expect(200);
+        assert_eq!(r.body["groups"][0]["key"], key.as_str(), "{by}");
+        assert_eq!(r.body["groups"][0]["total"], 4, "{by}");
+    }
+    let monthly = w
+        .app
+        .get(&format!("{base}?group_by=month"), &w.dispatcher)
+        .await
+        .expect(200);
+    assert!(
+        monthly.body["groups"][0]["key"]
+            .as_str()
+            .unwrap()
+            .ends_with("-01")
+    );
+    w.app
+        .get(&format!("{base}?group_by=colour"), &w.dispatcher)
+        .await
+        .problem(422, "validation_failed");
+    w.app
+        .get(
+            &format!("{base}?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z"),
+            &w.dispatcher,
+        )
+        .await
+        .problem(422, "validation_failed");
+    w.app
+        .get(&base, &w.resident_token)
+        .await
+        .problem(403, "forbidden");
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_a_clear_problem_and_nothing_written() {
+    let w = world(2, json!({})).await;
+    let before = count_requests(&w).await;
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"service_type_id": uuid::Uuid::now_v7()}),
+            "service_type_id",
+        ),
+        (
+            json!({"window_start": "2030-01-02T10:00:00Z", "window_end": "2030-01-02T09:00:00Z"}),
+            "window_end",
+        ),
+        (json!({"urgency": "whenever"}), "urgency"),
+        (json!({"description": ""}), "description"),
+        (json!({"channel": "pigeon"}), "channel"),
+        (json!({"location": {"lat": 91.0, "lng": 0.0}}), "location"),
+        (json!({"placed_as": "staff"}), "placed_as"),
+        (json!({"mode": "claim"}), "mode"),
+    ];
+    for (extra, field) in cases {
+        let r = w
+            .place(&w.resident_token, extra.clone())
+            .await
+            .problem(422, "validation_failed");
+        assert!(
+            r.field_codes().iter().any(|(f, _)| f == field),
+            "{extra}: {:?}",
+            r.field_codes()
+        );
+    }
+    // Unknown fields and malformed bodies.
+    w.place(&w.resident_token, json!({"priority": 1}))
+        .await
+        .problem(422, "validation_failed");
+    let raw = w
+        .app
+        .send(
+            w.app
+                .req(reqwest::Method::POST, "/api/v1/help-requests")
+                .bearer_auth(&w.resident_token)
+                .header("content-type", "application/json")
+                .body("{not json"),
+        )
+        .await;
+    assert_eq!(raw.status, 400);
+    // A resident of another community, or one the caller may not act for.
+    let other = w.app.community("乙社区").await;
+    let (_, outsider) = w.app.user("resident", Some(&other)).await;
+    w.place(&outsider, json!({}))
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(count_requests(&w).await, before);
+
+    // On an existing request: a rating of 6, someone else's offer, someone else's request.
+    let (id, _) = completed(&w).await;
+    let version = w.get(&id).await["version"].clone();
+    w.act(
+        &id,
+        "rating",
+        &w.resident_token,
+        json!({"rating": 6, "solved": true}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    w.act(&id, "rating", &w.resident_token, json!({"rating": 4}))
+        .await
+        .problem(422, "validation_failed");
+    let (other_res_user, other_res) = w.app.user("resident", Some(&w.c)).await;
+    w.app
+        .resident(&w.c, json!({"name": "李大爷", "user_id": other_res_user}))
+        .await
+        .expect(201);
+    w.act(
+        &id,
+        "rating",
+        &other_res,
+        json!({"rating": 5, "solved": true}),
+    )
+    .await
+    .problem(404, "not_found");
+    w.act(&id, "cancel", &w.resident_token, json!({"reason": "x"}))
+        .await
+        .problem(409, "invalid_transition");
+    assert_eq!(w.get(&id).await["version"], version);
+
+    let id2 = w.place(&w.resident_token, json!({})).await.expect(201).id();
+    let offer = w.open_offers(&id2).await.remove(0);
+    let not_mine = w
+        .vols
+        .iter()
+        .find(|(v, _)| v != offer["volunteer_id"].as_str().unwrap())
+        .unwrap();
+    w.app
+        .post(
+            &format!("/api/v1/offers/{}/accept", offer["id"].as_str().unwrap()),
+            &not_mine.1,
+            json!({}),
+        )
+        .await
+        .problem(404, "not_found");
+    // Dispatch by hand to a volunteer of another community.
+    let (ou, _) = w.app.user("volunteer", Some(&other)).await;
+    let stranger = w
+        .app
+        .volunteer(&other, &ou, json!({}))
+        .await
+        .expect(201)
+        .id();
+    w.act(
+        &id2,
+        "dispatch",
+        &w.dispatcher,
+        json!({"mode": "manual", "volunteer_id": stranger}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    w.act(&id2, "dispatch", &w.dispatcher, json!({"mode": "manual"}))
+        .await
+        .problem(422, "validation_failed");
+    // Out of order: start and complete before accepting.
+    let t = w
+        .token_of(offer["volunteer_id"].as_str().unwrap())
+        .to_string();
+    w.act(&id2, "start", &t, json!({}))
+        .await
+        .problem(403, "not_assignee");
+    let after = w.get(&id2).await;
+    assert_eq!(after["status"], "offered");
+    assert_eq!(w.open_offers(&id2).await.len(), 1);
+    assert_eq!(w.kinds(&id2).await, ["placed", "offered"]);
+}
