@@ -384,3 +384,199 @@ async fn outsiders_get_404_or_403_on_every_endpoint_and_nothing_changes() {
         2
     );
 }
+
+#[tokio::test]
+async fn help_requests_offers_reports_and_hours_are_closed_to_outsiders() {
+    use crate::help_requests::world;
+    let w = world(2, json!({})).await;
+    let app = &w.app;
+    let c = &w.c;
+    let r = w.place(&w.resident_token, json!({})).await.expect(201);
+    let id = r.id();
+    let offer = w.open_offers(&id).await.remove(0);
+    let o = offer["id"].as_str().unwrap().to_string();
+    let v = offer["volunteer_id"].as_str().unwrap().to_string();
+    let res = &w.resident;
+
+    let b = app.community("乙社区").await;
+    let (_, cb) = app.user("community_admin", Some(&b)).await;
+    let other_v = &w.vols.iter().find(|(x, _)| *x != v).unwrap().1;
+    let (other_res_user, other_res) = app.user("resident", Some(c)).await;
+    app.resident(c, json!({"name": "邻居", "user_id": other_res_user}))
+        .await
+        .expect(201);
+    let (w2, gw2) = app.user("grid_worker", Some(c)).await;
+    app.grid(c, "第二网格", &[&w2]).await;
+    let (_, doc) = app.user("doctor", Some(c)).await;
+    let actors = [
+        ("admin of another community", &cb),
+        ("volunteer not offered", other_v),
+        ("another resident", &other_res),
+        ("grid worker of another grid", &gw2),
+        ("doctor", &doc),
+    ];
+    let none = [404, 404, 404, 404, 404];
+    let reason = json!({"reason": "x"});
+    let cases: Vec<(Method, String, Value, [u16; 5])> = vec![
+        (
+            Method::GET,
+            format!("/api/v1/help-requests/{id}"),
+            Value::Null,
+            none,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/help-requests/{id}/timeline"),
+            Value::Null,
+            none,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/help-requests/{id}/offers"),
+            Value::Null,
+            none,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/help-requests/{id}/candidates"),
+            Value::Null,
+            none,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/help-requests/{id}/triage"),
+            json!({"decision": "not_ours"}),
+            none,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/help-requests/{id}/dispatch"),
+            json!({"mode": "auto"}),
+            none,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/help-requests/{id}/claim"),
+            json!({}),
+            none,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/help-requests/{id}/start"),
+            json!({}),
+            none,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/help-requests/{id}/return"),
+            reason.clone(),
+            none,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/help-requests/{id}/complete"),
+            json!({"resolution_note": "x"}),
+            none,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/help-requests/{id}/rating"),
+            json!({"rating": 1, "solved": false}),
+            none,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/help-requests/{id}/cancel"),
+            reason.clone(),
+            none,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/offers/{o}/accept"),
+            json!({}),
+            none,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/offers/{o}/decline"),
+            reason.clone(),
+            none,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/volunteers/{v}/hours"),
+            Value::Null,
+            none,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/residents/{res}/exclusions"),
+            Value::Null,
+            none,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/residents/{res}/exclusions/{v}"),
+            Value::Null,
+            none,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/residents/{res}/exclusions/{v}"),
+            Value::Null,
+            none,
+        ),
+        (
+            Method::POST,
+            "/api/v1/help-requests".to_string(),
+            json!({"resident_id": res, "service_type_id": w.service_type, "description": "x"}),
+            [422, 201, 422, 422, 422],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/help-requests?community_id={c}"),
+            Value::Null,
+            [404, 200, 200, 200, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/communities/{c}/dispatch/batch"),
+            json!({}),
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/communities/{c}/reports/three-rates"),
+            Value::Null,
+            [404, 403, 403, 200, 403],
+        ),
+        (
+            Method::GET,
+            "/api/v1/offers".to_string(),
+            Value::Null,
+            [200, 200, 200, 200, 200],
+        ),
+    ];
+    for (method, path, body, expected) in &cases {
+        for ((who, token), want) in actors.iter().zip(expected) {
+            let mut rb = app.req(method.clone(), path).bearer_auth(token);
+            if !body.is_null() {
+                rb = rb.json(body);
+            }
+            let resp = app.send(rb).await;
+            assert_eq!(resp.status, *want, "{who}: {method} {path} → {}", resp.body);
+            // Lists show outsiders nothing of this request.
+            if resp.status == 200 && resp.body["items"].is_array() {
+                assert!(!resp.item_ids().contains(&id), "{who}: {path}");
+                assert!(!resp.item_ids().contains(&o), "{who}: {path}");
+            }
+        }
+    }
+    // Nothing changed: same version, same offer still open, same timeline.
+    let after = w.get(&id).await;
+    assert_eq!(after["version"], r.body["version"]);
+    assert_eq!(after["status"], "offered");
+    assert_eq!(w.open_offers(&id).await.len(), 1);
+    assert_eq!(w.kinds(&id).await, ["placed", "offered"]);
+    assert_eq!(w.load_of(&v).await, 0);
+}
