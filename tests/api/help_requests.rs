@@ -369,7 +369,7 @@ async fn declines_move_on_to_the_next_volunteer_and_the_last_escalates() {
         )
         .await
         .expect(200);
-    assert_eq!(queue.item_ids(), [id.clone()]);
+    assert_eq!(queue.item_ids(), std::slice::from_ref(&id));
 
     // Manual dispatch from the escalated queue; two dispatchers at once: one wins.
     let (_, d2) = w.app.user("dispatcher", Some(&w.c)).await;
@@ -539,7 +539,7 @@ async fn the_sweeper_expires_offers_escalates_reminds_flags_overdue_and_closes()
         )
         .await
         .expect(200);
-    assert_eq!(overdue.item_ids(), [id.clone()]);
+    assert_eq!(overdue.item_ids(), std::slice::from_ref(&id));
     // Sweeping again changes nothing.
     let before = w.kinds(&id).await.len();
     w.sweep(t0 + Duration::minutes(242)).await;
