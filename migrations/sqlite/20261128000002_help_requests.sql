@@ -164,10 +164,14 @@ create table service_hours (
 create index service_hours_volunteer on service_hours (volunteer_id, at);
 create index service_hours_community on service_hours (community_id, at);
 
--- The community median of this month's minutes, refreshed now and then for the fairness term.
+-- Refreshed now and then, read with every dispatch decision: the community median of this
+-- month's minutes (the fairness term), how many active volunteers have no location, and the
+-- search radius (an index into the service's list) that last found enough candidates.
 create table community_stats (
     community_id blob primary key references communities(id),
     month_key text not null,
     median_month_minutes bigint not null,
+    unlocated bigint not null,
+    search_radius bigint not null,
     computed_at text not null
 );

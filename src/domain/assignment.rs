@@ -30,7 +30,7 @@
 
 use std::iter::repeat_n;
 
-use pathfinding::kuhn_munkres::kuhn_munkres;
+use pathfinding::kuhn_munkres::{Weights, kuhn_munkres};
 use pathfinding::matrix::Matrix;
 
 /// Integer units per score point. Scores are rounded to this resolution before solving;
@@ -156,84 +156,156 @@ impl Problem {
     }
 
     /// The expanded integer matrix that [`solve`] solves (see the module docs), exposed so a
-    /// benchmark can time a plain assignment solve of exactly the same matrix.
+    /// benchmark can time a plain assignment solve of exactly the same matrix, and so tests
+    /// can inspect it. [`solve`] itself never materialises it: it reads the same cells
+    /// through a compact view.
     ///
     /// It has `requests` rows and at least `requests` columns (the solver requires
     /// rows ≤ columns), unless there are no requests at all.
     pub fn weight_matrix(&self) -> WeightMatrix {
-        let n = self.requests;
-        // (volunteer, copies): only volunteers who could take something get columns.
-        // One pass over the scores in row order (cache-friendly): integer weights and which
-        // volunteers are eligible for anything.
-        let mut weights = vec![0i64; n * self.volunteers];
-        let mut useful = vec![false; self.volunteers];
-        for r in 0..n {
-            for v in 0..self.volunteers {
-                if let Some(w) = self.weight(r, v) {
-                    weights[r * self.volunteers + v] = w;
-                    useful[v] = true;
-                }
-            }
+        let e = self.expanded();
+        let columns = e.slot.len();
+        let mut data = Vec::with_capacity(e.rows * columns);
+        for row in e.compact.chunks_exact(e.stride).take(e.rows) {
+            data.extend(e.slot.iter().map(|&j| row[j]));
         }
-        let groups: Vec<(usize, usize)> = (0..self.volunteers)
-            .filter_map(|v| {
-                let copies = self.cap(v).min(n);
-                (copies > 0 && useful[v]).then_some((v, copies))
-            })
-            .collect();
-        let mut column_volunteer: Vec<Option<usize>> = groups
-            .iter()
-            .flat_map(|&(v, copies)| repeat_n(Some(v), copies))
-            .collect();
-        let padding = n.saturating_sub(column_volunteer.len());
-        column_volunteer.extend(repeat_n(None, padding));
-        let columns = column_volunteer.len();
-
-        let mut data = Vec::with_capacity(n * columns);
-        for r in 0..n {
-            let row = &weights[r * self.volunteers..(r + 1) * self.volunteers];
-            for &(v, copies) in &groups {
-                let w = row[v];
-                if copies == 1 {
-                    data.push(w);
-                } else {
-                    data.extend(repeat_n(w, copies));
-                }
-            }
-            data.resize(data.len() + padding, 0);
-        }
-        let matrix = Matrix::from_vec(n, columns, data)
+        let matrix = Matrix::from_vec(e.rows, columns, data)
             .expect("rows × columns cells, and columns ≥ rows so no row is empty");
         WeightMatrix {
             matrix,
+            column_volunteer: e.column_volunteer,
+        }
+    }
+
+    /// The expanded problem of [`Problem::weight_matrix`] as a view over a compact matrix
+    /// with one cell per (request, volunteer with capacity) instead of one per unit of
+    /// capacity. Built in a single pass over `scores`, in row order.
+    pub fn expanded(&self) -> Expanded {
+        let n = self.requests;
+        // (volunteer, copies) for every volunteer who may take something; compact column j
+        // is volunteer `with_capacity[j].0`.
+        let with_capacity: Vec<(usize, usize)> = (0..self.volunteers)
+            .filter_map(|v| {
+                let copies = self.cap(v).min(n);
+                (copies > 0).then_some((v, copies))
+            })
+            .collect();
+        // The last compact column stays 0: padding columns read it.
+        let stride = with_capacity.len() + 1;
+        let mut compact = vec![0i64; n * stride];
+        // Whether compact column j is eligible for anything (if not, it gets no column).
+        let mut useful = vec![false; with_capacity.len()];
+        if !with_capacity.is_empty() {
+            let len = self.scores.len();
+            for (r, out) in compact.chunks_exact_mut(stride).enumerate() {
+                // Missing cells (a hand-built, too short `scores`) are ineligible.
+                let start = r.saturating_mul(self.volunteers).min(len);
+                let end = start.saturating_add(self.volunteers).min(len);
+                let row = &self.scores[start..end];
+                for ((&(v, _), cell), u) in with_capacity.iter().zip(out).zip(&mut useful) {
+                    // The rule of `Problem::weight`: finite and not negative (NaN fails both
+                    // tests). Branch-free, as about half of the cells may be ineligible in
+                    // no predictable pattern.
+                    let s = row.get(v).copied().flatten().unwrap_or(f64::NAN);
+                    let ok = s >= 0.0 && s.is_finite();
+                    *cell = if ok { units(s) } else { 0 };
+                    *u |= ok;
+                }
+            }
+        }
+
+        let mut slot = Vec::new();
+        let mut column_volunteer = Vec::new();
+        for (j, &(v, copies)) in with_capacity.iter().enumerate() {
+            if useful[j] {
+                slot.extend(repeat_n(j, copies));
+                column_volunteer.extend(repeat_n(Some(v), copies));
+            }
+        }
+        let padding = n.saturating_sub(column_volunteer.len());
+        slot.extend(repeat_n(stride - 1, padding));
+        column_volunteer.extend(repeat_n(None, padding));
+        Expanded {
+            rows: n,
+            stride,
+            compact,
+            slot,
             column_volunteer,
         }
     }
 }
 
-/// A score in integer units, clamped to [`MAX_SCORE`] so a hand-built [`Problem`] with an
-/// absurd score cannot overflow the solver.
+/// The expanded assignment problem (one column per unit of useful capacity, then padding)
+/// without the expansion: cell (r, c) is `compact[r * stride + slot[c]]`. Cell for cell it
+/// equals [`Problem::weight_matrix`], but it holds `requests × volunteers` cells instead of
+/// `requests × columns` and takes a single pass over the scores to build.
+#[derive(Debug, Clone)]
+pub struct Expanded {
+    rows: usize,
+    /// Compact cells per row: one per volunteer with capacity, then a 0 for padding.
+    stride: usize,
+    /// `rows × stride` integer weights, row-major.
+    compact: Vec<i64>,
+    /// For each expanded column, the index of its cell in a compact row.
+    slot: Vec<usize>,
+    /// For each expanded column, the volunteer it is a unit of capacity of, or None for
+    /// padding.
+    column_volunteer: Vec<Option<usize>>,
+}
+
+impl Weights<i64> for Expanded {
+    fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn columns(&self) -> usize {
+        self.slot.len()
+    }
+
+    #[inline]
+    fn at(&self, row: usize, col: usize) -> i64 {
+        self.compact[row * self.stride + self.slot[col]]
+    }
+
+    fn neg(&self) -> Self {
+        Self {
+            compact: self.compact.iter().map(|&w| -w).collect(),
+            ..self.clone()
+        }
+    }
+}
+
+/// A score in integer units (rounded half away from zero, as [`f64::round`]), clamped to
+/// [`MAX_SCORE`] so a hand-built [`Problem`] with an absurd score cannot overflow the solver.
+/// NaN gives 0.
 fn units(score: f64) -> i64 {
-    // The cast is exact: |score × SCALE| ≤ 1e12 < 2^53, already rounded.
-    (score.clamp(-MAX_SCORE, MAX_SCORE) * SCALE).round() as i64
+    let x = score.clamp(-MAX_SCORE, MAX_SCORE) * SCALE;
+    // `x.round() as i64` without `round`, which is a libm call on baseline x86-64 and was
+    // the most expensive step of building a large problem. Exact: |x| ≤ 1e12 < 2^52, so
+    // the truncation `t` converts back to f64 exactly, and `x - t`, the fractional part
+    // (the low bits of x's mantissa), is computed exactly too.
+    let t = x as i64; // toward zero; NaN → 0
+    let frac = x - t as f64;
+    t + i64::from(frac >= 0.5) - i64::from(frac <= -0.5)
 }
 
 /// The assignment with the largest total score (exact in units of 1/[`SCALE`]) among those
 /// that respect eligibility and capacities. Pairs with a negative score are never used.
 ///
-/// Cost: building the matrix is O(requests × columns) and the Hungarian algorithm
-/// O(requests² × columns), where columns ≈ max(requests, useful capacity).
+/// Cost: building the compact view of the expanded matrix is O(requests × volunteers), and
+/// the Hungarian algorithm O(requests² × columns), where columns ≈ max(requests, useful
+/// capacity).
 pub fn solve(p: &Problem) -> Assignment {
-    let wm = p.weight_matrix();
-    if wm.column_volunteer.iter().all(Option::is_none) {
+    let e = p.expanded();
+    if e.column_volunteer.iter().all(Option::is_none) {
         // Nobody can take anything: skip an O(n³) solve of an all-zero matrix.
         return vec![None; p.requests];
     }
-    let (_, row_columns) = kuhn_munkres(&wm.matrix);
+    let (_, row_columns) = kuhn_munkres(&e);
     row_columns
         .into_iter()
         .enumerate()
-        .map(|(r, c)| wm.column_volunteer[c].filter(|&v| p.weight(r, v).is_some()))
+        .map(|(r, c)| e.column_volunteer[c].filter(|&v| p.weight(r, v).is_some()))
         .collect()
 }
 
@@ -292,6 +364,7 @@ pub fn is_feasible(p: &Problem, a: &Assignment) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pathfinding::kuhn_munkres::kuhn_munkres_min;
     use proptest::prelude::*;
 
     fn problem(rows: &[&[Option<f64>]], capacity: &[u32]) -> Problem {
@@ -475,6 +548,111 @@ mod tests {
         assert!(!is_feasible(&p, &vec![Some(7), None, None]));
     }
 
+    /// What every cell of the expanded problem must be, straight from the definition.
+    fn expected_cell(p: &Problem, column_volunteer: &[Option<usize>], r: usize, c: usize) -> i64 {
+        column_volunteer[c].map_or(0, |v| p.weight(r, v).unwrap_or(0))
+    }
+
+    /// The compact view that `solve` uses and the materialised `weight_matrix` agree with
+    /// each other and with the definition, cell by cell, and solve to the same optimum
+    /// (maximising, and minimising through `neg`).
+    fn check_view_matches_matrix(p: &Problem) {
+        let e = p.expanded();
+        let wm = p.weight_matrix();
+        assert_eq!(e.column_volunteer, wm.column_volunteer);
+        assert_eq!(Weights::rows(&e), wm.matrix.rows);
+        assert_eq!(Weights::columns(&e), wm.matrix.columns);
+        for r in 0..wm.matrix.rows {
+            for c in 0..wm.matrix.columns {
+                let expected = expected_cell(p, &wm.column_volunteer, r, c);
+                assert_eq!(e.at(r, c), expected, "view cell ({r}, {c})");
+                assert_eq!(wm.matrix[(r, c)], expected, "matrix cell ({r}, {c})");
+            }
+        }
+        if wm.matrix.rows > 0 {
+            assert_eq!(kuhn_munkres(&e).0, kuhn_munkres(&wm.matrix).0);
+            assert_eq!(kuhn_munkres_min(&e).0, kuhn_munkres_min(&wm.matrix).0);
+        }
+    }
+
+    #[test]
+    fn view_matches_matrix_on_hand_built_problems() {
+        // Padding, a volunteer with capacity beyond the batch, one without capacity, one
+        // eligible for nothing, a negative and a zero score.
+        check_view_matches_matrix(&problem(
+            &[
+                &[Some(0.5), Some(0.5), None, Some(-0.25)],
+                &[Some(0.25), Some(0.5), None, Some(1.0)],
+                &[Some(0.0), None, None, None],
+            ],
+            &[5, 0, 3, 1],
+        ));
+        check_view_matches_matrix(&problem(&[&[Some(0.5)], &[Some(0.5)], &[Some(0.5)]], &[1]));
+        // Malformed: short scores and capacities, NaN and an absurd score.
+        check_view_matches_matrix(&Problem {
+            requests: 3,
+            volunteers: 2,
+            scores: vec![Some(0.5), Some(f64::NAN), Some(1e300)],
+            capacity: vec![1],
+        });
+        check_view_matches_matrix(&Problem::new(0, 2, vec![], vec![1, 1]).unwrap());
+        check_view_matches_matrix(&Problem::new(2, 0, vec![], vec![]).unwrap());
+    }
+
+    /// The rounding that `units` must reproduce exactly.
+    fn units_reference(score: f64) -> i64 {
+        (score.clamp(-MAX_SCORE, MAX_SCORE) * SCALE).round() as i64
+    }
+
+    #[test]
+    fn units_rounds_like_f64_round() {
+        let half_below = 0.5 - f64::EPSILON / 4.0; // the largest f64 below 0.5
+        for x in [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            2.5,
+            -2.5,
+            half_below,
+            -half_below,
+            1.0 - f64::EPSILON / 2.0,
+            4_503_599_627_370_495.5,
+            1e12 - 0.5,
+            -1e12 + 0.5,
+            123_456.5,
+            123_456.499_999_999_99,
+        ] {
+            let score = x / SCALE;
+            assert_eq!(units(score), units_reference(score), "score {score:e}");
+            // Scores whose scaled value lands exactly on x.
+            if let Some(s) = [score, score.next_up(), score.next_down()]
+                .into_iter()
+                .find(|s| s * SCALE == x)
+            {
+                assert_eq!(units(s), units_reference(s), "score {s:e}");
+            }
+        }
+        for s in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+            -1e300,
+            MAX_SCORE,
+            -MAX_SCORE,
+            f64::MIN_POSITIVE,
+            5e-7,
+            -5e-7,
+            4.999_999_999_999_999e-7,
+            1.5e-6,
+            2.5e-6,
+        ] {
+            assert_eq!(units(s), units_reference(s), "score {s:e}");
+        }
+    }
+
     fn instance() -> impl Strategy<Value = Problem> {
         (1usize..=5, 1usize..=4).prop_flat_map(|(requests, volunteers)| {
             (
@@ -496,6 +674,21 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn units_matches_f64_round(s in any::<f64>(), k in -2_000_000_000_000i64..=2_000_000_000_000) {
+            prop_assert_eq!(units(s), units_reference(s));
+            // Exact halves and their neighbours, where rounding is decided.
+            let half = (k as f64 + 0.5) / SCALE;
+            for s in [half, half.next_up(), half.next_down()] {
+                prop_assert_eq!(units(s), units_reference(s), "score {:e}", s);
+            }
+        }
+
+        #[test]
+        fn view_matches_matrix(p in instance()) {
+            check_view_matches_matrix(&p);
+        }
 
         #[test]
         fn solve_is_optimal_and_greedy_never_beats_it(p in instance()) {

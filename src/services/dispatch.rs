@@ -21,7 +21,7 @@ use crate::domain::score::{self, Breakdown, Features};
 use crate::domain::time_zone::TimeZone;
 use crate::domain::urgency::Urgency;
 use crate::state::AppState;
-use crate::store::candidates::{self, Area, CandidateRow, Filters};
+use crate::store::candidates::{self, Area, CandidateRow, CommunityStats, Filters};
 use crate::store::help_requests::{Effects, EventRow, HelpRequestRow, OfferRow, TimerRow};
 use crate::store::{self, StoreError};
 
@@ -95,30 +95,49 @@ pub fn filters(r: &HelpRequestRow, skills: &[String], tz: Tz, now: DateTime<Utc>
     }
 }
 
-/// The median of this month's minutes across the community's active volunteers, cached.
-async fn median_minutes(
+/// The community's dispatch statistics, recomputed when older than the TTL or of another month.
+async fn community_stats(
     ctx: &AppState,
     community_id: Uuid,
     month: &str,
     now: DateTime<Utc>,
-) -> ServiceResult<i64> {
+) -> ServiceResult<CommunityStats> {
     let fresh_after = now - Duration::minutes(MEDIAN_TTL_MINUTES);
-    if let Some(m) = candidates::cached_median(&ctx.db, community_id, month, fresh_after).await? {
-        return Ok(m);
+    let cached = candidates::stats(&ctx.db, community_id).await?;
+    if let Some(s) = &cached
+        && s.month_key == month
+        && s.computed_at >= fresh_after
+    {
+        return Ok(s.clone());
     }
-    let mut all = candidates::month_minutes(&ctx.db, community_id, month).await?;
+    let (all, unlocated) = tokio::join!(
+        candidates::month_minutes(&ctx.db, community_id, month),
+        candidates::unlocated_count(&ctx.db, community_id)
+    );
+    let mut all = all?;
     all.sort_unstable();
-    let median = all.get(all.len() / 2).copied().unwrap_or(0);
-    candidates::save_median(&ctx.db, community_id, month, median, now).await?;
-    Ok(median)
+    let s = CommunityStats {
+        month_key: month.to_string(),
+        median_month_minutes: all.get(all.len() / 2).copied().unwrap_or(0),
+        unlocated: unlocated?,
+        search_radius: cached.map_or(0, |c| c.search_radius),
+        computed_at: now,
+    };
+    candidates::save_stats(&ctx.db, community_id, &s).await?;
+    Ok(s)
 }
 
-/// Eligible volunteers, nearest first by area, at least `POOL` when the community has them.
+/// Eligible volunteers near the request, at least `POOL` when the community has them.
+///
+/// The box starts at the radius that last sufficed in this community (so a steady community
+/// costs one query), widens while too few pass the filters, and narrows when the box holds
+/// more than one query returns, so the pool stays the nearest volunteers.
 async fn pool(
     ctx: &AppState,
     r: &HelpRequestRow,
     f: &Filters,
     want: usize,
+    stats: &CommunityStats,
 ) -> ServiceResult<Vec<CandidateRow>> {
     let target = want.max(POOL);
     let mut found: Vec<CandidateRow> = Vec::new();
@@ -130,35 +149,7 @@ async fn pool(
             }
         }
     };
-    if let (Some(lat), Some(lng)) = (r.lat, r.lng) {
-        let (y, x) = score::cell(lat, lng);
-        for radius in RADII {
-            let area = Area::Cells {
-                y0: y - radius,
-                y1: y + radius,
-                x0: x - radius,
-                x1: x + radius,
-            };
-            let rows = candidates::eligible(&ctx.db, f, area, AREA_LIMIT).await?;
-            let enough = rows.len() >= target;
-            add(rows, &mut found);
-            if enough {
-                break;
-            }
-        }
-        let unlocated = Area::Unlocated { grid: r.grid_id };
-        add(
-            candidates::eligible(&ctx.db, f, unlocated, want as i64 * 5).await?,
-            &mut found,
-        );
-        if found.len() < target && r.grid_id.is_some() {
-            let anywhere = Area::Unlocated { grid: None };
-            add(
-                candidates::eligible(&ctx.db, f, anywhere, AREA_LIMIT).await?,
-                &mut found,
-            );
-        }
-    } else {
+    let Some((lat, lng)) = r.lat.zip(r.lng) else {
         if let Some(g) = r.grid_id {
             add(
                 candidates::eligible(&ctx.db, f, Area::Grid(g), AREA_LIMIT).await?,
@@ -171,6 +162,67 @@ async fn pool(
                 &mut found,
             );
         }
+        return Ok(found);
+    };
+    let (y, x) = score::cell(lat, lng);
+    let area = |i: usize| Area::Cells {
+        y0: y - RADII[i],
+        y1: y + RADII[i],
+        x0: x - RADII[i],
+        x1: x + RADII[i],
+    };
+    let start = usize::try_from(stats.search_radius)
+        .unwrap_or(0)
+        .min(RADII.len() - 1);
+    // Volunteers without a location are asked for alongside the first box.
+    let unlocated_limit = (want as i64 * 5).max(5);
+    let (first, unlocated) = tokio::join!(
+        candidates::eligible(&ctx.db, f, area(start), AREA_LIMIT),
+        async {
+            if stats.unlocated > 0 {
+                candidates::eligible(
+                    &ctx.db,
+                    f,
+                    Area::Unlocated { grid: r.grid_id },
+                    unlocated_limit,
+                )
+                .await
+                .map(Some)
+            } else {
+                Ok(None)
+            }
+        }
+    );
+    let mut i = start;
+    let mut rows = first?;
+    if rows.len() as i64 >= AREA_LIMIT && i > 0 {
+        // Crowded: look closer, keeping the crowded box's rows if the closer one has too few.
+        let closer = candidates::eligible(&ctx.db, f, area(i - 1), AREA_LIMIT).await?;
+        if closer.len() >= target {
+            i -= 1;
+            rows = closer;
+        } else {
+            add(closer, &mut found);
+        }
+    } else {
+        while rows.len() < target && i + 1 < RADII.len() {
+            i += 1;
+            rows = candidates::eligible(&ctx.db, f, area(i), AREA_LIMIT).await?;
+        }
+    }
+    add(rows, &mut found);
+    if i != start {
+        candidates::save_radius(&ctx.db, r.community_id, i as i64).await?;
+    }
+    if let Some(u) = unlocated? {
+        add(u, &mut found);
+    }
+    if found.len() < target && r.grid_id.is_some() && stats.unlocated > 0 {
+        let anywhere = Area::Unlocated { grid: None };
+        add(
+            candidates::eligible(&ctx.db, f, anywhere, AREA_LIMIT).await?,
+            &mut found,
+        );
     }
     Ok(found)
 }
@@ -205,27 +257,39 @@ pub fn features(
     }
 }
 
-/// Scores candidate rows for this request, best first (ties broken by id, so it is stable).
-pub async fn score_rows(
+/// What scoring needs besides the candidates: the month, its median and who served this
+/// resident well before. Fetched concurrently.
+async fn context(
     ctx: &AppState,
     rules: &Rules,
     r: &HelpRequestRow,
-    rows: &[CandidateRow],
     now: DateTime<Utc>,
-) -> ServiceResult<Vec<Ranked>> {
+) -> ServiceResult<(String, CommunityStats, Vec<Uuid>)> {
     let month = month_key(now, rules.tz);
-    let median = median_minutes(ctx, r.community_id, &month, now).await?;
-    let well_rated = store::help_requests::well_rated_servers(
-        &ctx.db,
-        r.resident_id,
-        i64::from(rules.policy.rating.satisfied_from),
-    )
-    .await?;
+    let (stats, well_rated) = tokio::join!(
+        community_stats(ctx, r.community_id, &month, now),
+        store::help_requests::well_rated_servers(
+            &ctx.db,
+            r.resident_id,
+            i64::from(rules.policy.rating.satisfied_from),
+        )
+    );
+    Ok((month, stats?, well_rated?))
+}
+
+fn score_with(
+    rules: &Rules,
+    r: &HelpRequestRow,
+    rows: &[CandidateRow],
+    month: &str,
+    median: i64,
+    well_rated: &[Uuid],
+) -> Vec<Ranked> {
     let mut ranked: Vec<Ranked> = rows
         .iter()
         .map(|c| {
             let b = score::score(
-                &features(c, r, &month, median, &well_rated),
+                &features(c, r, month, median, well_rated),
                 &rules.policy.dispatch.weights,
             );
             Ranked {
@@ -240,7 +304,26 @@ pub async fn score_rows(
             .total_cmp(&a.score)
             .then(a.volunteer_id.cmp(&b.volunteer_id))
     });
-    Ok(ranked)
+    ranked
+}
+
+/// Scores candidate rows for this request, best first (ties broken by id, so it is stable).
+pub async fn score_rows(
+    ctx: &AppState,
+    rules: &Rules,
+    r: &HelpRequestRow,
+    rows: &[CandidateRow],
+    now: DateTime<Utc>,
+) -> ServiceResult<Vec<Ranked>> {
+    let (month, stats, well_rated) = context(ctx, rules, r, now).await?;
+    Ok(score_with(
+        rules,
+        r,
+        rows,
+        &month,
+        stats.median_month_minutes,
+        &well_rated,
+    ))
 }
 
 /// The best `want` eligible volunteers for the request.
@@ -253,8 +336,16 @@ pub async fn rank(
     now: DateTime<Utc>,
 ) -> ServiceResult<Vec<Ranked>> {
     let f = filters(r, skills, rules.tz, now);
-    let rows = pool(ctx, r, &f, want).await?;
-    let mut ranked = score_rows(ctx, rules, r, &rows, now).await?;
+    let (month, stats, well_rated) = context(ctx, rules, r, now).await?;
+    let rows = pool(ctx, r, &f, want, &stats).await?;
+    let mut ranked = score_with(
+        rules,
+        r,
+        &rows,
+        &month,
+        stats.median_month_minutes,
+        &well_rated,
+    );
     ranked.truncate(want);
     Ok(ranked)
 }
@@ -404,19 +495,27 @@ pub async fn plan_round(
     ctx: &AppState,
     rules: &Rules,
     r: &HelpRequestRow,
+    skills: Option<&[String]>,
     now: DateTime<Utc>,
 ) -> ServiceResult<(HelpRequestRow, Effects)> {
     let d = &rules.policy.dispatch;
     if r.attempts >= i64::from(d.max_attempts) {
         return escalate(r, "attempts_exhausted", now).map_err(ServiceError::Conflict);
     }
-    let st = store::service_types::get(&ctx.db, r.service_type_id).await?;
+    let fetched;
+    let skills = match skills {
+        Some(s) => s,
+        None => {
+            fetched = store::service_types::get(&ctx.db, r.service_type_id).await?;
+            &fetched.required_skills.0[..]
+        }
+    };
     let mode = DispatchMode::parse(&r.dispatch_mode).unwrap_or(DispatchMode::Auto);
     let (mode_name, want) = match mode {
         DispatchMode::Broadcast => ("broadcast", d.broadcast_k as usize),
         _ => ("auto", 1),
     };
-    let picked = rank(ctx, rules, r, &st.required_skills.0, want, now).await?;
+    let picked = rank(ctx, rules, r, skills, want, now).await?;
     if picked.is_empty() {
         return escalate(r, "no_candidate", now).map_err(ServiceError::Conflict);
     }
@@ -436,7 +535,7 @@ pub async fn advance(ctx: &AppState, request_id: Uuid, now: DateTime<Utc>) -> Se
         return Ok(());
     }
     let rules = rules(ctx, r.community_id).await?;
-    let (n, fx) = plan_round(ctx, &rules, &r, now).await?;
+    let (n, fx) = plan_round(ctx, &rules, &r, None, now).await?;
     match store::help_requests::apply(&ctx.db, &n, r.version, &fx).await {
         Ok(_) | Err(StoreError::StaleVersion) => Ok(()),
         // A candidate's load or the offers changed under us: the dispatch timer tries again.

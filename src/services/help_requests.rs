@@ -515,11 +515,13 @@ pub async fn place(
     );
     let sla_at = next_sla_checkpoint(&row, rules.policy.deadlines.remind_at_percent, now);
     let (stored, mut fx) = if status == Status::Dispatching {
-        dispatch::plan_round(ctx, &rules, &row, now).await?
+        dispatch::plan_round(ctx, &rules, &row, Some(&st.required_skills.0), now).await?
     } else {
         (row.clone(), Effects::default())
     };
     fx.at = now;
+    // A new request has no timers to drop yet.
+    fx.drop_timers.clear();
     fx.events.insert(0, placed);
     fx.add_timers.extend(sla_at.map(|t| timer(&row, "sla", t)));
     // The row goes in as it stands after the first round; its version counts from 1.

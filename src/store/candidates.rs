@@ -187,26 +187,33 @@ pub async fn explain(
         .fetch_all(pool).await?))
 }
 
-const STATS: &str = "select month_key, median_month_minutes, computed_at from community_stats where community_id = $1";
+/// What a dispatch decision reads about its community besides the candidates.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CommunityStats {
+    pub month_key: String,
+    pub median_month_minutes: i64,
+    pub unlocated: i64,
+    pub search_radius: i64,
+    pub computed_at: DateTime<Utc>,
+}
+
+const STATS: &str = "select month_key, median_month_minutes, unlocated, search_radius, computed_at
+    from community_stats where community_id = $1";
 const MONTH_MINUTES: &str =
     "select case when month_key = $2 then month_minutes else 0 end from volunteers
     where community_id = $1 and status = 'active'";
+const UNLOCATED_COUNT: &str = "select count(*) from volunteers where community_id = $1 and status = 'active' and cell_y is null";
 const SAVE_STATS: &str =
-    "insert into community_stats (community_id, month_key, median_month_minutes, computed_at)
-    values ($1, $2, $3, $4)
+    "insert into community_stats (community_id, month_key, median_month_minutes, unlocated,
+        search_radius, computed_at)
+    values ($1, $2, $3, $4, $5, $6)
     on conflict (community_id) do update set month_key = excluded.month_key,
-        median_month_minutes = excluded.median_month_minutes, computed_at = excluded.computed_at";
+        median_month_minutes = excluded.median_month_minutes, unlocated = excluded.unlocated,
+        computed_at = excluded.computed_at";
+const SAVE_RADIUS: &str = "update community_stats set search_radius = $2 where community_id = $1";
 
-/// The stored median of this month's minutes, if computed for `month_key` at or after `fresh_after`.
-pub async fn cached_median(
-    db: &Db,
-    community_id: Uuid,
-    month_key: &str,
-    fresh_after: DateTime<Utc>,
-) -> StoreResult<Option<i64>> {
-    let row: Option<(String, i64, DateTime<Utc>)> = on_db!(db, pool => sqlx::query_as(STATS)
-        .bind(community_id).fetch_optional(pool).await?);
-    Ok(row.and_then(|(k, m, at)| (k == month_key && at >= fresh_after).then_some(m)))
+pub async fn stats(db: &Db, community_id: Uuid) -> StoreResult<Option<CommunityStats>> {
+    on_db!(db, pool => Ok(sqlx::query_as(STATS).bind(community_id).fetch_optional(pool).await?))
 }
 
 /// Every active volunteer's minutes this month (a scan; run now and then, not per dispatch).
@@ -215,16 +222,23 @@ pub async fn month_minutes(db: &Db, community_id: Uuid, month_key: &str) -> Stor
         .fetch_all(pool).await?))
 }
 
-pub async fn save_median(
-    db: &Db,
-    community_id: Uuid,
-    month_key: &str,
-    median: i64,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
+pub async fn unlocated_count(db: &Db, community_id: Uuid) -> StoreResult<i64> {
+    on_db!(db, pool => Ok(sqlx::query_scalar(UNLOCATED_COUNT).bind(community_id).fetch_one(pool).await?))
+}
+
+/// Saves refreshed statistics; the search radius is kept if a row exists.
+pub async fn save_stats(db: &Db, community_id: Uuid, s: &CommunityStats) -> StoreResult<()> {
     on_db!(db, pool => {
-        sqlx::query(SAVE_STATS).bind(community_id).bind(month_key).bind(median).bind(at)
+        sqlx::query(SAVE_STATS).bind(community_id).bind(&s.month_key).bind(s.median_month_minutes)
+            .bind(s.unlocated).bind(s.search_radius).bind(s.computed_at)
             .execute(pool).await?;
+    });
+    Ok(())
+}
+
+pub async fn save_radius(db: &Db, community_id: Uuid, radius: i64) -> StoreResult<()> {
+    on_db!(db, pool => {
+        sqlx::query(SAVE_RADIUS).bind(community_id).bind(radius).execute(pool).await?;
     });
     Ok(())
 }

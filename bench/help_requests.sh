@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# HTTP load for help requests, with a pgbench baseline of the same SQL, on PostgreSQL and SQLite.
+#
+#   bench/help_requests.sh            # needs wrk, pgbench, psql, curl, a PostgreSQL on 127.0.0.1:5432
+#   PG=postgres://postgres@127.0.0.1:5432 CONNS=32 DURATION=10 bench/help_requests.sh
+#
+# For each backend it builds the release binary, starts the API on a fresh database, creates a
+# load community through the API (64 volunteers and 32 residents spread over ~2 km, one service
+# type), then measures with wrk at $CONNS connections:
+#   POST /api/v1/help-requests  (auth, validation, insert, timeline, outbox, first offer)
+#   GET  /api/v1/help-requests/{id}
+# and, on PostgreSQL, runs pgbench at the same concurrency with the statements those two
+# endpoints execute (bench/sql/*.sql, the same SQL text as the storage layer) as the baseline.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+CONNS=${CONNS:-32}
+DURATION=${DURATION:-10}
+PORT=${PORT:-18080}
+BASE="http://127.0.0.1:$PORT"
+WORK=$(mktemp -d)
+PASSWORD=load-test-password-1
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+SERVER=
+
+cargo build --release --quiet
+BIN=target/release/huying
+
+json_field() { sed -E "s/.*\"$1\":\"([^\"]+)\".*/\1/"; }
+api() { # method path token [body]
+  curl -sf -X "$1" "$BASE$2" -H "authorization: Bearer $3" -H 'content-type: application/json' ${4:+-d "$4"}
+}
+login() {
+  curl -sf -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
+    -d "{\"login\":\"$1\",\"password\":\"$PASSWORD\"}" | json_field access_token
+}
+
+start_server() { # database url
+  HUYING_DATABASE_URL=$1 HUYING_PORT=$PORT HUYING_DATA_DIR=$WORK HUYING_ADMIN_PASSWORD=$PASSWORD \
+    HUYING_LOG_FORMAT=text RUST_LOG=warn HUYING_DB_MAX_CONNECTIONS=${DB_CONNS:-32} \
+    "$BIN" serve >"$WORK/server.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 100); do curl -sf "$BASE/readyz" >/dev/null && return 0; sleep 0.2; done
+  echo "server did not start"; cat "$WORK/server.log"; exit 1
+}
+
+setup() {
+  ADMIN=$(login admin)
+  C=$(api POST /api/v1/communities "$ADMIN" '{"code":"loadtest","name":"压测社区"}' | json_field id)
+  ST=$(api POST "/api/v1/communities/$C/service-types" "$ADMIN" \
+    '{"code":"errands","name":"代购","required_skills":["errands"]}' | json_field id)
+  for i in $(seq 0 63); do
+    U=$(api POST /api/v1/users "$ADMIN" "{\"username\":\"lv$i\",\"display_name\":\"志愿者$i\",\"password\":\"$PASSWORD\",\"roles\":[{\"role\":\"volunteer\",\"community_id\":\"$C\"}]}" | json_field id)
+    LAT=$(awk -v i="$i" 'BEGIN{printf "%.5f", 36.0 + (i % 8) * 0.0025}')
+    LNG=$(awk -v i="$i" 'BEGIN{printf "%.5f", 113.0 + int(i / 8) * 0.0025}')
+    api POST "/api/v1/communities/$C/volunteers" "$ADMIN" "{\"user_id\":\"$U\",\"name\":\"志愿者$i\",\"skills\":[\"errands\"],\"availability\":[],\"max_concurrent\":5,\"location\":{\"lat\":$LAT,\"lng\":$LNG}}" >/dev/null
+  done
+  RESIDENTS=()
+  for i in $(seq 0 31); do
+    LAT=$(awk -v i="$i" 'BEGIN{printf "%.5f", 36.001 + (i % 8) * 0.0025}')
+    LNG=$(awk -v i="$i" 'BEGIN{printf "%.5f", 113.001 + int(i / 8) * 0.005}')
+    RESIDENTS+=("$(api POST "/api/v1/communities/$C/residents" "$ADMIN" "{\"name\":\"居民$i\",\"address\":\"压测小区$i号\",\"location\":{\"lat\":$LAT,\"lng\":$LNG}}" | json_field id)")
+  done
+  api POST /api/v1/users "$ADMIN" "{\"username\":\"ld\",\"display_name\":\"调度员\",\"password\":\"$PASSWORD\",\"roles\":[{\"role\":\"dispatcher\",\"community_id\":\"$C\"}]}" >/dev/null
+  TOKEN=$(login ld)
+  DISPATCHER=$(api GET /api/v1/me "$TOKEN" | json_field id)
+  ONE=$(api POST /api/v1/help-requests "$TOKEN" "{\"resident_id\":\"${RESIDENTS[0]}\",\"service_type_id\":\"$ST\",\"description\":\"压测\"}" | json_field id)
+  printf '%s\n' "${RESIDENTS[@]}" >"$WORK/residents"
+}
+
+write_lua() {
+  cat >"$WORK/post.lua" <<EOF
+local residents = {}
+for line in io.lines("$WORK/residents") do residents[#residents + 1] = line end
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = "Bearer $TOKEN"
+request = function()
+  local r = residents[math.random(#residents)]
+  return wrk.format(nil, nil, nil, '{"resident_id":"' .. r .. '","service_type_id":"$ST","description":"压测：帮忙买菜"}')
+end
+EOF
+}
+
+wrk_run() { # label url [lua]
+  echo "== $1"
+  wrk -t2 -c "$CONNS" -d "${DURATION}s" --latency -H "authorization: Bearer $TOKEN" ${3:+-s "$3"} "$2" \
+    | grep -E 'Requests/sec|Latency  |99%|50%|Non-2xx' | sed 's/^/   /'
+}
+
+pgbench_run() { # label db script...
+  local label=$1 db=$2; shift 2
+  local args=()
+  for f in "$@"; do args+=(-f "$f"); done
+  echo "== pgbench: $label"
+  pgbench -n -c "$CONNS" -j 2 -T "$DURATION" -M prepared "${args[@]}" "$db" 2>&1 \
+    | grep -E '^tps|latency average|latency stddev' | sed 's/^/   /'
+}
+
+pg_baseline() { # database url
+  local db=$1 i=0
+  mkdir -p "$WORK/sql"
+  while read -r R; do
+    # The volunteer this resident's request is offered to (nearest), as the server chose it.
+    local V
+    V=$(psql -qtAX "$db" -c "select o.volunteer_id from dispatch_offers o join help_requests h on h.id = o.request_id where h.resident_id = '$R' limit 1")
+    if [ -z "$V" ]; then
+      V=$(psql -qtAX "$db" -c "select id from volunteers order by id limit 1")
+    fi
+    # The resident's map cell, as the server computes it (floor(degrees × 500)).
+    local CY CX
+    CY=$(awk -v i="$i" 'BEGIN{printf "%d", int((36.001 + (i % 8) * 0.0025) * 500)}')
+    CX=$(awk -v i="$i" 'BEGIN{printf "%d", int((113.001 + int(i / 8) * 0.005) * 500)}')
+    sed -e "s/:resident/'$R'/g; s/:volunteer/'$V'/g; s/:community/'$C'/g; s/:service_type/'$ST'/g; s/:user/'$DISPATCHER'/g; s/:cy/$CY/g; s/:cx/$CX/g" \
+      bench/sql/post_help_request.sql >"$WORK/sql/post_$i.sql"
+    i=$((i + 1))
+  done <"$WORK/residents"
+  sed -e "s/:request/'$ONE'/g; s/:resident/'$(head -1 "$WORK/residents")'/g; s/:user/'$DISPATCHER'/g" \
+    bench/sql/get_help_request.sql >"$WORK/sql/get.sql"
+  pgbench_run "the SQL of POST /help-requests" "$db" "$WORK"/sql/post_*.sql
+  pgbench_run "the SQL of GET /help-requests/{id}" "$db" "$WORK/sql/get.sql"
+}
+
+echo "# PostgreSQL"
+DB="huying_load_$$"
+psql -qX "$PG/postgres" -c "create database $DB" >/dev/null
+PGURL="$PG/$DB"
+start_server "$PGURL"
+setup
+# Warm-up: one request per resident, so each has its nearest volunteer on record.
+while read -r R; do
+  api POST /api/v1/help-requests "$TOKEN" "{\"resident_id\":\"$R\",\"service_type_id\":\"$ST\",\"description\":\"预热\"}" >/dev/null
+done <"$WORK/residents"
+write_lua
+wrk_run "POST /api/v1/help-requests" "$BASE/api/v1/help-requests" "$WORK/post.lua"
+wrk_run "GET /api/v1/help-requests/{id}" "$BASE/api/v1/help-requests/$ONE"
+pg_baseline "$PGURL"
+kill $SERVER; wait $SERVER 2>/dev/null || true
+psql -qX "$PG/postgres" -c "drop database $DB with (force)" >/dev/null
+
+echo "# SQLite"
+start_server "sqlite://$WORK/load.db"
+setup
+write_lua
+wrk_run "POST /api/v1/help-requests" "$BASE/api/v1/help-requests" "$WORK/post.lua"
+wrk_run "GET /api/v1/help-requests/{id}" "$BASE/api/v1/help-requests/$ONE"
