@@ -140,6 +140,62 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "不支持该请求方法。",
     ),
     (
+        "invalid_transition",
+        "This request cannot do that in its current state.",
+        "诉求当前状态不允许此操作。",
+    ),
+    (
+        "state_changed",
+        "Someone else changed this request first; reload it and try again.",
+        "诉求已被他人先行处理，请刷新后重试。",
+    ),
+    (
+        "offer_not_open",
+        "This offer is no longer open.",
+        "该派单已失效。",
+    ),
+    ("offer_expired", "This offer has expired.", "该派单已超时。"),
+    (
+        "load_cap_reached",
+        "You already have as many orders as you can take.",
+        "您的在办工单已达上限。",
+    ),
+    (
+        "not_claimable",
+        "Only needs found proactively can be claimed.",
+        "只有主动发现的需求可以认领。",
+    ),
+    (
+        "missing_skills",
+        "You lack a skill this service needs.",
+        "您不具备该服务所需的技能。",
+    ),
+    (
+        "volunteer_not_active",
+        "The volunteer is not active.",
+        "该志愿者当前不在服务状态。",
+    ),
+    (
+        "no_candidate",
+        "No volunteer can take this request now.",
+        "当前没有可派单的志愿者。",
+    ),
+    (
+        "request_not_waiting",
+        "A request in the batch is not waiting for dispatch.",
+        "批量中有诉求不在待派单状态。",
+    ),
+    (
+        "not_assignee",
+        "Only the volunteer serving this request may do that.",
+        "只有承接该诉求的志愿者可以执行此操作。",
+    ),
+    (
+        "not_a_volunteer",
+        "Only volunteers may do that.",
+        "只有志愿者可以执行此操作。",
+    ),
+    (
         "duplicate",
         "Something with these details already exists.",
         "已存在相同信息的记录。",
@@ -178,6 +234,26 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("bad_request", "The request is invalid.", "请求无效。"),
     // field errors
     ("required", "This field is required.", "此字段为必填项。"),
+    (
+        "before_start",
+        "This must come after the start.",
+        "结束时间必须晚于开始时间。",
+    ),
+    (
+        "in_the_past",
+        "This time has already passed.",
+        "该时间已过去。",
+    ),
+    (
+        "not_allowed",
+        "This value is not allowed here.",
+        "此处不允许该取值。",
+    ),
+    (
+        "period_too_large",
+        "The period holds too many requests; choose a shorter one.",
+        "时间段内数据过多，请缩短时间段。",
+    ),
     ("too_long", "This value is too long.", "内容过长。"),
     ("too_many", "Too many items.", "条目过多。"),
     (
