@@ -20,15 +20,25 @@ PORT=${PORT:-18080}
 BASE="http://127.0.0.1:$PORT"
 WORK=$(mktemp -d)
 PASSWORD=load-test-password-1
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+DB="huying_load_$$"
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"; psql -qX "$PG/postgres" -c "drop database if exists $DB with (force)" >/dev/null 2>&1 || true' EXIT
 SERVER=
+for tool in wrk pgbench psql curl; do
+  command -v $tool >/dev/null || { echo "needs $tool (Debian: apt-get install wrk postgresql-client)"; exit 2; }
+done
 
 cargo build --release --quiet
 BIN=target/release/huying
 
 json_field() { sed -E "s/.*\"$1\":\"([^\"]+)\".*/\1/"; }
+first_id() { sed -E 's/^\{"id":"([^"]+)".*/\1/'; }
 api() { # method path token [body]
-  curl -sf -X "$1" "$BASE$2" -H "authorization: Bearer $3" -H 'content-type: application/json' ${4:+-d "$4"}
+  local out code
+  out=$(curl -s -w '\n%{http_code}' -X "$1" "$BASE$2" -H "authorization: Bearer $3" \
+    -H 'content-type: application/json' ${4:+-d "$4"})
+  code=${out##*$'\n'}
+  if [[ $code != 2* ]]; then echo "$1 $2 -> $code ${out%$'\n'*}" >&2; exit 1; fi
+  printf '%s' "${out%$'\n'*}"
 }
 login() {
   curl -sf -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
@@ -46,11 +56,11 @@ start_server() { # database url
 
 setup() {
   ADMIN=$(login admin)
-  C=$(api POST /api/v1/communities "$ADMIN" '{"code":"loadtest","name":"压测社区"}' | json_field id)
+  C=$(api POST /api/v1/communities "$ADMIN" '{"code":"loadtest","name":"压测社区"}' | first_id)
   ST=$(api POST "/api/v1/communities/$C/service-types" "$ADMIN" \
-    '{"code":"errands","name":"代购","required_skills":["errands"]}' | json_field id)
+    '{"code":"errands","name":"代购","required_skills":["errands"]}' | first_id)
   for i in $(seq 0 63); do
-    U=$(api POST /api/v1/users "$ADMIN" "{\"username\":\"lv$i\",\"display_name\":\"志愿者$i\",\"password\":\"$PASSWORD\",\"roles\":[{\"role\":\"volunteer\",\"community_id\":\"$C\"}]}" | json_field id)
+    U=$(api POST /api/v1/users "$ADMIN" "{\"username\":\"lv$i\",\"display_name\":\"志愿者$i\",\"password\":\"$PASSWORD\",\"roles\":[{\"role\":\"volunteer\",\"community_id\":\"$C\"}]}" | first_id)
     LAT=$(awk -v i="$i" 'BEGIN{printf "%.5f", 36.0 + (i % 8) * 0.0025}')
     LNG=$(awk -v i="$i" 'BEGIN{printf "%.5f", 113.0 + int(i / 8) * 0.0025}')
     api POST "/api/v1/communities/$C/volunteers" "$ADMIN" "{\"user_id\":\"$U\",\"name\":\"志愿者$i\",\"skills\":[\"errands\"],\"availability\":[],\"max_concurrent\":5,\"location\":{\"lat\":$LAT,\"lng\":$LNG}}" >/dev/null
@@ -59,12 +69,12 @@ setup() {
   for i in $(seq 0 31); do
     LAT=$(awk -v i="$i" 'BEGIN{printf "%.5f", 36.001 + (i % 8) * 0.0025}')
     LNG=$(awk -v i="$i" 'BEGIN{printf "%.5f", 113.001 + int(i / 8) * 0.005}')
-    RESIDENTS+=("$(api POST "/api/v1/communities/$C/residents" "$ADMIN" "{\"name\":\"居民$i\",\"address\":\"压测小区$i号\",\"location\":{\"lat\":$LAT,\"lng\":$LNG}}" | json_field id)")
+    RESIDENTS+=("$(api POST "/api/v1/communities/$C/residents" "$ADMIN" "{\"name\":\"居民$i\",\"address\":\"压测小区$i号\",\"location\":{\"lat\":$LAT,\"lng\":$LNG}}" | first_id)")
   done
-  api POST /api/v1/users "$ADMIN" "{\"username\":\"ld\",\"display_name\":\"调度员\",\"password\":\"$PASSWORD\",\"roles\":[{\"role\":\"dispatcher\",\"community_id\":\"$C\"}]}" >/dev/null
-  TOKEN=$(login ld)
-  DISPATCHER=$(api GET /api/v1/me "$TOKEN" | json_field id)
-  ONE=$(api POST /api/v1/help-requests "$TOKEN" "{\"resident_id\":\"${RESIDENTS[0]}\",\"service_type_id\":\"$ST\",\"description\":\"压测\"}" | json_field id)
+  api POST /api/v1/users "$ADMIN" "{\"username\":\"load-dispatcher\",\"display_name\":\"调度员\",\"password\":\"$PASSWORD\",\"roles\":[{\"role\":\"dispatcher\",\"community_id\":\"$C\"}]}" >/dev/null
+  TOKEN=$(login load-dispatcher)
+  DISPATCHER=$(api GET /api/v1/me "$TOKEN" | first_id)
+  ONE=$(api POST /api/v1/help-requests "$TOKEN" "{\"resident_id\":\"${RESIDENTS[0]}\",\"service_type_id\":\"$ST\",\"description\":\"压测\"}" | first_id)
   printf '%s\n' "${RESIDENTS[@]}" >"$WORK/residents"
 }
 
@@ -94,7 +104,7 @@ pgbench_run() { # label db script...
   for f in "$@"; do args+=(-f "$f"); done
   echo "== pgbench: $label"
   pgbench -n -c "$CONNS" -j 2 -T "$DURATION" -M prepared "${args[@]}" "$db" 2>&1 \
-    | grep -E '^tps|latency average|latency stddev' | sed 's/^/   /'
+    | grep -E '^tps|^latency average|^latency stddev' | sed 's/^/   /'
 }
 
 pg_baseline() { # database url
@@ -111,7 +121,7 @@ pg_baseline() { # database url
     local CY CX
     CY=$(awk -v i="$i" 'BEGIN{printf "%d", int((36.001 + (i % 8) * 0.0025) * 500)}')
     CX=$(awk -v i="$i" 'BEGIN{printf "%d", int((113.001 + int(i / 8) * 0.005) * 500)}')
-    sed -e "s/:resident/'$R'/g; s/:volunteer/'$V'/g; s/:community/'$C'/g; s/:service_type/'$ST'/g; s/:user/'$DISPATCHER'/g; s/:cy/$CY/g; s/:cx/$CX/g" \
+    sed -e "s/:resident/'$R'/g; s/:volunteer/'$V'/g; s/:community/'$C'/g; s/:service_type/'$ST'/g; s/:user/'$DISPATCHER'/g; s/:cy/$CY/g; s/:cx/$CX/g; s/:newrequest/'$(cat /proc/sys/kernel/random/uuid)'/g" \
       bench/sql/post_help_request.sql >"$WORK/sql/post_$i.sql"
     i=$((i + 1))
   done <"$WORK/residents"
@@ -121,8 +131,9 @@ pg_baseline() { # database url
   pgbench_run "the SQL of GET /help-requests/{id}" "$db" "$WORK/sql/get.sql"
 }
 
+BACKENDS=${BACKENDS:-postgres sqlite}
+if [[ $BACKENDS == *postgres* ]]; then
 echo "# PostgreSQL"
-DB="huying_load_$$"
 psql -qX "$PG/postgres" -c "create database $DB" >/dev/null
 PGURL="$PG/$DB"
 start_server "$PGURL"
@@ -137,10 +148,13 @@ wrk_run "GET /api/v1/help-requests/{id}" "$BASE/api/v1/help-requests/$ONE"
 pg_baseline "$PGURL"
 kill $SERVER; wait $SERVER 2>/dev/null || true
 psql -qX "$PG/postgres" -c "drop database $DB with (force)" >/dev/null
+fi
 
+if [[ $BACKENDS == *sqlite* ]]; then
 echo "# SQLite"
 start_server "sqlite://$WORK/load.db"
 setup
 write_lua
 wrk_run "POST /api/v1/help-requests" "$BASE/api/v1/help-requests" "$WORK/post.lua"
 wrk_run "GET /api/v1/help-requests/{id}" "$BASE/api/v1/help-requests/$ONE"
+fi

@@ -28,6 +28,7 @@
 //!   the request unassigned is always feasible and scores 0), so it is treated as ineligible
 //!   by [`solve`] and [`greedy`].
 
+use std::hint::select_unpredictable;
 use std::iter::repeat_n;
 
 use pathfinding::kuhn_munkres::{Weights, kuhn_munkres};
@@ -40,6 +41,10 @@ pub const SCALE: f64 = 1_000_000.0;
 /// Largest accepted score magnitude. It keeps every scaled weight (≤ 1e12) and every sum the
 /// solver forms over up to a million rows inside `i64`, so the solver can never overflow.
 pub const MAX_SCORE: f64 = 1_000_000.0;
+
+/// The bits that stand for a missing cell while building the compact matrix: any negative
+/// score is ineligible.
+const INELIGIBLE: u64 = (-1.0f64).to_bits();
 
 /// A batch: `requests` rows × `volunteers` columns. `scores[r * volunteers + v]` is the
 /// dispatch score of volunteer v for request r (higher is better, finite, typically 0..=1),
@@ -180,7 +185,7 @@ impl Problem {
     /// The expanded problem of [`Problem::weight_matrix`] as a view over a compact matrix
     /// with one cell per (request, volunteer with capacity) instead of one per unit of
     /// capacity. Built in a single pass over `scores`, in row order.
-    pub fn expanded(&self) -> Expanded {
+    fn expanded(&self) -> Expanded {
         let n = self.requests;
         // (volunteer, copies) for every volunteer who may take something; compact column j
         // is volunteer `with_capacity[j].0`.
@@ -196,20 +201,31 @@ impl Problem {
         // Whether compact column j is eligible for anything (if not, it gets no column).
         let mut useful = vec![false; with_capacity.len()];
         if !with_capacity.is_empty() {
+            // Two steps per row, neither with a branch on the data: whether a cell is
+            // eligible follows no pattern a CPU could predict, and a mispredicted branch per
+            // cell cost about half of the build (some 9 ms on 1000 × 2000).
+            // First each cell's score as raw bits, with a conditional move, into a buffer that
+            // stays in L1 and keeps the compiler from turning that integer select back into a
+            // float one (which x86-64 can only do with a branch); then, from those bits, the
+            // weights and eligibility, with a conditional move again.
+            let mut bits = vec![INELIGIBLE; with_capacity.len()];
             let len = self.scores.len();
             for (r, out) in compact.chunks_exact_mut(stride).enumerate() {
                 // Missing cells (a hand-built, too short `scores`) are ineligible.
                 let start = r.saturating_mul(self.volunteers).min(len);
                 let end = start.saturating_add(self.volunteers).min(len);
                 let row = &self.scores[start..end];
-                for ((&(v, _), cell), u) in with_capacity.iter().zip(out).zip(&mut useful) {
-                    // The rule of `Problem::weight`: finite and not negative (NaN fails both
-                    // tests). Branch-free, as about half of the cells may be ineligible in
-                    // no predictable pattern.
-                    let s = row.get(v).copied().flatten().unwrap_or(f64::NAN);
-                    let ok = s >= 0.0 && s.is_finite();
-                    *cell = if ok { units(s) } else { 0 };
-                    *u |= ok;
+                for (&(v, _), b) in with_capacity.iter().zip(&mut bits) {
+                    let cell = row.get(v).unwrap_or(&None);
+                    let score = cell.map_or(INELIGIBLE, f64::to_bits);
+                    *b = select_unpredictable(cell.is_some(), score, INELIGIBLE);
+                }
+                for ((&b, cell), u) in bits.iter().zip(out).zip(&mut useful) {
+                    let s = f64::from_bits(b);
+                    // The rule of `Problem::weight`: finite and not negative (NaN fails both).
+                    let eligible = (s >= 0.0) & s.is_finite();
+                    *cell = select_unpredictable(eligible, units(s), 0);
+                    *u |= eligible;
                 }
             }
         }
@@ -240,7 +256,7 @@ impl Problem {
 /// equals [`Problem::weight_matrix`], but it holds `requests × volunteers` cells instead of
 /// `requests × columns` and takes a single pass over the scores to build.
 #[derive(Debug, Clone)]
-pub struct Expanded {
+struct Expanded {
     rows: usize,
     /// Compact cells per row: one per volunteer with capacity, then a 0 for padding.
     stride: usize,
@@ -280,9 +296,9 @@ impl Weights<i64> for Expanded {
 /// NaN gives 0.
 fn units(score: f64) -> i64 {
     let x = score.clamp(-MAX_SCORE, MAX_SCORE) * SCALE;
-    // `x.round() as i64` without `round`, which is a libm call on baseline x86-64 and was
-    // the most expensive step of building a large problem. Exact: |x| ≤ 1e12 < 2^52, so
-    // the truncation `t` converts back to f64 exactly, and `x - t`, the fractional part
+    // `x.round() as i64` without `round`, a libm call on baseline x86-64 (SSE2 has no
+    // rounding instruction), in the hot loop of building a problem. Exact: |x| ≤ 1e12 < 2^52,
+    // so the truncation `t` converts back to f64 exactly, and `x - t`, the fractional part
     // (the low bits of x's mantissa), is computed exactly too.
     let t = x as i64; // toward zero; NaN → 0
     let frac = x - t as f64;

@@ -176,6 +176,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "该志愿者当前不在服务状态。",
     ),
     (
+        "offers_open",
+        "This request already has open offers.",
+        "该诉求已有待接的派单。",
+    ),
+    (
         "no_candidate",
         "No volunteer can take this request now.",
         "当前没有可派单的志愿者。",

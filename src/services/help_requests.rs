@@ -129,6 +129,7 @@ async fn access(
     ctx: &AppState,
     p: &Principal,
     r: &HelpRequestRow,
+    resident_user: Option<Uuid>,
 ) -> ServiceResult<Option<Access>> {
     let c = r.community_id;
     if p.is_staff(c) {
@@ -142,9 +143,7 @@ async fn access(
     {
         return Ok(Some(Access::GridWorker));
     }
-    if p.has(Role::Resident, c)
-        && store::residents::get(&ctx.db, r.resident_id).await?.user_id == Some(p.user_id)
-    {
+    if p.has(Role::Resident, c) && resident_user == Some(p.user_id) {
         return Ok(Some(Access::Resident));
     }
     if p.has(Role::Volunteer, c)
@@ -172,36 +171,60 @@ pub async fn load(
     p: &Principal,
     id: Uuid,
 ) -> ServiceResult<(HelpRequestRow, Access)> {
-    let r = store::help_requests::get(&ctx.db, id).await?;
-    match access(ctx, p, &r).await? {
-        Some(a) => Ok((r, a)),
+    let (r, a, _) = load_full(ctx, p, id).await?;
+    Ok((r, a))
+}
+
+/// `load` with the resident's brief, read in the same round trip.
+async fn load_full(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+) -> ServiceResult<(HelpRequestRow, Access, store::help_requests::ResidentBrief)> {
+    let full = store::help_requests::get_with_resident(&ctx.db, id).await?;
+    match access(ctx, p, &full.request, full.resident.resident_user_id).await? {
+        Some(a) => Ok((full.request, a, full.resident)),
         None => Err(ServiceError::NotFound),
     }
 }
 
 async fn view(ctx: &AppState, r: HelpRequestRow, a: Access) -> ServiceResult<HelpRequestView> {
+    let res = store::residents::get(&ctx.db, r.resident_id).await?;
+    let brief = store::help_requests::ResidentBrief {
+        resident_name: res.name,
+        resident_phone: res.phone,
+        resident_address: res.address,
+        resident_user_id: res.user_id,
+    };
+    Ok(view_with(r, a, brief))
+}
+
+fn view_with(
+    r: HelpRequestRow,
+    a: Access,
+    res: store::help_requests::ResidentBrief,
+) -> HelpRequestView {
     let serving = matches!(a, Access::Volunteer(v) if r.assignee_id == Some(v)
         && matches!(status_of(&r), Status::Accepted | Status::InProgress));
     let details = !matches!(a, Access::Volunteer(_)) || serving;
     let resident = if details {
-        let res = store::residents::get(&ctx.db, r.resident_id).await?;
         // The assignee calls the resident; everyone else sees the number masked.
-        let phone = match res.phone {
+        let phone = match res.resident_phone {
             Some(ph) if serving => Some(ph),
             Some(ph) => Some(mask_phone(&ph)),
             None => None,
         };
         Some(ResidentBrief {
-            id: res.id,
-            name: res.name,
+            id: r.resident_id,
+            name: res.resident_name,
             phone,
-            address: res.address,
+            address: res.resident_address,
         })
     } else {
         None
     };
     let staffish = matches!(a, Access::Staff | Access::GridWorker);
-    Ok(HelpRequestView {
+    HelpRequestView {
         id: r.id,
         community_id: r.community_id,
         resident_id: r.resident_id,
@@ -249,7 +272,7 @@ async fn view(ctx: &AppState, r: HelpRequestRow, a: Access) -> ServiceResult<Hel
         version: r.version,
         created_at: r.created_at,
         updated_at: r.updated_at,
-    })
+    }
 }
 
 /// The next SLA checkpoint after `now` that has not been handled, if any.
@@ -532,10 +555,16 @@ pub async fn place(
     store::help_requests::insert(&ctx.db, &stored, &fx).await?;
     // The caller sees what a later GET would show them; someone placing on another's behalf
     // without a standing role on the request sees no personal details.
-    let a = access(ctx, p, &stored)
+    let a = access(ctx, p, &stored, resident.user_id)
         .await?
         .unwrap_or(Access::Volunteer(Uuid::nil()));
-    view(ctx, stored, a).await
+    let brief = store::help_requests::ResidentBrief {
+        resident_name: resident.name,
+        resident_phone: resident.phone,
+        resident_address: resident.address,
+        resident_user_id: resident.user_id,
+    };
+    Ok(view_with(stored, a, brief))
 }
 
 fn event_kind(a: Action) -> &'static str {
@@ -628,8 +657,8 @@ fn reason(field: &str, s: Option<&str>) -> ServiceResult<String> {
 }
 
 pub async fn get(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<HelpRequestView> {
-    let (r, a) = load(ctx, p, id).await?;
-    view(ctx, r, a).await
+    let (r, a, brief) = load_full(ctx, p, id).await?;
+    Ok(view_with(r, a, brief))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -718,15 +747,11 @@ pub async fn list(
         return Err(ServiceError::Forbidden("forbidden"));
     };
     let rows = store::help_requests::list(&ctx.db, &filter, page.after, page.fetch_limit()).await?;
-    let page = page.page(rows, |r| r.id, |r| r);
-    let mut items = Vec::with_capacity(page.items.len());
-    for r in page.items {
-        items.push(view(ctx, r, access).await?);
-    }
-    Ok(Page {
-        items,
-        next_after: page.next_after,
-    })
+    Ok(page.page(
+        rows,
+        |r| r.request.id,
+        |r| view_with(r.request, access, r.resident),
+    ))
 }
 
 #[derive(Debug, Serialize)]

@@ -266,6 +266,12 @@ pub async fn dispatch_by_hand(
         }
         DispatchMode::Claim => return Err(field_error("mode", "not_allowed")),
     };
+    // Someone already offered it (another dispatcher, or the engine): theirs stands.
+    if status_of(&r) == Status::Offered
+        && store::help_requests::open_offer_count(&ctx.db, r.id).await? > 0
+    {
+        return Err(ServiceError::Conflict("offers_open"));
+    }
     let (mut n, mut fx) =
         dispatch::offer_round(&r, &rules, &picked, mode.as_str(), Some(p.user_id), now)
             .map_err(ServiceError::Conflict)?;
@@ -432,7 +438,12 @@ pub async fn batch(
                     status: Some(status.as_str().to_string()),
                     ..RequestFilter::default()
                 };
-                rows.extend(store::help_requests::list(&ctx.db, &f, None, BATCH_MAX as i64).await?);
+                rows.extend(
+                    store::help_requests::list(&ctx.db, &f, None, BATCH_MAX as i64)
+                        .await?
+                        .into_iter()
+                        .map(|r| r.request),
+                );
             }
             rows.truncate(BATCH_MAX);
             rows

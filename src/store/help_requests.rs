@@ -164,6 +164,37 @@ macro_rules! request_columns {
     };
 }
 
+/// The same columns qualified by `r.`, for joins.
+macro_rules! request_columns_r {
+    () => {
+        "
+    r.id, r.community_id, r.resident_id, r.grid_id, r.service_type_id, r.placed_by, r.placed_as,
+    r.caller_name, r.caller_phone, r.channel, r.origin, r.urgency, r.description, r.address, r.lat,
+    r.lng, r.window_start, r.window_end, r.status, r.dispatch_mode, r.attempts, r.assignee_id,
+    r.respond_by, r.resolve_by, r.responded_at, r.started_at, r.completed_at, r.closed_at,
+    r.resolution_note, r.close_reason, r.respond_reminded, r.resolve_reminded, r.respond_overdue,
+    r.resolve_overdue, r.rating, r.solved, r.reopen_count, r.version, r.created_at, r.updated_at
+"
+    };
+}
+
+/// The resident as a request shows them: enough to serve, and whose account they are.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ResidentBrief {
+    pub resident_name: String,
+    pub resident_phone: Option<String>,
+    pub resident_address: Option<String>,
+    pub resident_user_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RequestWithResident {
+    #[sqlx(flatten)]
+    pub request: HelpRequestRow,
+    #[sqlx(flatten)]
+    pub resident: ResidentBrief,
+}
+
 const INSERT: &str = concat!(
     "insert into help_requests (",
     request_columns!(),
@@ -186,6 +217,13 @@ const GET: &str = concat!(
     " from help_requests where id = $1"
 );
 const EXISTS: &str = "select count(*) from help_requests where id = $1";
+const GET_WITH_RESIDENT: &str = concat!(
+    "select ",
+    request_columns_r!(),
+    ", x.name as resident_name, x.phone as resident_phone, x.address as resident_address,
+        x.user_id as resident_user_id
+    from help_requests r join residents x on x.id = r.resident_id where r.id = $1"
+);
 
 const ANSWER_OFFER: &str = "update dispatch_offers set answer = $3, answered_at = $4, decline_reason = $5
     where id = $1 and volunteer_id = $2 and request_id = $6 and answer is null and ($7 is null or expires_at > $7)";
@@ -549,6 +587,11 @@ pub async fn get(db: &Db, id: Uuid) -> StoreResult<HelpRequestRow> {
     on_db!(db, pool => Ok(sqlx::query_as(GET).bind(id).fetch_one(pool).await?))
 }
 
+/// The request with its resident's brief, in one round trip.
+pub async fn get_with_resident(db: &Db, id: Uuid) -> StoreResult<RequestWithResident> {
+    on_db!(db, pool => Ok(sqlx::query_as(GET_WITH_RESIDENT).bind(id).fetch_one(pool).await?))
+}
+
 #[derive(Debug, Default)]
 pub struct RequestFilter {
     pub community_id: Uuid,
@@ -572,8 +615,10 @@ pub struct RequestFilter {
 
 const LIST: &str = concat!(
     "select ",
-    request_columns!(),
-    " from help_requests r
+    request_columns_r!(),
+    ", x.name as resident_name, x.phone as resident_phone, x.address as resident_address,
+        x.user_id as resident_user_id
+    from help_requests r join residents x on x.id = r.resident_id
     where r.community_id = $1
       and ($2 is null or r.id < $2)
       and ($3 is null or r.status = $3)
@@ -599,7 +644,7 @@ pub async fn list(
     f: &RequestFilter,
     before: Option<Uuid>,
     limit: i64,
-) -> StoreResult<Vec<HelpRequestRow>> {
+) -> StoreResult<Vec<RequestWithResident>> {
     on_db!(db, pool => Ok(sqlx::query_as(LIST)
         .bind(f.community_id).bind(before).bind(&f.status).bind(f.grid_id).bind(f.service_type_id)
         .bind(&f.urgency).bind(f.overdue).bind(f.assignee_id).bind(&f.origin).bind(f.from).bind(f.to)

@@ -560,3 +560,38 @@ async fn bad_input_is_refused_with_a_clear_problem_and_nothing_written() {
     assert_eq!(w.open_offers(&id2).await.len(), 1);
     assert_eq!(w.kinds(&id2).await, ["placed", "offered"]);
 }
+
+#[tokio::test]
+async fn a_volunteer_at_their_load_cap_cannot_accept_more() {
+    let w = world(1, json!({})).await;
+    let (v, t) = w.vols[0].clone();
+    w.app
+        .patch(
+            &format!("/api/v1/volunteers/{v}"),
+            &t,
+            "\"1\"",
+            json!({"max_concurrent": 1}),
+        )
+        .await
+        .expect(200);
+    let first = w.place(&w.resident_token, json!({})).await.expect(201).id();
+    w.accept(&w.open_offers(&first).await.remove(0))
+        .await
+        .expect(200);
+    // At the cap the engine offers them nothing more: the next request is escalated.
+    let second = w.place(&w.resident_token, json!({})).await.expect(201).id();
+    assert_eq!(w.get(&second).await["status"], "escalated");
+    // A dispatcher may still offer it by hand, but accepting it would pass the cap.
+    w.act(
+        &second,
+        "dispatch",
+        &w.dispatcher,
+        json!({"mode": "manual", "volunteer_id": v}),
+    )
+    .await
+    .expect(200);
+    let offer = w.open_offers(&second).await.remove(0);
+    w.accept(&offer).await.problem(409, "load_cap_reached");
+    assert_eq!(w.get(&second).await["status"], "offered");
+    assert_eq!(w.load_of(&v).await, 1);
+}

@@ -382,7 +382,7 @@ async fn declines_move_on_to_the_next_volunteer_and_the_last_escalates() {
     statuses.sort();
     assert_eq!(statuses, [200, 409]);
     let loser = if a.status == 409 { a } else { b };
-    assert!(["state_changed", "invalid_transition"].contains(&loser.code()));
+    assert!(["state_changed", "offers_open"].contains(&loser.code()));
     let open = w.open_offers(&id).await;
     assert_eq!(open.len(), 1);
     assert_eq!(open[0]["mode"], "manual");
@@ -508,11 +508,15 @@ async fn the_sweeper_expires_offers_escalates_reminds_flags_overdue_and_closes()
             >= 2
     );
     let t0 = Utc::now();
-    // The first offer expires (normal TTL 60 min): the next volunteer gets one. Two sweepers at
-    // once process it once.
+    // The first offer expires (normal TTL 60 min): the next volunteer gets one. A second
+    // instance, started afresh on the same database (as after a restart), finds the timers, and
+    // the two sweeping at once process each timer once.
+    let other = huying::startup::prepare(crate::helpers::test_config(w.app.db_url()))
+        .await
+        .unwrap();
     let later = t0 + Duration::minutes(61);
-    let (a, b) = tokio::join!(w.sweep(later), w.sweep(later));
-    assert!(a + b >= 1);
+    let (a, b) = tokio::join!(w.sweep(later), sweeper::sweep(&other, later));
+    assert!(a + b.unwrap() >= 1);
     let kinds = w.kinds(&id).await;
     assert_eq!(kinds.iter().filter(|k| *k == "offer_expired").count(), 1);
     assert_eq!(w.open_offers(&id).await.len(), 1);

@@ -205,6 +205,11 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 impl TestApp {
+    /// The test database, for a second instance on the same data.
+    pub fn db_url(&self) -> &str {
+        &self._db.url
+    }
+
     pub fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client
             .request(method, format!("{}{}", self.base, path))
