@@ -17,6 +17,12 @@ fn ok<T: serde::Serialize>(v: &T) -> HttpResponse {
     HttpResponse::Ok().json(v)
 }
 
+/// `{"items": [...]}` for short, unpaged lists; fields keep their declared order.
+#[derive(serde::Serialize)]
+struct Items<T> {
+    items: Vec<T>,
+}
+
 pub async fn place(
     ctx: web::Data<AppState>,
     Auth(p): Auth,
@@ -175,7 +181,7 @@ pub async fn offers_of(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let items = offers::of_request(&ctx, &p, *id).await?;
-    Ok(ok(&serde_json::json!({ "items": items })))
+    Ok(ok(&Items { items }))
 }
 
 pub async fn candidates(
@@ -188,7 +194,7 @@ pub async fn candidates(
 
 pub async fn my_offers(ctx: web::Data<AppState>, Auth(p): Auth) -> Result<HttpResponse, ApiError> {
     let items = offers::mine(&ctx, &p).await?;
-    Ok(ok(&serde_json::json!({ "items": items })))
+    Ok(ok(&Items { items }))
 }
 
 pub async fn accept(
