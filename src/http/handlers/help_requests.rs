@@ -97,83 +97,41 @@ pub async fn timeline(
     Ok(respond::page(svc::timeline(&ctx, &p, *id, page).await?))
 }
 
-pub async fn triage(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    ApiJson(input): ApiJson<svc::TriageInput>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::triage(&ctx, &p, *id, input).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
+/// A lifecycle action on `/help-requests/{id}/…`: the service's answer is the request itself,
+/// with its new version as the ETag.
+macro_rules! action {
+    ($name:ident => $call:path) => {
+        pub async fn $name(
+            ctx: web::Data<AppState>,
+            Auth(p): Auth,
+            id: web::Path<Uuid>,
+        ) -> Result<HttpResponse, ApiError> {
+            let v = $call(&ctx, &p, *id).await?;
+            Ok(respond::versioned(StatusCode::OK, &v, v.version))
+        }
+    };
+    ($name:ident => $call:path, $input:ty) => {
+        pub async fn $name(
+            ctx: web::Data<AppState>,
+            Auth(p): Auth,
+            id: web::Path<Uuid>,
+            ApiJson(input): ApiJson<$input>,
+        ) -> Result<HttpResponse, ApiError> {
+            let v = $call(&ctx, &p, *id, input).await?;
+            Ok(respond::versioned(StatusCode::OK, &v, v.version))
+        }
+    };
 }
 
-pub async fn start(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::start(&ctx, &p, *id).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
-
-pub async fn give_back(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    ApiJson(input): ApiJson<svc::ReasonInput>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::give_back(&ctx, &p, *id, input).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
-
-pub async fn complete(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    ApiJson(input): ApiJson<svc::CompleteInput>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::complete(&ctx, &p, *id, input).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
-
-pub async fn rate(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    ApiJson(input): ApiJson<svc::RatingInput>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::rate(&ctx, &p, *id, input).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
-
-pub async fn cancel(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    ApiJson(input): ApiJson<svc::ReasonInput>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::cancel(&ctx, &p, *id, input).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
-
-pub async fn claim(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::claim(&ctx, &p, *id).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
-
-pub async fn dispatch(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    ApiJson(input): ApiJson<offers::DispatchInput>,
-) -> Result<HttpResponse, ApiError> {
-    let v = offers::dispatch_by_hand(&ctx, &p, *id, input).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
+action!(triage => svc::triage, svc::TriageInput);
+action!(start => svc::start);
+action!(give_back => svc::give_back, svc::ReasonInput);
+action!(complete => svc::complete, svc::CompleteInput);
+action!(rate => svc::rate, svc::RatingInput);
+action!(cancel => svc::cancel, svc::ReasonInput);
+action!(claim => svc::claim);
+action!(dispatch => offers::dispatch_by_hand, offers::DispatchInput);
+action!(accept => offers::accept);
 
 pub async fn offers_of(
     ctx: web::Data<AppState>,
@@ -195,15 +153,6 @@ pub async fn candidates(
 pub async fn my_offers(ctx: web::Data<AppState>, Auth(p): Auth) -> Result<HttpResponse, ApiError> {
     let items = offers::mine(&ctx, &p).await?;
     Ok(ok(&Items { items }))
-}
-
-pub async fn accept(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let v = offers::accept(&ctx, &p, *id).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
 }
 
 pub async fn decline(
