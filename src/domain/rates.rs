@@ -14,6 +14,8 @@ pub struct Outcome {
     /// Completed or closed after completion, and not rated unsolved.
     pub resolved: bool,
     pub cancelled: bool,
+    /// Not responded to yet, and its `respond_by` has not passed: neither on time nor late yet.
+    pub pending_response: bool,
     /// Closed at triage as a duplicate or not the station's: not counted at all.
     pub discarded: bool,
     pub rating: Option<i64>,
@@ -30,8 +32,10 @@ pub struct Rates {
     /// Requests placed in the period (duplicates and not-ours excluded).
     pub total: u64,
     pub cancelled: u64,
-    /// The denominator of the first two rates: total less cancelled.
+    /// The denominator of the resolution rate: total less cancelled.
     pub counted: u64,
+    /// Counted, but not yet due for a response: left out of the response rate.
+    pub awaiting_response: u64,
     pub responded_on_time: u64,
     pub resolved: u64,
     pub rated: u64,
@@ -92,6 +96,9 @@ pub fn rates<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>, satisfied_from
             continue;
         }
         r.counted += 1;
+        if o.pending_response {
+            r.awaiting_response += 1;
+        }
         if o.responded_at.is_some_and(|at| at <= o.respond_by) {
             r.responded_on_time += 1;
         }
@@ -99,7 +106,7 @@ pub fn rates<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>, satisfied_from
             r.resolved += 1;
         }
     }
-    r.response_rate = ratio(r.responded_on_time, r.counted);
+    r.response_rate = ratio(r.responded_on_time, r.counted - r.awaiting_response);
     r.resolution_rate = ratio(r.resolved, r.counted);
     r.satisfaction_rate = ratio(r.satisfied, r.rated);
     r.response_minutes = spread(response);
@@ -124,6 +131,7 @@ mod tests {
             completed_at: completed.map(at),
             resolved: completed.is_some(),
             cancelled: false,
+            pending_response: false,
             discarded: false,
             rating,
         }
@@ -135,6 +143,8 @@ mod tests {
         cancelled.cancelled = true;
         let mut duplicate = o(None, None, None);
         duplicate.discarded = true;
+        let mut waiting = o(None, None, None);
+        waiting.pending_response = true;
         let all = [
             o(Some(10), Some(100), Some(5)),
             o(Some(90), Some(300), Some(2)),
@@ -142,12 +152,14 @@ mod tests {
             o(None, None, None),
             cancelled,
             duplicate,
+            waiting,
         ];
         let r = rates(&all, 4);
-        assert_eq!((r.total, r.cancelled, r.counted), (5, 1, 4));
-        assert_eq!(r.responded_on_time, 2);
+        assert_eq!((r.total, r.cancelled, r.counted), (6, 1, 5));
+        assert_eq!((r.responded_on_time, r.awaiting_response), (2, 1));
+        // Not yet due: out of the response rate, but not resolved either.
         assert_eq!(r.response_rate, Some(0.5));
-        assert_eq!(r.resolution_rate, Some(0.5));
+        assert_eq!(r.resolution_rate, Some(0.4));
         assert_eq!((r.rated, r.satisfied), (2, 1));
         assert_eq!(r.satisfaction_rate, Some(0.5));
         assert_eq!(r.response_minutes.median, Some(30.0));

@@ -196,6 +196,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "只有承接该诉求的志愿者可以执行此操作。",
     ),
     (
+        "excluded_by_resident",
+        "The resident has asked not to be served by this volunteer.",
+        "居民已要求不由该志愿者服务。",
+    ),
+    (
         "not_a_volunteer",
         "Only volunteers may do that.",
         "只有志愿者可以执行此操作。",

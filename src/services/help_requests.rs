@@ -188,7 +188,12 @@ async fn load_full(
     }
 }
 
-async fn view(ctx: &AppState, r: HelpRequestRow, a: Access) -> ServiceResult<HelpRequestView> {
+async fn view(
+    ctx: &AppState,
+    p: &Principal,
+    r: HelpRequestRow,
+    a: Access,
+) -> ServiceResult<HelpRequestView> {
     let res = store::residents::get(&ctx.db, r.resident_id).await?;
     let brief = store::help_requests::ResidentBrief {
         resident_name: res.name,
@@ -196,7 +201,9 @@ async fn view(ctx: &AppState, r: HelpRequestRow, a: Access) -> ServiceResult<Hel
         resident_address: res.address,
         resident_user_id: res.user_id,
     };
-    Ok(view_with(r, a, brief))
+    let v = view_with(r, a, brief);
+    audit_full_read(ctx, p, &v, a).await?;
+    Ok(v)
 }
 
 fn view_with(
@@ -428,6 +435,14 @@ pub async fn place(
             .map(Some),
         None => Some(Coordinates::from_columns(resident.lat, resident.lng)),
     };
+    for (field, t) in [
+        ("window_start", input.window_start),
+        ("window_end", input.window_end),
+    ] {
+        if t.is_some_and(|t| !super::sane_time(t)) {
+            f.push(field, "out_of_range");
+        }
+    }
     match (input.window_start, input.window_end) {
         (Some(s), Some(e)) if e <= s => f.push("window_end", "before_start"),
         (Some(s), Some(e)) if e - s > Duration::days(31) => f.push("window_end", "too_long"),
@@ -658,7 +673,37 @@ fn reason(field: &str, s: Option<&str>) -> ServiceResult<String> {
 
 pub async fn get(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<HelpRequestView> {
     let (r, a, brief) = load_full(ctx, p, id).await?;
-    Ok(view_with(r, a, brief))
+    let v = view_with(r, a, brief);
+    audit_full_read(ctx, p, &v, a).await?;
+    Ok(v)
+}
+
+/// The assignee reads the resident's phone in full to serve them; like every full read of
+/// personal data, it goes to the audit log.
+async fn audit_full_read(
+    ctx: &AppState,
+    p: &Principal,
+    v: &HelpRequestView,
+    a: Access,
+) -> ServiceResult<()> {
+    if !matches!(a, Access::Volunteer(_)) || v.resident.is_none() {
+        return Ok(());
+    }
+    let reason = format!("serving help request {}", v.id);
+    store::audit::insert(
+        &ctx.db,
+        store::audit::NewAudit {
+            community_id: Some(v.community_id),
+            actor_id: Some(p.user_id),
+            action: "resident.read_for_service",
+            object_type: "resident",
+            object_id: Some(v.resident_id),
+            reason: Some(&reason),
+            request_id: None,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -707,6 +752,11 @@ pub async fn list(
     if let Some(o) = &q.origin {
         f.check("origin", Origin::parse(o));
     }
+    for (field, t) in [("from", q.from), ("to", q.to)] {
+        if t.is_some_and(|t| !super::sane_time(t)) {
+            f.push(field, "out_of_range");
+        }
+    }
     if let (Some(a), Some(b)) = (q.from, q.to)
         && b <= a
     {
@@ -747,12 +797,34 @@ pub async fn list(
         return Err(ServiceError::Forbidden("forbidden"));
     };
     let rows = store::help_requests::list(&ctx.db, &filter, page.after, page.fetch_limit()).await?;
-    Ok(page.page(
+    let page = page.page(
         rows,
         |r| r.request.id,
         |r| view_with(r.request, access, r.resident),
-    ))
+    );
+    for v in &page.items {
+        audit_full_read(ctx, p, v, access).await?;
+    }
+    Ok(page)
 }
+
+/// Timeline entries whose details anyone who sees the request may read.
+const PUBLIC_EVENT_DATA: &[&str] = &[
+    "placed",
+    "triage_accepted",
+    "triage_rejected",
+    "accepted",
+    "claimed",
+    "started",
+    "completed",
+    "closed",
+    "auto_closed",
+    "reopened",
+    "cancelled",
+    "escalated",
+    "reminder",
+    "overdue",
+];
 
 #[derive(Debug, Serialize)]
 pub struct EventView {
@@ -775,17 +847,18 @@ pub async fn timeline(
     let (r, a) = load(ctx, p, id).await?;
     let rows =
         store::help_requests::timeline(&ctx.db, r.id, page.after, page.fetch_limit()).await?;
-    let volunteer = matches!(a, Access::Volunteer(_));
+    let staff = a == Access::Staff;
     Ok(page.page(
         rows,
         |e| e.id,
         |e| EventView {
             id: e.id,
-            // Volunteers see what happened, not the other candidates' scores.
-            data: if volunteer && e.kind == "offered" {
-                json!({})
-            } else {
+            // Everyone sees what happened; only staff see who else was offered, the scores, and
+            // volunteers' reasons for declining or returning.
+            data: if staff || PUBLIC_EVENT_DATA.contains(&e.kind.as_str()) {
                 e.data.0
+            } else {
+                json!({})
             },
             kind: e.kind,
             actor_id: e.actor_id,
@@ -871,7 +944,7 @@ pub async fn triage(
         }
         _ => return Err(field_error("decision", "unknown_value")),
     };
-    view(ctx, saved, a).await
+    view(ctx, p, saved, a).await
 }
 
 /// The volunteer the caller is, when they are this request's assignee.
@@ -899,7 +972,7 @@ pub async fn start(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Hel
         },
     )
     .await?;
-    view(ctx, saved, a).await
+    view(ctx, p, saved, a).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -935,7 +1008,7 @@ pub async fn give_back(
     )
     .await?;
     let saved = then_dispatch(ctx, saved, now).await?;
-    view(ctx, saved, a).await
+    view(ctx, p, saved, a).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -994,7 +1067,7 @@ pub async fn complete(
         },
     )
     .await?;
-    view(ctx, saved, a).await
+    view(ctx, p, saved, a).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1054,12 +1127,11 @@ pub async fn rate(
     } else {
         Action::RateClose
     };
-    let (respond, resolve) = {
+    let (_, resolve) = {
         let st = store::service_types::get(&ctx.db, r.service_type_id).await?;
         let u = Urgency::parse(&r.urgency).unwrap_or(Urgency::Normal);
         deadlines(&st, u, &rules, now)
     };
-    let _ = respond;
     let remind = rules.policy.deadlines.remind_at_percent;
     let saved = transition(ctx, &r, action, Some(p.user_id), data, now, |n, fx| {
         n.rating = Some(input.rating);
@@ -1074,6 +1146,7 @@ pub async fn rate(
             n.resolve_by = resolve;
             n.resolve_reminded = false;
             n.resolve_overdue = false;
+            fx.reset_resolve_flags = true;
             fx.drop_timers.push("auto_close");
             if let Some(t) = next_sla_checkpoint(n, remind, now) {
                 fx.add_timers.push(timer(n, "sla", t));
@@ -1085,7 +1158,7 @@ pub async fn rate(
     })
     .await?;
     let saved = then_dispatch(ctx, saved, now).await?;
-    view(ctx, saved, a).await
+    view(ctx, p, saved, a).await
 }
 
 /// Cancels a request before completion: the resident it is for, or staff, with a reason.
@@ -1118,7 +1191,7 @@ pub async fn cancel(
         },
     )
     .await?;
-    view(ctx, saved, a).await
+    view(ctx, p, saved, a).await
 }
 
 /// 寻单: a volunteer takes an open proactive need they have the skills for.
@@ -1144,6 +1217,12 @@ pub async fn claim(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Hel
     {
         return Err(ServiceError::Conflict("missing_skills"));
     }
+    if store::residents::exclusions(&ctx.db, r.resident_id)
+        .await?
+        .contains(&v)
+    {
+        return Err(ServiceError::Conflict("excluded_by_resident"));
+    }
     let now = store::now();
     let saved = transition(
         ctx,
@@ -1162,5 +1241,5 @@ pub async fn claim(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Hel
         },
     )
     .await?;
-    view(ctx, saved, a).await
+    view(ctx, p, saved, a).await
 }

@@ -117,6 +117,13 @@ pub fn like_pattern(term: Option<&str>) -> Option<String> {
     Some(out)
 }
 
+/// Times clients send must lie in this century: far outside it they are typos, and PostgreSQL
+/// refuses some of them (before 4713 BC) where SQLite would store them.
+pub fn sane_time(t: chrono::DateTime<chrono::Utc>) -> bool {
+    use chrono::Datelike;
+    (2000..2100).contains(&t.year())
+}
+
 /// One field error as a validation failure.
 pub fn field_error(field: &str, code: &'static str) -> ServiceError {
     ServiceError::Validation(vec![FieldError {

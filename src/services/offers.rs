@@ -199,8 +199,11 @@ pub async fn decline(
     let (_, open) =
         store::help_requests::answer_without_transition(&ctx.db, r.id, &fx, None, &next_round)
             .await?;
-    if open == 0 {
-        dispatch::advance(ctx, r.id, now).await?;
+    if open == 0
+        && let Err(e) = dispatch::advance(ctx, r.id, now).await
+    {
+        // The decline stands; the dispatch timer written with it makes the next round.
+        tracing::warn!(request_id = %r.id, error = %e, "next round after a decline failed");
     }
     Ok(offer_view(
         store::help_requests::offer(&ctx.db, o.id).await?,
@@ -244,6 +247,12 @@ pub async fn dispatch_by_hand(
             };
             if vol.status != "active" {
                 return Err(field_error("volunteer_id", "volunteer_not_active"));
+            }
+            if store::residents::exclusions(&ctx.db, r.resident_id)
+                .await?
+                .contains(&vid)
+            {
+                return Err(field_error("volunteer_id", "excluded_by_resident"));
             }
             let row = store::candidates::features_of(&ctx.db, vid).await?;
             dispatch::score_rows(ctx, &rules, &r, &[row], now).await?
@@ -399,7 +408,8 @@ pub struct BatchResult {
 /// Most requests one batch takes.
 pub const BATCH_MAX: usize = 1000;
 /// Candidates ranked per request in a batch.
-const BATCH_CANDIDATES: usize = 30;
+/// (Bounds the dense score table: at most `BATCH_MAX` × `BATCH_MAX · BATCH_CANDIDATES` cells.)
+const BATCH_CANDIDATES: usize = 10;
 
 /// Matches many waiting requests with many volunteers at once, maximising the total score under
 /// the volunteers' load caps (an optimal assignment), and offers each request to its match.
@@ -418,6 +428,9 @@ pub async fn batch(
             if ids.is_empty() || ids.len() > BATCH_MAX {
                 return Err(field_error("request_ids", "out_of_range"));
             }
+            let mut ids = ids;
+            ids.sort();
+            ids.dedup();
             let mut rows = Vec::with_capacity(ids.len());
             for id in ids {
                 match store::help_requests::get(&ctx.db, id).await {
@@ -503,7 +516,10 @@ pub async fn batch(
     let caps: Vec<u32> = volunteers.iter().map(|v| capacity[v]).collect();
     let problem = Problem::new(requests.len(), volunteers.len(), scores, caps)
         .map_err(|e| ServiceError::Internal(format!("{e:?}")))?;
-    let solution = assignment::solve(&problem);
+    // Seconds of CPU for a full batch: off the request-serving threads.
+    let solution = tokio::task::spawn_blocking(move || assignment::solve(&problem))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
 
     let mut result = BatchResult {
         assigned: Vec::new(),

@@ -55,8 +55,14 @@ pub async fn three_rates(
     if !(p.is_staff(community_id) || p.has(Role::GridWorker, community_id)) {
         return Err(ServiceError::Forbidden("forbidden"));
     }
-    let to = q.to.unwrap_or_else(store::now);
-    let from = q.from.unwrap_or(to - Duration::days(30));
+    for (field, t) in [("from", q.from), ("to", q.to)] {
+        if t.is_some_and(|t| !super::sane_time(t)) {
+            return Err(field_error(field, "out_of_range"));
+        }
+    }
+    let now = store::now();
+    let to = q.to.unwrap_or(now);
+    let from = q.from.unwrap_or_else(|| to - Duration::days(30));
     if to <= from {
         return Err(field_error("to", "before_start"));
     }
@@ -102,6 +108,7 @@ pub async fn three_rates(
             completed_at: r.completed_at,
             resolved: status.is_resolved() && r.completed_at.is_some(),
             cancelled: status == Status::Cancelled,
+            pending_response: r.responded_at.is_none() && r.respond_by > now,
             discarded,
             rating: r.rating,
         };

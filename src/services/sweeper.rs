@@ -95,6 +95,25 @@ async fn expire_offers(
 /// 催办 before each deadline, 督办 after it: reminders for the assignee (or the dispatchers),
 /// overdue flags and alerts for the dispatchers and the grid worker.
 async fn deadlines(ctx: &AppState, r: &HelpRequestRow, now: DateTime<Utc>) -> ServiceResult<()> {
+    // Written only on the state read; if the request moved meanwhile, look again.
+    let mut r = r.clone();
+    for _ in 0..3 {
+        if flag_deadlines(ctx, &r, now).await? {
+            return Ok(());
+        }
+        r = store::help_requests::get(&ctx.db, r.id).await?;
+        if status_of(&r).is_final() {
+            return Ok(());
+        }
+    }
+    Err(ServiceError::Conflict("state_changed"))
+}
+
+async fn flag_deadlines(
+    ctx: &AppState,
+    r: &HelpRequestRow,
+    now: DateTime<Utc>,
+) -> ServiceResult<bool> {
     let rules = dispatch::rules(ctx, r.community_id).await?;
     let pct = i32::try_from(rules.policy.deadlines.remind_at_percent).unwrap_or(75);
     let remind_at = |by: DateTime<Utc>| r.created_at + (by - r.created_at) * pct / 100;
@@ -147,13 +166,14 @@ async fn deadlines(ctx: &AppState, r: &HelpRequestRow, now: DateTime<Utc>) -> Se
                 json!({"alert": format!("{which}_overdue"), "notify": ["dispatchers", "grid_worker"], "grid_id": r.grid_id}), now));
         }
     }
+    // One chain of SLA timers per request, whatever happened before.
+    fx.drop_timers.push("sla");
     if let Some(t) = next_sla_checkpoint(&n, rules.policy.deadlines.remind_at_percent, now)
         && t > now
     {
         fx.add_timers.push(timer(r, "sla", t));
     }
-    store::help_requests::flag(&ctx.db, &n, &fx).await?;
-    Ok(())
+    Ok(store::help_requests::flag(&ctx.db, &n, &fx).await?)
 }
 
 async fn auto_close(ctx: &AppState, r: &HelpRequestRow, now: DateTime<Utc>) -> ServiceResult<()> {

@@ -79,25 +79,31 @@ macro_rules! hard_filters {
     };
 }
 
+/// Nearest cells first (and then by id, so both databases return the same rows), so that a box
+/// holding more than `limit` eligible volunteers still yields the nearest.
 const IN_CELLS: &str = concat!(
     candidate_select!(),
     "and v.cell_y between $10 and $11 and v.cell_x between $12 and $13",
     hard_filters!(),
-    "limit $9"
+    "order by abs(v.cell_y - ($10 + $11) / 2) + abs(v.cell_x - ($12 + $13) / 2), v.id limit $9"
 );
 const UNLOCATED: &str = concat!(
     candidate_select!(),
     "and v.cell_y is null and ($10 is null or v.home_grid_id = $10)",
     hard_filters!(),
-    "limit $9"
+    "order by v.id limit $9"
 );
 const IN_GRID: &str = concat!(
     candidate_select!(),
     "and v.home_grid_id = $10",
     hard_filters!(),
-    "limit $9"
+    "order by v.id limit $9"
 );
-const IN_COMMUNITY: &str = concat!(candidate_select!(), hard_filters!(), "limit $9");
+const IN_COMMUNITY: &str = concat!(
+    candidate_select!(),
+    hard_filters!(),
+    "order by v.id limit $9"
+);
 
 macro_rules! bind_filters {
     ($q:expr, $f:expr, $limit:expr) => {{

@@ -152,6 +152,8 @@ pub struct Effects {
     pub add_timers: Vec<TimerRow>,
     /// Timer kinds of this request to drop; `"*"` drops all.
     pub drop_timers: Vec<&'static str>,
+    /// A reopened request starts its resolve deadline afresh.
+    pub reset_resolve_flags: bool,
 }
 
 macro_rules! request_columns {
@@ -203,14 +205,20 @@ const INSERT: &str = concat!(
 );
 const UPDATE: &str = "update help_requests set urgency = $3, status = $4, dispatch_mode = $5, attempts = $6,
         assignee_id = $7, respond_by = $8, resolve_by = $9, responded_at = $10, started_at = $11, completed_at = $12,
-        closed_at = $13, resolution_note = $14, close_reason = $15, respond_reminded = $16, resolve_reminded = $17,
-        respond_overdue = $18, resolve_overdue = $19, rating = $20, solved = $21, reopen_count = $22,
-        version = version + 1, updated_at = $23
+        closed_at = $13, resolution_note = $14, close_reason = $15,
+        respond_reminded = (respond_reminded or $16),
+        resolve_reminded = case when $24 then false else (resolve_reminded or $17) end,
+        respond_overdue = (respond_overdue or $18),
+        resolve_overdue = case when $24 then false else (resolve_overdue or $19) end,
+        rating = $20, solved = $21, reopen_count = $22, version = version + 1, updated_at = $23
     where id = $1 and version = $2";
 /// Flags the sweeper sets (reminded, overdue) change no state a client raced on: no version bump.
-const UPDATE_FLAGS: &str = "update help_requests set respond_reminded = $2, resolve_reminded = $3,
-        respond_overdue = $4, resolve_overdue = $5
-    where id = $1";
+/// They only ever turn on here (a transition read before them must not turn them off: see
+/// `UPDATE`), and only on the state the sweeper read, so a moved request is looked at again.
+const UPDATE_FLAGS: &str = "update help_requests set respond_reminded = (respond_reminded or $2),
+        resolve_reminded = (resolve_reminded or $3), respond_overdue = (respond_overdue or $4),
+        resolve_overdue = (resolve_overdue or $5)
+    where id = $1 and version = $6";
 const GET: &str = concat!(
     "select ",
     request_columns!(),
@@ -303,6 +311,11 @@ macro_rules! write_effects {
             if n == 0 {
                 return Err(StoreError::Guard("offer_not_open"));
             }
+            // An offer counts for reliability once answered (a withdrawn one never counts).
+            sqlx::query(COUNT_OFFER_MADE)
+                .bind(a.volunteer_id)
+                .execute(&mut *$tx)
+                .await?;
         }
         if fx.withdraw_open_offers {
             sqlx::query(WITHDRAW_OPEN)
@@ -341,10 +354,6 @@ macro_rules! write_effects {
                 .bind(o.offered_by)
                 .bind(o.offered_at)
                 .bind(o.expires_at)
-                .execute(&mut *$tx)
-                .await?;
-            sqlx::query(COUNT_OFFER_MADE)
-                .bind(o.volunteer_id)
                 .execute(&mut *$tx)
                 .await?;
         }
@@ -506,7 +515,7 @@ pub async fn apply(
             .bind(r.responded_at).bind(r.started_at).bind(r.completed_at).bind(r.closed_at)
             .bind(&r.resolution_note).bind(&r.close_reason).bind(r.respond_reminded).bind(r.resolve_reminded)
             .bind(r.respond_overdue).bind(r.resolve_overdue).bind(r.rating).bind(r.solved).bind(r.reopen_count)
-            .bind(r.updated_at)
+            .bind(r.updated_at).bind(fx.reset_resolve_flags)
             .execute(&mut *tx).await?.rows_affected();
         if n == 0 {
             let e: i64 = sqlx::query_scalar(EXISTS).bind(r.id).fetch_one(&mut *tx).await?;
@@ -520,15 +529,19 @@ pub async fn apply(
 }
 
 /// Sets the sweeper's flags and writes their events (reminders, overdue alerts).
-pub async fn flag(db: &Db, r: &HelpRequestRow, fx: &Effects) -> StoreResult<()> {
+/// `false` (nothing written) when the request moved since it was read at `r.version`.
+pub async fn flag(db: &Db, r: &HelpRequestRow, fx: &Effects) -> StoreResult<bool> {
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        sqlx::query(UPDATE_FLAGS).bind(r.id).bind(r.respond_reminded).bind(r.resolve_reminded)
-            .bind(r.respond_overdue).bind(r.resolve_overdue)
-            .execute(&mut *tx).await?;
+        let n = sqlx::query(UPDATE_FLAGS).bind(r.id).bind(r.respond_reminded).bind(r.resolve_reminded)
+            .bind(r.respond_overdue).bind(r.resolve_overdue).bind(r.version)
+            .execute(&mut *tx).await?.rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
         write_effects!(tx, r.id, fx);
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     })
 }
 
@@ -555,6 +568,11 @@ pub async fn answer_without_transition(
             Some(at) => sqlx::query_as(EXPIRE_DUE).bind(request_id).bind(at).fetch_all(&mut *tx).await?,
             None => Vec::new(),
         };
+        let mut expired_volunteers: Vec<Uuid> = expired.iter().map(|e| e.1).collect();
+        expired_volunteers.sort();
+        for v in &expired_volunteers {
+            sqlx::query(COUNT_OFFER_MADE).bind(v).execute(&mut *tx).await?;
+        }
         if let Some(at) = expire_due_at {
             let events = Effects {
                 at,
@@ -633,7 +651,8 @@ const LIST: &str = concat!(
       and ($12 is null or r.resident_id = $12)
       and ($13 is null or r.resident_id in (select x.id from residents x where x.user_id = $13))
       and ($14 is null or r.assignee_id = $14
-           or exists (select 1 from dispatch_offers o where o.request_id = r.id and o.volunteer_id = $14 and o.answer is null))
+           or exists (select 1 from dispatch_offers o where o.request_id = r.id and o.volunteer_id = $14 and o.answer is null)
+           or (r.origin = 'proactive' and r.status in ('dispatching', 'offered', 'escalated')))
       and ($15 is null or exists (select 1 from grid_workers g where g.grid_id = r.grid_id and g.user_id = $15))
     order by r.id desc limit $16"
 );

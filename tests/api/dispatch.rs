@@ -39,7 +39,7 @@ async fn triage_accepts_into_dispatch_or_closes_duplicates() {
     assert_eq!(a.body["placed_as"], "relative");
     assert_eq!(a.body["caller_phone"], "137****1234");
     let b = w.place(&w.resident_token, json!({})).await.expect(201).id();
-    // Only staff triage; a volunteer cannot even see it.
+    // Only staff triage: the resident is refused, a volunteer cannot even see it.
     w.act(
         &b,
         "triage",
@@ -48,6 +48,9 @@ async fn triage_accepts_into_dispatch_or_closes_duplicates() {
     )
     .await
     .problem(403, "forbidden");
+    w.act(&b, "triage", &w.vols[0].1, json!({"decision": "accept"}))
+        .await
+        .problem(404, "not_found");
     w.act(&b, "triage", &w.dispatcher, json!({"decision": "maybe"}))
         .await
         .problem(422, "validation_failed");
@@ -381,6 +384,9 @@ async fn the_three_rates_are_reported_by_community_grid_service_type_team_and_pe
     assert_eq!(g["total"], 4);
     assert_eq!(g["cancelled"], 1);
     assert_eq!(g["counted"], 3);
+    // The open request is not yet due for a response: left out of 响应率.
+    assert_eq!(g["awaiting_response"], 1);
+    assert_eq!(g["response_rate"], 1.0);
     assert_eq!(g["responded_on_time"], 2);
     assert_eq!(g["resolved"], 2);
     assert_eq!(g["rated"], 2);
@@ -594,4 +600,124 @@ async fn a_volunteer_at_their_load_cap_cannot_accept_more() {
     w.accept(&offer).await.problem(409, "load_cap_reached");
     assert_eq!(w.get(&second).await["status"], "offered");
     assert_eq!(w.load_of(&v).await, 1);
+}
+
+#[tokio::test]
+async fn what_volunteers_and_residents_see_is_limited_and_full_reads_are_audited() {
+    let w = world(2, json!({})).await;
+    let id = w
+        .place(&w.resident_token, json!({"mode": "broadcast"}))
+        .await
+        .expect(201)
+        .id();
+    let offers = w.open_offers(&id).await;
+    assert_eq!(offers.len(), 2);
+    // A volunteer sees that an offer was made, not to whom else or with what score.
+    let tl = w
+        .app
+        .get(
+            &format!("/api/v1/help-requests/{id}/timeline"),
+            &w.vols[0].1,
+        )
+        .await
+        .expect(200);
+    let offered = tl
+        .items()
+        .into_iter()
+        .find(|e| e["kind"] == "offered")
+        .unwrap();
+    assert_eq!(offered["data"], json!({}));
+    let staff_tl = w
+        .app
+        .get(
+            &format!("/api/v1/help-requests/{id}/timeline"),
+            &w.dispatcher,
+        )
+        .await
+        .expect(200);
+    let staff_offered = staff_tl
+        .items()
+        .into_iter()
+        .find(|e| e["kind"] == "offered")
+        .unwrap();
+    assert_eq!(staff_offered["data"]["offers"].as_array().unwrap().len(), 2);
+    // The assignee's full read of the resident's phone is written to the audit log.
+    const AUDITS: &str = "select count(*) from audit_log where object_id = $1 and action = 'resident.read_for_service'";
+    assert_eq!(w.scalar(AUDITS, &w.resident).await, 0);
+    let accepted = w.accept(&offers[0]).await.expect(200);
+    assert_eq!(accepted.body["resident"]["phone"], "13812345678");
+    assert!(w.scalar(AUDITS, &w.resident).await >= 1);
+
+    // Needs found proactively are listed for volunteers to claim (寻单) ...
+    let need = w
+        .place(&w.gw, json!({"origin": "proactive"}))
+        .await
+        .expect(201)
+        .id();
+    let listed = w
+        .app
+        .get(
+            &format!("/api/v1/help-requests?community_id={}", w.c),
+            &w.vols[1].1,
+        )
+        .await
+        .expect(200);
+    assert!(listed.item_ids().contains(&need));
+    // ... but not by a volunteer the resident has excluded, nor offered to one by hand.
+    w.app
+        .send(
+            w.app
+                .req(
+                    reqwest::Method::PUT,
+                    &format!(
+                        "/api/v1/residents/{}/exclusions/{}",
+                        w.resident, w.vols[1].0
+                    ),
+                )
+                .bearer_auth(&w.dispatcher),
+        )
+        .await
+        .expect(200);
+    w.act(&need, "claim", &w.vols[1].1, json!({}))
+        .await
+        .problem(409, "excluded_by_resident");
+    let escalated = w.place(&w.dispatcher, json!({})).await.expect(201).id();
+    w.app
+        .post(
+            &format!(
+                "/api/v1/offers/{}/decline",
+                w.open_offers(&escalated).await[0]["id"].as_str().unwrap()
+            ),
+            &w.vols[0].1,
+            json!({"reason": "忙"}),
+        )
+        .await;
+    let r = w
+        .act(
+            &escalated,
+            "dispatch",
+            &w.dispatcher,
+            json!({"mode": "manual", "volunteer_id": w.vols[1].0}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(r.field_codes()[0].1, "excluded_by_resident");
+
+    // Times far outside this century are refused, not stored.
+    w.place(
+        &w.resident_token,
+        json!({"window_start": "1000-01-01T00:00:00Z"}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    w.app
+        .get(
+            &format!(
+                "/api/v1/communities/{}/reports/three-rates?to=0999-01-01T00:00:00Z",
+                w.c
+            ),
+            &w.dispatcher,
+        )
+        .await
+        .problem(422, "validation_failed");
 }
