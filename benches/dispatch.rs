@@ -225,6 +225,7 @@ async fn fixture(rt_url: Option<&str>, n: usize) -> Option<Fixture> {
         assignee_id: None,
         respond_by: at,
         resolve_by: at,
+        resolve_from: at,
         responded_at: None,
         started_at: None,
         completed_at: None,

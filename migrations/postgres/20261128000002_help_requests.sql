@@ -50,6 +50,8 @@ create table help_requests (
     assignee_id uuid references volunteers(id),
     respond_by timestamptz not null,
     resolve_by timestamptz not null,
+    -- When the current resolve deadline started: placing, or the last reopen (重办).
+    resolve_from timestamptz not null,
     responded_at timestamptz,
     started_at timestamptz,
     completed_at timestamptz,

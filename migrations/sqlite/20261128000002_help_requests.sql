@@ -50,6 +50,8 @@ create table help_requests (
     assignee_id blob references volunteers(id),
     respond_by text not null,
     resolve_by text not null,
+    -- When the current resolve deadline started: placing, or the last reopen (重办).
+    resolve_from text not null,
     responded_at text,
     started_at text,
     completed_at text,

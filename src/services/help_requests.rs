@@ -289,7 +289,14 @@ pub fn next_sla_checkpoint(
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
     let remind = |by: DateTime<Utc>| {
-        r.created_at + (by - r.created_at) * i32::try_from(remind_percent).unwrap_or(75) / 100
+        let pct = i32::try_from(remind_percent).unwrap_or(75);
+        // Each deadline's clock starts when it was set: placing, or the last reopen.
+        let from = if by == r.resolve_by {
+            r.resolve_from
+        } else {
+            r.created_at
+        };
+        from + (by - from) * pct / 100
     };
     let mut points = Vec::new();
     if r.responded_at.is_none() {
@@ -525,6 +532,7 @@ pub async fn place(
         assignee_id: None,
         respond_by,
         resolve_by,
+        resolve_from: now,
         responded_at: None,
         started_at: None,
         completed_at: None,
@@ -1144,6 +1152,7 @@ pub async fn rate(
             n.completed_at = None;
             n.resolution_note = None;
             n.resolve_by = resolve;
+            n.resolve_from = now;
             n.resolve_reminded = false;
             n.resolve_overdue = false;
             fx.reset_resolve_flags = true;

@@ -116,7 +116,14 @@ async fn flag_deadlines(
 ) -> ServiceResult<bool> {
     let rules = dispatch::rules(ctx, r.community_id).await?;
     let pct = i32::try_from(rules.policy.deadlines.remind_at_percent).unwrap_or(75);
-    let remind_at = |by: DateTime<Utc>| r.created_at + (by - r.created_at) * pct / 100;
+    let remind_at = |by: DateTime<Utc>| {
+        let from = if by == r.resolve_by {
+            r.resolve_from
+        } else {
+            r.created_at
+        };
+        from + (by - from) * pct / 100
+    };
     let mut n = r.clone();
     let mut fx = Effects {
         at: now,

@@ -35,6 +35,7 @@ pub struct HelpRequestRow {
     pub assignee_id: Option<Uuid>,
     pub respond_by: DateTime<Utc>,
     pub resolve_by: DateTime<Utc>,
+    pub resolve_from: DateTime<Utc>,
     pub responded_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
@@ -160,7 +161,7 @@ macro_rules! request_columns {
     () => {
         "id, community_id, resident_id, grid_id, service_type_id, placed_by, placed_as, caller_name,
     caller_phone, channel, origin, urgency, description, address, lat, lng, window_start, window_end, status,
-    dispatch_mode, attempts, assignee_id, respond_by, resolve_by, responded_at, started_at, completed_at, closed_at,
+    dispatch_mode, attempts, assignee_id, respond_by, resolve_by, resolve_from, responded_at, started_at, completed_at, closed_at,
     resolution_note, close_reason, respond_reminded, resolve_reminded, respond_overdue, resolve_overdue, rating,
     solved, reopen_count, version, created_at, updated_at"
     };
@@ -173,7 +174,7 @@ macro_rules! request_columns_r {
     r.id, r.community_id, r.resident_id, r.grid_id, r.service_type_id, r.placed_by, r.placed_as,
     r.caller_name, r.caller_phone, r.channel, r.origin, r.urgency, r.description, r.address, r.lat,
     r.lng, r.window_start, r.window_end, r.status, r.dispatch_mode, r.attempts, r.assignee_id,
-    r.respond_by, r.resolve_by, r.responded_at, r.started_at, r.completed_at, r.closed_at,
+    r.respond_by, r.resolve_by, r.resolve_from, r.responded_at, r.started_at, r.completed_at, r.closed_at,
     r.resolution_note, r.close_reason, r.respond_reminded, r.resolve_reminded, r.respond_overdue,
     r.resolve_overdue, r.rating, r.solved, r.reopen_count, r.version, r.created_at, r.updated_at
 "
@@ -201,7 +202,7 @@ const INSERT: &str = concat!(
     "insert into help_requests (",
     request_columns!(),
     ") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-        $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40)"
+        $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41)"
 );
 const UPDATE: &str = "update help_requests set urgency = $3, status = $4, dispatch_mode = $5, attempts = $6,
         assignee_id = $7, respond_by = $8, resolve_by = $9, responded_at = $10, started_at = $11, completed_at = $12,
@@ -210,7 +211,8 @@ const UPDATE: &str = "update help_requests set urgency = $3, status = $4, dispat
         resolve_reminded = case when $24 then false else (resolve_reminded or $17) end,
         respond_overdue = (respond_overdue or $18),
         resolve_overdue = case when $24 then false else (resolve_overdue or $19) end,
-        rating = $20, solved = $21, reopen_count = $22, version = version + 1, updated_at = $23
+        rating = $20, solved = $21, reopen_count = $22, version = version + 1, updated_at = $23,
+        resolve_from = $25
     where id = $1 and version = $2";
 /// Flags the sweeper sets (reminded, overdue) change no state a client raced on: no version bump.
 /// They only ever turn on here (a transition read before them must not turn them off: see
@@ -470,6 +472,7 @@ macro_rules! bind_request {
             .bind(r.assignee_id)
             .bind(r.respond_by)
             .bind(r.resolve_by)
+            .bind(r.resolve_from)
             .bind(r.responded_at)
             .bind(r.started_at)
             .bind(r.completed_at)
@@ -515,7 +518,7 @@ pub async fn apply(
             .bind(r.responded_at).bind(r.started_at).bind(r.completed_at).bind(r.closed_at)
             .bind(&r.resolution_note).bind(&r.close_reason).bind(r.respond_reminded).bind(r.resolve_reminded)
             .bind(r.respond_overdue).bind(r.resolve_overdue).bind(r.rating).bind(r.solved).bind(r.reopen_count)
-            .bind(r.updated_at).bind(fx.reset_resolve_flags)
+            .bind(r.updated_at).bind(fx.reset_resolve_flags).bind(r.resolve_from)
             .execute(&mut *tx).await?.rows_affected();
         if n == 0 {
             let e: i64 = sqlx::query_scalar(EXISTS).bind(r.id).fetch_one(&mut *tx).await?;
