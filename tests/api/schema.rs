@@ -72,7 +72,9 @@ fn postgres_tables_from_files() -> Tables {
                 current = None;
             } else if let Some(t) = &current {
                 let first = line.split_whitespace().next().unwrap_or("");
-                if !["primary", "unique", "check", "foreign", "constraint", ""].contains(&first) {
+                if !["primary", "unique", "check", "foreign", "constraint", ""].contains(&first)
+                    && !first.starts_with("--")
+                {
                     rows.push((t.clone(), first.to_string()));
                 }
             }
