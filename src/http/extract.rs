@@ -134,6 +134,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
     })?;
     de.end().map_err(|e| malformed(&e))?;
+    // Every body of this API is an object; serde would take `[]` for a struct whose fields are
+    // all optional.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::Validation(vec![crate::domain::FieldError {
+            field: String::new(),
+            code: "invalid_value",
+        }]));
+    }
     Ok(value)
 }
 

@@ -721,3 +721,118 @@ async fn what_volunteers_and_residents_see_is_limited_and_full_reads_are_audited
         .await
         .problem(422, "validation_failed");
 }
+
+#[tokio::test]
+async fn every_help_request_body_refuses_malformed_foreign_and_oversized_input_untouched() {
+    use reqwest::Method;
+    let w = world(2, json!({})).await;
+    let id = w.place(&w.resident_token, json!({})).await.expect(201).id();
+    let offer = w.open_offers(&id).await.remove(0);
+    let o = offer["id"].as_str().unwrap().to_string();
+    let vt = w
+        .token_of(offer["volunteer_id"].as_str().unwrap())
+        .to_string();
+    let before = (
+        w.get(&id).await["version"].clone(),
+        w.kinds(&id).await,
+        count_requests(&w).await,
+    );
+    let c = &w.c;
+    // (path, caller) of every endpoint that takes a JSON body.
+    let endpoints: Vec<(String, &str)> = vec![
+        ("/api/v1/help-requests".into(), w.dispatcher.as_str()),
+        (format!("/api/v1/help-requests/{id}/triage"), &w.dispatcher),
+        (
+            format!("/api/v1/help-requests/{id}/dispatch"),
+            &w.dispatcher,
+        ),
+        (format!("/api/v1/help-requests/{id}/return"), &vt),
+        (format!("/api/v1/help-requests/{id}/complete"), &vt),
+        (
+            format!("/api/v1/help-requests/{id}/rating"),
+            &w.resident_token,
+        ),
+        (format!("/api/v1/help-requests/{id}/cancel"), &w.dispatcher),
+        (format!("/api/v1/offers/{o}/decline"), &vt),
+        (
+            format!("/api/v1/communities/{c}/dispatch/batch"),
+            &w.dispatcher,
+        ),
+    ];
+    let huge = format!("{{\"reason\": \"{}\"}}", "忙".repeat(40_000));
+    for (path, token) in &endpoints {
+        let raw = |body: String, ct: &'static str| {
+            w.app
+                .req(Method::POST, path)
+                .bearer_auth(token)
+                .header("content-type", ct)
+                .body(body)
+        };
+        w.app
+            .send(raw("{".into(), "application/json"))
+            .await
+            .problem(400, "malformed_json");
+        w.app
+            .send(raw("reason=x".into(), "application/x-www-form-urlencoded"))
+            .await
+            .problem(415, "unsupported_media_type");
+        w.app
+            .send(raw("[]".into(), "application/json"))
+            .await
+            .problem(422, "validation_failed");
+        w.app
+            .send(raw("{\"colour\": \"red\"}".into(), "application/json"))
+            .await
+            .problem(422, "validation_failed");
+        w.app
+            .send(raw(huge.clone(), "application/json"))
+            .await
+            .problem(413, "payload_too_large");
+    }
+    // Ids that are not UUIDs, or name nothing.
+    for action in ["start", "claim", "cancel"] {
+        w.act("not-a-uuid", action, &w.dispatcher, json!({"reason": "x"}))
+            .await
+            .problem(400, "invalid_path");
+        w.act(
+            &uuid::Uuid::now_v7().to_string(),
+            action,
+            &w.dispatcher,
+            json!({"reason": "x"}),
+        )
+        .await
+        .problem(404, "not_found");
+    }
+    w.app
+        .post(
+            &format!("/api/v1/offers/{}/accept", uuid::Uuid::now_v7()),
+            &vt,
+            json!({}),
+        )
+        .await
+        .problem(404, "not_found");
+    w.app
+        .get("/api/v1/help-requests?community_id=nope", &w.dispatcher)
+        .await
+        .problem(400, "invalid_query");
+    w.app
+        .get(
+            &format!("/api/v1/help-requests?community_id={c}&status=lost"),
+            &w.dispatcher,
+        )
+        .await
+        .problem(422, "validation_failed");
+    w.app
+        .get(
+            &format!("/api/v1/help-requests?community_id={c}&limit=1000"),
+            &w.dispatcher,
+        )
+        .await
+        .problem(422, "validation_failed");
+    let after = (
+        w.get(&id).await["version"].clone(),
+        w.kinds(&id).await,
+        count_requests(&w).await,
+    );
+    assert_eq!(before, after, "nothing was written");
+}
