@@ -28,6 +28,16 @@ pub fn page<T: Serialize>(p: Page<T>) -> HttpResponse {
     })
 }
 
+#[derive(Serialize)]
+struct Items<T> {
+    items: Vec<T>,
+}
+
+/// `{"items": [...]}` for short lists that need no pages.
+pub fn items<T: Serialize>(items: Vec<T>) -> HttpResponse {
+    HttpResponse::Ok().json(Items { items })
+}
+
 pub fn no_content() -> HttpResponse {
     HttpResponse::NoContent().finish()
 }

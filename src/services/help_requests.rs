@@ -153,11 +153,9 @@ async fn access(
             .await?
             .iter()
             .any(|o| o.volunteer_id == v && o.answer.is_none());
-        let claimable = r.origin == Origin::Proactive.as_str()
-            && matches!(
-                status_of(r),
-                Status::Dispatching | Status::Offered | Status::Escalated
-            );
+        // A proactive need is open to every volunteer while the lifecycle allows a claim.
+        let claimable =
+            r.origin == Origin::Proactive.as_str() && next(status_of(r), Action::Claim).is_ok();
         if r.assignee_id == Some(v) || open_offer || claimable {
             return Ok(Some(Access::Volunteer(v)));
         }
@@ -282,26 +280,22 @@ fn view_with(
     }
 }
 
+/// When the assignee is reminded (催办) of a deadline: `percent` of the way from when the
+/// deadline was set (placing for the response, placing or the last reopen for the resolution).
+pub fn reminder_at(set_at: DateTime<Utc>, due: DateTime<Utc>, percent: u32) -> DateTime<Utc> {
+    set_at + (due - set_at) * i32::try_from(percent).unwrap_or(75) / 100
+}
+
 /// The next SLA checkpoint after `now` that has not been handled, if any.
 pub fn next_sla_checkpoint(
     r: &HelpRequestRow,
     remind_percent: u32,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let remind = |by: DateTime<Utc>| {
-        let pct = i32::try_from(remind_percent).unwrap_or(75);
-        // Each deadline's clock starts when it was set: placing, or the last reopen.
-        let from = if by == r.resolve_by {
-            r.resolve_from
-        } else {
-            r.created_at
-        };
-        from + (by - from) * pct / 100
-    };
     let mut points = Vec::new();
     if r.responded_at.is_none() {
         if !r.respond_reminded {
-            points.push(remind(r.respond_by));
+            points.push(reminder_at(r.created_at, r.respond_by, remind_percent));
         }
         if !r.respond_overdue {
             points.push(r.respond_by);
@@ -309,7 +303,7 @@ pub fn next_sla_checkpoint(
     }
     if r.completed_at.is_none() {
         if !r.resolve_reminded {
-            points.push(remind(r.resolve_by));
+            points.push(reminder_at(r.resolve_from, r.resolve_by, remind_percent));
         }
         if !r.resolve_overdue {
             points.push(r.resolve_by);
@@ -1251,4 +1245,23 @@ pub async fn claim(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Hel
     )
     .await?;
     view(ctx, p, saved, a).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn reminders_fall_at_their_share_of_the_time_since_the_deadline_was_set() {
+        let set = Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap();
+        let due = set + Duration::hours(4);
+        assert_eq!(reminder_at(set, due, 75), set + Duration::hours(3));
+        // A reopen a week later starts the clock again.
+        let reopened = set + Duration::days(7);
+        assert_eq!(
+            reminder_at(reopened, reopened + Duration::hours(72), 50),
+            reopened + Duration::hours(36)
+        );
+    }
 }

@@ -92,11 +92,7 @@ async fn build(
     let description = f.check_opt("description", i.description.as_deref(), Description::parse);
     let skills = f.check("required_skills", parse_code_set(&i.required_skills, 10));
     let urgency = f.check("default_urgency", Urgency::parse(&i.default_urgency));
-    let sla = urgency.map(|u| match u {
-        Urgency::Emergency => policy.sla.emergency,
-        Urgency::Urgent => policy.sla.urgent,
-        Urgency::Normal => policy.sla.normal,
-    });
+    let sla = urgency.map(|u| policy.sla.for_urgency(u));
     let respond = i.respond_minutes.or(sla.map(|s| s.respond_minutes.into()));
     let resolve = i.resolve_hours.or(sla.map(|s| s.resolve_hours.into()));
     if respond.is_some_and(|m| !(1..=30 * 24 * 60).contains(&m)) {

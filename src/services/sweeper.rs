@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::dispatch::{self, event, status_of, timer};
-use super::help_requests::{self, next_sla_checkpoint};
+use super::help_requests::{self, next_sla_checkpoint, reminder_at};
 use super::{ServiceError, ServiceResult};
 use crate::domain::help_request::{Action, Status};
 use crate::state::AppState;
@@ -115,15 +115,6 @@ async fn flag_deadlines(
     now: DateTime<Utc>,
 ) -> ServiceResult<bool> {
     let rules = dispatch::rules(ctx, r.community_id).await?;
-    let pct = i32::try_from(rules.policy.deadlines.remind_at_percent).unwrap_or(75);
-    let remind_at = |by: DateTime<Utc>| {
-        let from = if by == r.resolve_by {
-            r.resolve_from
-        } else {
-            r.created_at
-        };
-        from + (by - from) * pct / 100
-    };
     let mut n = r.clone();
     let mut fx = Effects {
         at: now,
@@ -133,9 +124,20 @@ async fn flag_deadlines(
         Some(v) => json!({"volunteer_id": v}),
         None => json!("dispatchers"),
     };
-    for (which, by, done) in [
-        ("respond", r.respond_by, r.responded_at.is_some()),
-        ("resolve", r.resolve_by, r.completed_at.is_some()),
+    let pct = rules.policy.deadlines.remind_at_percent;
+    for (which, set_at, by, done) in [
+        (
+            "respond",
+            r.created_at,
+            r.respond_by,
+            r.responded_at.is_some(),
+        ),
+        (
+            "resolve",
+            r.resolve_from,
+            r.resolve_by,
+            r.completed_at.is_some(),
+        ),
     ] {
         if done {
             continue;
@@ -145,7 +147,7 @@ async fn flag_deadlines(
         } else {
             (&mut n.resolve_reminded, &mut n.resolve_overdue)
         };
-        if !*reminded && now >= remind_at(by) && now < by {
+        if !*reminded && now >= reminder_at(set_at, by, pct) && now < by {
             *reminded = true;
             fx.events.push(event(
                 r,

@@ -836,3 +836,96 @@ async fn every_help_request_body_refuses_malformed_foreign_and_oversized_input_u
     );
     assert_eq!(before, after, "nothing was written");
 }
+
+#[tokio::test]
+async fn actions_out_of_order_are_409_and_bad_ids_are_refused_on_every_new_path() {
+    let w = world(2, json!({})).await;
+    let id = w.place(&w.resident_token, json!({})).await.expect(201).id();
+    let offer = w.open_offers(&id).await.remove(0);
+    let v = offer["volunteer_id"].as_str().unwrap().to_string();
+    let t = w.token_of(&v).to_string();
+    w.accept(&offer).await.expect(200);
+    // Accepted: completing before starting, dispatching, claiming, accepting again.
+    w.act(&id, "complete", &t, json!({"resolution_note": "好了"}))
+        .await
+        .problem(409, "invalid_transition");
+    w.act(&id, "dispatch", &w.dispatcher, json!({"mode": "auto"}))
+        .await
+        .problem(409, "invalid_transition");
+    w.act(&id, "claim", &t, json!({}))
+        .await
+        .problem(409, "not_claimable");
+    w.accept(&offer).await.problem(409, "offer_not_open");
+    w.act(&id, "start", &t, json!({})).await.expect(200);
+    // In progress: starting twice, rating before completion.
+    w.act(&id, "start", &t, json!({}))
+        .await
+        .problem(409, "invalid_transition");
+    w.act(
+        &id,
+        "rating",
+        &w.resident_token,
+        json!({"rating": 5, "solved": true}),
+    )
+    .await
+    .problem(409, "invalid_transition");
+    assert_eq!(
+        w.kinds(&id).await,
+        ["placed", "offered", "accepted", "started"]
+    );
+
+    // Ids that are not UUIDs, or name nothing, on the other new paths.
+    for path in [
+        "/api/v1/volunteers/nope/hours",
+        "/api/v1/residents/nope/exclusions",
+        "/api/v1/help-requests/nope/timeline",
+        "/api/v1/help-requests/nope/candidates",
+    ] {
+        w.app
+            .get(path, &w.dispatcher)
+            .await
+            .problem(400, "invalid_path");
+    }
+    let ghost = uuid::Uuid::now_v7();
+    for path in [
+        format!("/api/v1/volunteers/{ghost}/hours"),
+        format!("/api/v1/residents/{ghost}/exclusions"),
+        format!("/api/v1/help-requests/{ghost}/offers"),
+    ] {
+        w.app
+            .get(&path, &w.dispatcher)
+            .await
+            .problem(404, "not_found");
+    }
+    // Excluding a volunteer of another community, or nobody at all: 404, nothing stored.
+    let other = w.app.community("乙社区").await;
+    let (ou, _) = w.app.user("volunteer", Some(&other)).await;
+    let stranger = w
+        .app
+        .volunteer(&other, &ou, json!({}))
+        .await
+        .expect(201)
+        .id();
+    for v in [stranger, ghost.to_string()] {
+        w.app
+            .send(
+                w.app
+                    .req(
+                        reqwest::Method::PUT,
+                        &format!("/api/v1/residents/{}/exclusions/{v}", w.resident),
+                    )
+                    .bearer_auth(&w.dispatcher),
+            )
+            .await
+            .problem(404, "not_found");
+    }
+    let list = w
+        .app
+        .get(
+            &format!("/api/v1/residents/{}/exclusions", w.resident),
+            &w.dispatcher,
+        )
+        .await
+        .expect(200);
+    assert_eq!(list.body["volunteer_ids"], json!([]));
+}

@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -15,12 +14,6 @@ use crate::state::AppState;
 
 fn ok<T: serde::Serialize>(v: &T) -> HttpResponse {
     HttpResponse::Ok().json(v)
-}
-
-/// `{"items": [...]}` for short, unpaged lists; fields keep their declared order.
-#[derive(serde::Serialize)]
-struct Items<T> {
-    items: Vec<T>,
 }
 
 pub async fn place(
@@ -42,49 +35,22 @@ pub async fn get(
 }
 
 #[derive(Deserialize)]
-pub struct RequestListQuery {
-    pub community_id: Option<Uuid>,
-    pub status: Option<String>,
-    pub grid_id: Option<Uuid>,
-    pub service_type_id: Option<Uuid>,
-    pub urgency: Option<String>,
-    pub overdue: Option<bool>,
-    pub assignee_id: Option<Uuid>,
-    pub origin: Option<String>,
-    pub resident_id: Option<Uuid>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-}
-
-pub async fn list(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    q: web::Query<RequestListQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let page = page_request(q.limit, q.cursor.as_deref())?;
-    let q = q.into_inner();
-    let query = ListQuery {
-        community_id: q.community_id,
-        status: q.status,
-        grid_id: q.grid_id,
-        service_type_id: q.service_type_id,
-        urgency: q.urgency,
-        overdue: q.overdue,
-        assignee_id: q.assignee_id,
-        origin: q.origin,
-        resident_id: q.resident_id,
-        from: q.from,
-        to: q.to,
-    };
-    Ok(respond::page(svc::list(&ctx, &p, query, page).await?))
-}
-
-#[derive(Deserialize)]
 pub struct PageQuery {
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+}
+
+/// The filters and the page come from the same query string; each reads its own fields.
+pub async fn list(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    filters: web::Query<ListQuery>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    Ok(respond::page(
+        svc::list(&ctx, &p, filters.into_inner(), page).await?,
+    ))
 }
 
 pub async fn timeline(
@@ -139,7 +105,7 @@ pub async fn offers_of(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let items = offers::of_request(&ctx, &p, *id).await?;
-    Ok(ok(&Items { items }))
+    Ok(respond::items(items))
 }
 
 pub async fn candidates(
@@ -152,7 +118,7 @@ pub async fn candidates(
 
 pub async fn my_offers(ctx: web::Data<AppState>, Auth(p): Auth) -> Result<HttpResponse, ApiError> {
     let items = offers::mine(&ctx, &p).await?;
-    Ok(ok(&Items { items }))
+    Ok(respond::items(items))
 }
 
 pub async fn decline(
