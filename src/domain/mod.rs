@@ -4,6 +4,7 @@ pub mod assignment;
 pub mod care;
 pub mod code;
 pub mod geo;
+pub mod grading;
 pub mod help_request;
 pub mod id_card;
 pub mod mask;
@@ -16,6 +17,7 @@ pub mod text;
 pub mod time_zone;
 pub mod urgency;
 pub mod validation;
+pub mod visit;
 pub mod volunteer;
 
 pub use validation::{FieldError, Fields};

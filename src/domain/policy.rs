@@ -94,10 +94,38 @@ pub struct RatingPolicy {
     pub satisfied_from: u32,
 }
 
+/// 分级: grades are listed from the highest risk down; a resident takes the highest grade of
+/// any rule they meet, else `default_grade` (none: not graded).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct VisitPolicy {
     pub grades: Vec<VisitGrade>,
+    pub rules: Vec<GradeRule>,
+    pub default_grade: Option<String>,
+    /// Visits are generated this many days ahead.
+    pub horizon_days: u32,
+    /// A major change (discharge, bereavement, a fall) brings a visit within this many hours.
+    pub major_change_within_hours: u32,
+    /// An urgent finding brings the next visit within this many hours.
+    pub urgent_follow_up_hours: u32,
+}
+
+/// One way into a grade: every condition it states must hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GradeRule {
+    pub grade: String,
+    /// At least one of these care categories.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub any_categories: Vec<String>,
+    /// Every one of these care categories.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub all_categories: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_age: Option<u32>,
+    /// The grid worker's assessment rates some dimension at least this (0 none … 3 severe).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assessment_at_least: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,12 +200,53 @@ impl Default for VisitPolicy {
             name: name.into(),
             every_days,
         };
+        let rule = |grade: &str, any: &[&str], all: &[&str], min_age, assessed| GradeRule {
+            grade: grade.into(),
+            any_categories: any.iter().map(|s| s.to_string()).collect(),
+            all_categories: all.iter().map(|s| s.to_string()).collect(),
+            min_age,
+            assessment_at_least: assessed,
+        };
+        let alone = &["living_alone", "empty_nest"];
         Self {
             grades: vec![
                 g("high", "高风险", 7),
                 g("priority", "重点", 30),
                 g("general", "一般", 90),
             ],
+            // DESIGN §5: 80+ living alone or empty-nest, or a severe assessment (a
+            // life-threatening illness), is high risk; disability, hardship and children in
+            // difficulty are priority; any other care category is general.
+            rules: vec![
+                rule("high", alone, &["advanced_age"], None, None),
+                rule("high", alone, &[], Some(80), None),
+                rule("high", &[], &[], None, Some(3)),
+                rule(
+                    "priority",
+                    &["disabled", "low_income", "child_in_difficulty"],
+                    &[],
+                    None,
+                    None,
+                ),
+                rule("priority", &[], &[], None, Some(2)),
+                rule(
+                    "general",
+                    &[
+                        "living_alone",
+                        "empty_nest",
+                        "advanced_age",
+                        "chronic_illness",
+                    ],
+                    &[],
+                    None,
+                    None,
+                ),
+                rule("general", &[], &[], Some(80), None),
+            ],
+            default_grade: None,
+            horizon_days: 28,
+            major_change_within_hours: 24,
+            urgent_follow_up_hours: 24,
         }
     }
 }
@@ -285,6 +354,47 @@ impl CommunityPolicy {
                 bad(&format!("visit.grades[{i}].every_days"), "out_of_range");
             }
         }
+        let v = &policy.visit;
+        if v.rules.len() > 50 {
+            bad("visit.rules", "too_many");
+        }
+        for (i, r) in v.rules.iter().enumerate() {
+            // With no valid grade list the rules cannot be judged; that list is reported.
+            if !grades.is_empty() && !policy.has_grade(&r.grade) {
+                bad(&format!("visit.rules[{i}].grade"), "unknown_grade");
+            }
+            for (name, cats) in [
+                ("any_categories", &r.any_categories),
+                ("all_categories", &r.all_categories),
+            ] {
+                if cats.len() > 10 || super::care::parse_categories(cats).is_err() {
+                    bad(&format!("visit.rules[{i}].{name}"), "unknown_value");
+                }
+            }
+            if r.min_age.is_some_and(|a| a > 150) {
+                bad(&format!("visit.rules[{i}].min_age"), "out_of_range");
+            }
+            if r.assessment_at_least.is_some_and(|a| a > 3) {
+                bad(
+                    &format!("visit.rules[{i}].assessment_at_least"),
+                    "out_of_range",
+                );
+            }
+        }
+        if !grades.is_empty() && v.default_grade.as_ref().is_some_and(|g| !policy.has_grade(g)) {
+            bad("visit.default_grade", "unknown_grade");
+        }
+        if !(1..=90).contains(&v.horizon_days) {
+            bad("visit.horizon_days", "out_of_range");
+        }
+        for (name, h) in [
+            ("major_change_within_hours", v.major_change_within_hours),
+            ("urgent_follow_up_hours", v.urgent_follow_up_hours),
+        ] {
+            if !(1..=7 * 24).contains(&h) {
+                bad(&format!("visit.{name}"), "out_of_range");
+            }
+        }
         if errors.is_empty() {
             Ok(policy)
         } else {
@@ -294,6 +404,15 @@ impl CommunityPolicy {
 
     pub fn has_grade(&self, code: &str) -> bool {
         self.visit.grades.iter().any(|g| g.code == code)
+    }
+
+    /// How often a grade is visited, in days.
+    pub fn every_days(&self, grade: &str) -> Option<u32> {
+        self.visit
+            .grades
+            .iter()
+            .find(|g| g.code == grade)
+            .map(|g| g.every_days)
     }
 }
 
@@ -317,14 +436,23 @@ mod tests {
 
     #[test]
     fn colour_codes_are_just_another_policy() {
-        let p = CommunityPolicy::parse(json!({"visit": {"grades": [
+        let grades = json!([
             {"code": "red", "name": "红", "every_days": 1},
             {"code": "yellow", "name": "黄", "every_days": 7},
             {"code": "green", "name": "绿", "every_days": 30}
-        ]}}))
+        ]);
+        let p = CommunityPolicy::parse(json!({"visit": {"grades": grades, "rules": [
+            {"grade": "red", "assessment_at_least": 3},
+            {"grade": "yellow", "any_categories": ["living_alone"]}
+        ], "default_grade": "green"}}))
         .unwrap();
         assert!(p.has_grade("red"));
         assert!(!p.has_grade("high"));
+        assert_eq!(p.every_days("yellow"), Some(7));
+        // New grades with the default rules: the rules name grades that no longer exist.
+        let errs = CommunityPolicy::parse(json!({"visit": {"grades": grades}})).unwrap_err();
+        assert_eq!(errs[0].field, "policy.visit.rules[0].grade");
+        assert_eq!(errs[0].code, "unknown_grade");
     }
 
     #[test]

@@ -354,6 +354,51 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "此字段不可修改。",
     ),
     (
+        "visit_already_completed",
+        "This visit has already been completed.",
+        "该走访已完成。",
+    ),
+    (
+        "not_on_team",
+        "Only the visit's care team may do that.",
+        "只有该走访的关爱团队成员可以执行此操作。",
+    ),
+    (
+        "visit_not_open",
+        "This visit's window has not opened yet.",
+        "该走访的时间窗口尚未开始。",
+    ),
+    (
+        "plan_exists",
+        "This resident already has an active visit plan.",
+        "该居民已有生效的走访计划。",
+    ),
+    (
+        "plan_ended",
+        "This visit plan has ended.",
+        "该走访计划已结束。",
+    ),
+    (
+        "resident_inactive",
+        "This resident is no longer active.",
+        "该居民已停用。",
+    ),
+    (
+        "role_mismatch",
+        "The user does not hold this role in the community.",
+        "该用户在本社区不具备此角色。",
+    ),
+    (
+        "invalid_month",
+        "Use YYYY-MM.",
+        "请使用 YYYY-MM 格式。",
+    ),
+    (
+        "not_with_range",
+        "Give either a month or a from/to range, not both.",
+        "请只提供月份或起止范围之一。",
+    ),
+    (
         "cannot_revoke_own_admin",
         "You cannot revoke your own admin role.",
         "不能撤销自己的管理员角色。",

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, Route, web};
 use super::error::ApiError;
 use super::handlers::{
     audit, auth, communities, grids, health, help_requests, residents, service_types, teams, users,
-    volunteers,
+    visits, volunteers,
 };
 
 pub struct RouteDef {
@@ -103,6 +103,27 @@ pub fn table() -> Vec<RouteDef> {
         post "/api/v1/communities/{id}/dispatch/batch" => help_requests::batch,
         get "/api/v1/communities/{id}/reports/three-rates" => help_requests::three_rates,
         get "/api/v1/volunteers/{id}/hours" => help_requests::hours,
+
+        get "/api/v1/residents/{id}/grade" => visits::grade,
+        put "/api/v1/residents/{id}/grade" => visits::set_grade,
+        get "/api/v1/residents/{id}/grade-changes" => visits::grade_changes,
+        post "/api/v1/residents/{id}/assessments" => visits::assess,
+        get "/api/v1/residents/{id}/assessments" => visits::assessments,
+        post "/api/v1/residents/{id}/major-changes" => visits::major_change,
+
+        post "/api/v1/communities/{id}/visit-plans" => visits::create_plan,
+        get "/api/v1/communities/{id}/visit-plans" => visits::list_plans,
+        get "/api/v1/visit-plans/{id}" => visits::get_plan,
+        patch "/api/v1/visit-plans/{id}" => visits::update_plan,
+        delete "/api/v1/visit-plans/{id}" => visits::end_plan,
+
+        post "/api/v1/communities/{id}/visits/generate" => visits::generate,
+        get "/api/v1/visits" => visits::list,
+        get "/api/v1/visits/{id}" => visits::get,
+        post "/api/v1/visits/{id}/start" => visits::start,
+        post "/api/v1/visits/{id}/complete" => visits::complete,
+        post "/api/v1/visits/{id}/cancel" => visits::cancel,
+        get "/api/v1/communities/{id}/reports/visit-coverage" => visits::coverage,
     ]
 }
 

@@ -331,6 +331,108 @@ fn deadlines(
     )
 }
 
+/// What a new request is made of, checked.
+pub(crate) struct NewRequest<'a> {
+    pub resident: &'a store::residents::ResidentRow,
+    pub st: &'a store::service_types::ServiceTypeRow,
+    pub urgency: Urgency,
+    pub description: String,
+    pub placed_by: Uuid,
+    pub placed_as: PlacedAs,
+    pub channel: Channel,
+    pub origin: Origin,
+    pub caller_name: Option<String>,
+    pub caller_phone: Option<String>,
+    pub address: Option<String>,
+    pub location: Option<Coordinates>,
+    pub window: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    pub mode: DispatchMode,
+    pub rules: &'a Rules,
+    pub now: DateTime<Utc>,
+}
+
+/// A new request as placed, before its first dispatch round.
+pub(crate) fn new_row(n: NewRequest) -> HelpRequestRow {
+    let (respond_by, resolve_by) = deadlines(n.st, n.urgency, n.rules, n.now);
+    let status = crate::domain::help_request::initial(n.rules.policy.triage);
+    HelpRequestRow {
+        id: Uuid::now_v7(),
+        community_id: n.resident.community_id,
+        resident_id: n.resident.id,
+        grid_id: n.resident.grid_id,
+        service_type_id: n.st.id,
+        placed_by: Some(n.placed_by),
+        placed_as: n.placed_as.as_str().to_string(),
+        caller_name: n.caller_name,
+        caller_phone: n.caller_phone,
+        channel: n.channel.as_str().to_string(),
+        origin: n.origin.as_str().to_string(),
+        urgency: n.urgency.as_str().to_string(),
+        description: n.description,
+        address: n.address.or(n.resident.address.clone()),
+        lat: n.location.map(|l| l.lat),
+        lng: n.location.map(|l| l.lng),
+        window_start: n.window.0,
+        window_end: n.window.1,
+        status: status.as_str().to_string(),
+        dispatch_mode: n.mode.as_str().to_string(),
+        attempts: 0,
+        assignee_id: None,
+        respond_by,
+        resolve_by,
+        resolve_from: n.now,
+        responded_at: None,
+        started_at: None,
+        completed_at: None,
+        closed_at: None,
+        resolution_note: None,
+        close_reason: None,
+        respond_reminded: false,
+        resolve_reminded: false,
+        respond_overdue: false,
+        resolve_overdue: false,
+        rating: None,
+        solved: None,
+        reopen_count: 0,
+        version: 1,
+        created_at: n.now,
+        updated_at: n.now,
+    }
+}
+
+/// A need found on a visit: a proactive request placed as `visit`, written with the visit's
+/// completion. Its first dispatch round is made after that commit (a `dispatch` timer is the
+/// crash-safe fallback).
+pub(crate) fn found_need(
+    n: NewRequest,
+    visit_id: Uuid,
+) -> (HelpRequestRow, Effects) {
+    let now = n.now;
+    let remind = n.rules.policy.deadlines.remind_at_percent;
+    let row = new_row(n);
+    let status = status_of(&row);
+    let mut fx = Effects {
+        at: now,
+        ..Effects::default()
+    };
+    fx.events.push(event(
+        &row,
+        "placed",
+        row.placed_by,
+        None,
+        Some(status),
+        json!({"channel": row.channel, "origin": row.origin, "placed_as": row.placed_as,
+               "visit_id": visit_id}),
+        now,
+    ));
+    if status == Status::Dispatching {
+        fx.add_timers.push(timer(&row, "dispatch", now));
+    }
+    fx.add_timers
+        .extend(next_sla_checkpoint(&row, remind, now).map(|t| timer(&row, "sla", t)));
+    (row, fx)
+}
+
 /// 点单: places a request for a resident the caller may act for, and makes the first offer.
 pub async fn place(
     ctx: &AppState,
@@ -499,51 +601,25 @@ pub async fn place(
         return Err(ServiceError::Validation(f.into_errors()));
     }
 
-    let (respond_by, resolve_by) = deadlines(&st, urgency, &rules, now);
-    let status = crate::domain::help_request::initial(rules.policy.triage);
-    let row = HelpRequestRow {
-        id: Uuid::now_v7(),
-        community_id: c,
-        resident_id: resident.id,
-        grid_id: resident.grid_id,
-        service_type_id: st.id,
-        placed_by: Some(p.user_id),
-        placed_as: placed_as.as_str().to_string(),
+    let row = new_row(NewRequest {
+        resident: &resident,
+        st: &st,
+        urgency,
+        description: description.into_inner(),
+        placed_by: p.user_id,
+        placed_as,
+        channel,
+        origin,
         caller_name: caller_name.map(|n| n.into_inner()),
         caller_phone: caller_phone.map(|p| p.as_str().to_string()),
-        channel: channel.as_str().to_string(),
-        origin: origin.as_str().to_string(),
-        urgency: urgency.as_str().to_string(),
-        description: description.into_inner(),
-        address: address.map(|a| a.into_inner()).or(resident.address.clone()),
-        lat: location.map(|l| l.lat),
-        lng: location.map(|l| l.lng),
-        window_start: input.window_start,
-        window_end: input.window_end,
-        status: status.as_str().to_string(),
-        dispatch_mode: mode.as_str().to_string(),
-        attempts: 0,
-        assignee_id: None,
-        respond_by,
-        resolve_by,
-        resolve_from: now,
-        responded_at: None,
-        started_at: None,
-        completed_at: None,
-        closed_at: None,
-        resolution_note: None,
-        close_reason: None,
-        respond_reminded: false,
-        resolve_reminded: false,
-        respond_overdue: false,
-        resolve_overdue: false,
-        rating: None,
-        solved: None,
-        reopen_count: 0,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
+        address: address.map(|a| a.into_inner()),
+        location,
+        window: (input.window_start, input.window_end),
+        mode,
+        rules: &rules,
+        now,
+    });
+    let status = status_of(&row);
     let placed = event(
         &row,
         "placed",

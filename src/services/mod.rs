@@ -3,7 +3,9 @@
 pub mod accounts;
 pub mod audit;
 pub mod communities;
+pub mod coverage;
 pub mod dispatch;
+pub mod grading;
 pub mod grids;
 pub mod help_requests;
 pub mod offers;
@@ -13,6 +15,7 @@ pub mod residents;
 pub mod service_types;
 pub mod sweeper;
 pub mod teams;
+pub mod visits;
 pub mod volunteers;
 
 use uuid::Uuid;

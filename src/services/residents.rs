@@ -185,12 +185,41 @@ fn build_view(
     }
 }
 
+/// How the caller stands to one resident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResidentAccess {
+    Staff,
+    GridWorker,
+    /// A doctor on the care team of the resident's active visit plan.
+    CareTeam,
+    Own,
+}
+
+/// Loads a resident the caller may see, with how they stand to them; 404 for any other.
+pub async fn load_for(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+) -> ServiceResult<(ResidentRow, ResidentAccess)> {
+    let (r, s) = load(ctx, p, id).await?;
+    let a = match s {
+        Scope::All => ResidentAccess::Staff,
+        Scope::Grids(_) => ResidentAccess::GridWorker,
+        Scope::Team(_) => ResidentAccess::CareTeam,
+        Scope::Own => ResidentAccess::Own,
+        Scope::None => return Err(ServiceError::NotFound),
+    };
+    Ok((r, a))
+}
+
 /// How the caller relates to residents of a community.
 enum Scope {
     /// Staff: every resident of the community.
     All,
     /// A grid worker: the residents of these grids.
     Grids(Vec<Uuid>),
+    /// A family doctor: the residents of the visit plans they are on.
+    Team(Vec<Uuid>),
     /// A resident: only their own record.
     Own,
     None,
@@ -205,6 +234,11 @@ async fn scope(ctx: &AppState, p: &Principal, community_id: Uuid) -> ServiceResu
             store::grids::worker_grids(&ctx.db, p.user_id, community_id).await?,
         ));
     }
+    if p.has(Role::Doctor, community_id) {
+        return Ok(Scope::Team(
+            store::visits::team_residents(&ctx.db, community_id, p.user_id).await?,
+        ));
+    }
     if p.has(Role::Resident, community_id) {
         return Ok(Scope::Own);
     }
@@ -215,6 +249,7 @@ fn sees(scope: &Scope, p: &Principal, r: &ResidentRow) -> bool {
     match scope {
         Scope::All => true,
         Scope::Grids(g) => r.grid_id.is_some_and(|id| g.contains(&id)),
+        Scope::Team(ids) => ids.contains(&r.id),
         Scope::Own => r.user_id == Some(p.user_id),
         Scope::None => false,
     }
@@ -394,8 +429,10 @@ pub async fn create(
         },
         _ => return Err(deny(p, community_id)),
     }
-    let row = build(ctx, community_id, &input, None).await?;
-    let saved = store::residents::save(&ctx.db, &row, None)
+    let mut row = build(ctx, community_id, &input, None).await?;
+    let grade =
+        super::grading::on_record_saved(ctx, p, None, &mut row, input.care_level.is_some()).await?;
+    let saved = store::residents::save(&ctx.db, &row, None, grade.as_ref())
         .await
         .map_err(duplicate_id)?;
     Ok(masked(saved))
@@ -475,6 +512,7 @@ pub async fn list(
     match scope(ctx, p, community_id).await? {
         Scope::All => {}
         Scope::Grids(_) => filter.grid_worker = Some(p.user_id),
+        Scope::Team(_) => filter.team_member = Some(p.user_id),
         Scope::Own => filter.user_id = Some(p.user_id),
         Scope::None => return Err(ServiceError::Forbidden("forbidden")),
     }
@@ -543,10 +581,17 @@ pub async fn update(
         _ => return Err(ServiceError::Forbidden("forbidden")),
     }
     let input: ResidentInput = patch::apply(&current_input(ctx, &r)?, changes)?;
-    let row = build(ctx, r.community_id, &input, Some(&r)).await?;
-    let saved = store::residents::save(&ctx.db, &row, Some(version))
+    let mut row = build(ctx, r.community_id, &input, Some(&r)).await?;
+    let explicit = changes.get("care_level").is_some();
+    let grade = super::grading::on_record_saved(ctx, p, Some(&r), &mut row, explicit).await?;
+    let saved = store::residents::save(&ctx.db, &row, Some(version), grade.as_ref())
         .await
         .map_err(duplicate_id)?;
+    if grade.as_ref().is_some_and(|g| g.replan.is_some())
+        && let Err(e) = super::visits::generate(ctx, store::now()).await
+    {
+        tracing::warn!(error = %e, "visit generation after a grade change failed");
+    }
     Ok(masked(saved))
 }
 
@@ -564,7 +609,13 @@ pub async fn deactivate(
         return Ok(());
     }
     let expected = version.unwrap_or(r.version);
-    store::residents::save(&ctx.db, &ResidentRow { active: false, ..r }, Some(expected)).await?;
+    store::residents::save(
+        &ctx.db,
+        &ResidentRow { active: false, ..r },
+        Some(expected),
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -578,8 +629,8 @@ pub struct ExclusionsView {
 /// The resident's exclusion list; the resident, their grid worker and staff manage it.
 pub async fn exclusions(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<ExclusionsView> {
     let (r, s) = load(ctx, p, id).await?;
-    if matches!(s, Scope::None) {
-        return Err(ServiceError::NotFound);
+    if matches!(s, Scope::None | Scope::Team(_)) {
+        return Err(ServiceError::Forbidden("forbidden"));
     }
     Ok(ExclusionsView {
         resident_id: r.id,
@@ -594,7 +645,10 @@ pub async fn set_exclusion(
     volunteer_id: Uuid,
     excluded: bool,
 ) -> ServiceResult<ExclusionsView> {
-    let (r, _) = load(ctx, p, id).await?;
+    let (r, s) = load(ctx, p, id).await?;
+    if matches!(s, Scope::Team(_)) {
+        return Err(ServiceError::Forbidden("forbidden"));
+    }
     if excluded {
         match store::volunteers::get(&ctx.db, volunteer_id).await {
             Ok(v) if v.community_id == r.community_id => {}

@@ -1,5 +1,5 @@
 //! The sweeper: processes the timers that are due (offer expiry, the next dispatch round, SLA
-//! reminders and overdue alerts, auto close). It runs in every instance; a timer is leased by
+//! reminders and overdue alerts, auto close), marks visits missed and generates the next ones. It runs in every instance; a timer is leased by
 //! one of them at a time, and every step is a guarded transition, so running it twice is
 //! harmless.
 
@@ -41,7 +41,8 @@ pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
             }
         }
         if (n as i64) < BATCH {
-            return Ok(done);
+            // Visits: windows that passed become missed, and the next ones are generated.
+            return Ok(done + super::visits::sweep(ctx, now).await?);
         }
     }
 }

@@ -82,3 +82,10 @@ pub async fn update(
         None => Err(missing_or_stale(db, EXISTS, row.id).await),
     }
 }
+
+const ACTIVE_IDS: &str = "select id from communities where active order by id";
+
+/// Every active community: background jobs walk them one by one.
+pub async fn active_ids(db: &Db) -> StoreResult<Vec<Uuid>> {
+    on_db!(db, pool => Ok(sqlx::query_scalar(ACTIVE_IDS).fetch_all(pool).await?))
+}

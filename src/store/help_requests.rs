@@ -492,6 +492,26 @@ macro_rules! bind_request {
     }};
 }
 
+/// Stores a new request inside another use case's transaction (needs found on a visit).
+pub(crate) trait RequestExec {
+    async fn insert_request(&mut self, r: &HelpRequestRow, fx: &Effects) -> StoreResult<()>;
+}
+
+macro_rules! impl_request_exec {
+    ($conn:ty) => {
+        impl RequestExec for $conn {
+            async fn insert_request(&mut self, r: &HelpRequestRow, fx: &Effects) -> StoreResult<()> {
+                let tx = self;
+                bind_request!(sqlx::query(INSERT), r).execute(&mut *tx).await?;
+                write_effects!(tx, r.id, fx);
+                Ok(())
+            }
+        }
+    };
+}
+impl_request_exec!(sqlx::SqliteConnection);
+impl_request_exec!(sqlx::PgConnection);
+
 /// Stores a new request with its first effects (timeline, first offers, timers).
 pub async fn insert(db: &Db, r: &HelpRequestRow, fx: &Effects) -> StoreResult<()> {
     on_db!(db, pool => {

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod candidates;
 pub mod communities;
+pub mod coverage;
 pub mod grids;
 pub mod help_requests;
 pub mod hours;
@@ -15,6 +16,7 @@ pub mod throttle;
 pub mod timers;
 pub mod tokens;
 pub mod users;
+pub mod visits;
 pub mod volunteers;
 
 use std::collections::HashMap;

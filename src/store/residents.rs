@@ -6,6 +6,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::users::GrantExec;
+use super::visits::{GradeUpdate, VisitExec};
 use super::{BeginWrite, Db, StoreResult, now, on_db, stale_or_missing};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -63,6 +64,7 @@ pub async fn save(
     db: &Db,
     r: &ResidentRow,
     expected_version: Option<i64>,
+    grade: Option<&GradeUpdate>,
 ) -> StoreResult<ResidentRow> {
     let t = now();
     on_db!(db, pool => {
@@ -96,6 +98,9 @@ pub async fn save(
         if let Some(user) = r.user_id {
             tx.ensure_grant(user, "resident", r.community_id).await?;
         }
+        if let Some(g) = grade {
+            tx.grade(g, None).await?;
+        }
         let saved: ResidentRow = sqlx::query_as(GET).bind(r.id).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(saved)
@@ -119,6 +124,8 @@ pub struct ResidentFilter {
     pub grid_worker: Option<Uuid>,
     /// Only the resident linked to this account.
     pub user_id: Option<Uuid>,
+    /// Only residents whose active visit plan has this user on its care team.
+    pub team_member: Option<Uuid>,
     pub include_inactive: bool,
 }
 
@@ -136,6 +143,8 @@ const LIST: &str = "select id, community_id, grid_id, user_id, name, gender, bir
       and ($7 is null or r.grid_id in (select w.grid_id from grid_workers w where w.user_id = $7))
       and ($8 is null or r.user_id = $8)
       and ($9 or r.active)
+      and ($11 is null or r.id in (select p.resident_id from visit_plans p
+           join care_team_members m on m.plan_id = p.id where p.active and m.user_id = $11))
     order by r.id limit $10";
 
 pub async fn list(
@@ -147,7 +156,7 @@ pub async fn list(
     on_db!(db, pool => Ok(sqlx::query_as(LIST)
         .bind(f.community_id).bind(after).bind(f.grid_id).bind(&f.care_level).bind(&f.care_category)
         .bind(&f.pattern).bind(f.grid_worker).bind(f.user_id).bind(f.include_inactive).bind(limit)
-        .fetch_all(pool).await?))
+        .bind(f.team_member).fetch_all(pool).await?))
 }
 
 const BY_USER: &str =

@@ -67,7 +67,19 @@ async fn community_admins_edit_policy_with_if_match() {
     let colours = json!({"visit": {"grades": [
         {"code": "red", "name": "红", "every_days": 1},
         {"code": "yellow", "name": "黄", "every_days": 7},
-        {"code": "green", "name": "绿", "every_days": 30}]}});
+        {"code": "green", "name": "绿", "every_days": 30}],
+        "rules": [{"grade": "red", "assessment_at_least": 3},
+                  {"grade": "yellow", "any_categories": ["living_alone", "empty_nest"]}],
+        "default_grade": "green"}});
+    // Grades without rules for them: the default rules name grades that no longer exist.
+    app.patch(
+        &path,
+        &ca,
+        &cur.etag(),
+        json!({"policy": {"visit": {"grades": colours["visit"]["grades"].clone()}}}),
+    )
+    .await
+    .problem(422, "validation_failed");
     let r = app
         .patch(
             &path,

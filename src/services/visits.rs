@@ -1,0 +1,1318 @@
+//! 未呼先应: visit plans and their care teams, the generation job, visits from start to
+//! completion, the needs found on them, urgent findings and major changes, and missed visits.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::communities::deny;
+use super::grading::{policy_and_zone, replan_for};
+use super::help_requests::{NewRequest, found_need};
+use super::residents::{self, ResidentAccess};
+use super::{Page, PageRequest, ServiceError, ServiceResult, field_error, patch};
+use crate::auth::Principal;
+use crate::domain::Fields;
+use crate::domain::grading::raised;
+use crate::domain::help_request::{Channel, DispatchMode, Origin, PlacedAs};
+use crate::domain::mask::mask_phone;
+use crate::domain::role::Role;
+use crate::domain::text::{Description, Text};
+use crate::domain::urgency::Urgency;
+use crate::domain::visit::{
+    Action, Condition, ContactKind, GradeSource, MajorChange, Reason, Status, TeamRole, day_start,
+    local_day, next, window, windows_until,
+};
+use crate::state::AppState;
+use crate::store::audit::NewAudit;
+use crate::store::help_requests::{Effects, HelpRequestRow};
+use crate::store::visits::{
+    DuePlan, GradeChangeRow, GradeUpdate, Generated, MajorChangeRow, MemberRow, PlanFilter,
+    PlanRow, VisitChange, VisitEvent, VisitFilter, VisitRow, VisitWithResident,
+};
+use crate::store::{self, StoreError};
+
+type Observations = Text<2000>;
+type ReasonText = Text<500>;
+
+const MAX_TEAM: usize = 10;
+const MAX_NEEDS: usize = 10;
+const GENERATION_BATCH: i64 = 2000;
+const MISSED_BATCH: i64 = 500;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberInput {
+    pub user_id: Uuid,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanInput {
+    pub resident_id: Uuid,
+    pub team: Vec<MemberInput>,
+    #[serde(default = "home_visit")]
+    pub contact_kinds: Vec<String>,
+    /// Overrides the frequency of the resident's grade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_on: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_on: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+fn home_visit() -> Vec<String> {
+    vec![ContactKind::HomeVisit.as_str().to_string()]
+}
+
+#[derive(Debug, Serialize)]
+pub struct MemberView {
+    pub user_id: Uuid,
+    pub role: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanView {
+    pub id: Uuid,
+    pub community_id: Uuid,
+    pub resident_id: Uuid,
+    pub team: Vec<MemberView>,
+    pub contact_kinds: Vec<String>,
+    pub frequency_days: Option<i64>,
+    /// The frequency in force: the plan's own, or its resident's grade's.
+    pub every_days: Option<u32>,
+    pub grade: Option<String>,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+    pub notes: Option<String>,
+    pub active: bool,
+    pub epoch: i64,
+    /// When the next window not yet generated starts.
+    pub next_window_start: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResidentBrief {
+    pub id: Uuid,
+    pub name: String,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VisitView {
+    pub id: Uuid,
+    pub community_id: Uuid,
+    pub resident: ResidentBrief,
+    pub grid_id: Option<Uuid>,
+    pub plan_id: Option<Uuid>,
+    pub reason: String,
+    pub contact_kind: String,
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+    pub status: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub started_by: Option<Uuid>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub completed_by: Option<Uuid>,
+    /// Completed within its window.
+    pub on_time: Option<bool>,
+    pub performed_contact_kind: Option<String>,
+    pub duration_minutes: Option<i64>,
+    pub condition: Option<String>,
+    pub observations: Option<String>,
+    pub cancel_reason: Option<String>,
+    /// The help requests made of the needs found on this visit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_request_ids: Option<Vec<Uuid>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NeedInput {
+    pub service_type_id: Uuid,
+    pub description: String,
+    #[serde(default)]
+    pub urgency: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteInput {
+    pub contact_kind: String,
+    pub duration_minutes: i64,
+    pub condition: String,
+    #[serde(default)]
+    pub observations: Option<String>,
+    #[serde(default)]
+    pub needs: Vec<NeedInput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelInput {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MajorChangeInput {
+    pub kind: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MajorChangeView {
+    pub id: Uuid,
+    pub resident_id: Uuid,
+    pub kind: String,
+    pub description: Option<String>,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub reported_by: Uuid,
+    pub at: DateTime<Utc>,
+    pub visit: VisitView,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct GenerationView {
+    pub plans: usize,
+    pub created: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VisitQuery {
+    pub community_id: Option<Uuid>,
+    /// Only the visits whose team the caller is on (我的走访).
+    #[serde(default)]
+    pub mine: bool,
+    pub status: Option<String>,
+    pub resident_id: Option<Uuid>,
+    pub grid_id: Option<Uuid>,
+    pub plan_id: Option<Uuid>,
+    pub due_from: Option<DateTime<Utc>>,
+    pub due_to: Option<DateTime<Utc>>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PlanQuery {
+    pub resident_id: Option<Uuid>,
+    pub grid_id: Option<Uuid>,
+    pub member_id: Option<Uuid>,
+    pub active: Option<bool>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+fn kinds_of(csv: &str) -> Vec<String> {
+    csv.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+async fn plan_view(ctx: &AppState, p: PlanRow) -> ServiceResult<PlanView> {
+    let team = store::visits::members(&ctx.db, p.id).await?;
+    let (policy, _) = policy_and_zone(ctx, p.community_id).await?;
+    let (grade, _, _) = store::visits::grade_of(&ctx.db, p.resident_id).await?;
+    let every = p
+        .frequency_days
+        .map(|f| f as u32)
+        .or_else(|| grade.as_deref().and_then(|g| policy.every_days(g)));
+    Ok(PlanView {
+        id: p.id,
+        community_id: p.community_id,
+        resident_id: p.resident_id,
+        team: team
+            .into_iter()
+            .map(|m: MemberRow| MemberView {
+                user_id: m.user_id,
+                role: m.role,
+                name: m.display_name,
+            })
+            .collect(),
+        contact_kinds: kinds_of(&p.contact_kinds),
+        frequency_days: p.frequency_days,
+        every_days: every,
+        grade,
+        starts_on: p.starts_on,
+        ends_on: p.ends_on,
+        notes: p.notes,
+        active: p.active,
+        epoch: p.epoch,
+        next_window_start: p.next_start,
+        version: p.version,
+        created_at: p.created_at,
+        updated_at: p.updated_at,
+    })
+}
+
+/// Checks a team: known users holding the role they are given in this community.
+async fn check_team(
+    ctx: &AppState,
+    community_id: Uuid,
+    team: &[MemberInput],
+    f: &mut Fields,
+) -> ServiceResult<Vec<(Uuid, String)>> {
+    if team.is_empty() || team.len() > MAX_TEAM {
+        f.push("team", "out_of_range");
+        return Ok(Vec::new());
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (i, m) in team.iter().enumerate() {
+        let Some(role) = f.check(&format!("team[{i}].role"), TeamRole::parse(&m.role)) else {
+            continue;
+        };
+        if !seen.insert(m.user_id) {
+            f.push(format!("team[{i}].user_id"), "duplicate");
+            continue;
+        }
+        let grants = store::users::grants(&ctx.db, m.user_id).await?;
+        let holds = |r: Role| {
+            grants
+                .iter()
+                .any(|g| g.role == r.as_str() && g.community_id == Some(community_id))
+        };
+        if grants.iter().all(|g| g.community_id != Some(community_id)) {
+            f.push(format!("team[{i}].user_id"), "unknown_reference");
+            continue;
+        }
+        let fits = match role {
+            TeamRole::GridWorker => holds(Role::GridWorker),
+            TeamRole::Doctor => holds(Role::Doctor),
+            TeamRole::Volunteer => holds(Role::Volunteer),
+            TeamRole::PartyVolunteer => {
+                match store::candidates::volunteer_of_user(&ctx.db, m.user_id, community_id)
+                    .await?
+                {
+                    Some(v) => store::volunteers::get(&ctx.db, v).await?.party_member,
+                    None => false,
+                }
+            }
+        };
+        if !fits {
+            f.push(format!("team[{i}].role"), "role_mismatch");
+            continue;
+        }
+        out.push((m.user_id, role.as_str().to_string()));
+    }
+    Ok(out)
+}
+
+struct CheckedPlan {
+    team: Vec<(Uuid, String)>,
+    kinds: String,
+    frequency: Option<i64>,
+    starts_on: NaiveDate,
+    ends_on: Option<NaiveDate>,
+    notes: Option<String>,
+}
+
+async fn check_plan(
+    ctx: &AppState,
+    community_id: Uuid,
+    i: &PlanInput,
+    today: NaiveDate,
+    grade_every: Option<u32>,
+) -> ServiceResult<CheckedPlan> {
+    let mut f = Fields::new();
+    let team = check_team(ctx, community_id, &i.team, &mut f).await?;
+    let mut kinds = Vec::new();
+    if i.contact_kinds.is_empty() || i.contact_kinds.len() > 4 {
+        f.push("contact_kinds", "out_of_range");
+    }
+    for (n, k) in i.contact_kinds.iter().enumerate() {
+        if let Some(k) = f.check(&format!("contact_kinds[{n}]"), ContactKind::parse(k)) {
+            kinds.push(k.as_str());
+        }
+    }
+    if i.frequency_days.is_some_and(|d| !(1..=366).contains(&d)) {
+        f.push("frequency_days", "out_of_range");
+    }
+    if i.frequency_days.is_none() && grade_every.is_none() {
+        // Neither the plan nor a grade says how often.
+        f.push("frequency_days", "required");
+    }
+    let starts_on = i.starts_on.unwrap_or(today);
+    if !(2000..2100).contains(&chrono::Datelike::year(&starts_on)) {
+        f.push("starts_on", "out_of_range");
+    }
+    if let Some(e) = i.ends_on {
+        if e < starts_on {
+            f.push("ends_on", "before_start");
+        } else if e < today {
+            f.push("ends_on", "in_the_past");
+        } else if !(2000..2100).contains(&chrono::Datelike::year(&e)) {
+            f.push("ends_on", "out_of_range");
+        }
+    }
+    let notes = f.check_opt("notes", i.notes.as_deref(), Description::parse);
+    if !f.is_empty() {
+        return Err(ServiceError::Validation(f.into_errors()));
+    }
+    Ok(CheckedPlan {
+        team,
+        kinds: kinds.join(","),
+        frequency: i.frequency_days,
+        starts_on,
+        ends_on: i.ends_on,
+        notes: notes.flatten().map(|n| n.into_inner()),
+    })
+}
+
+/// A plan's first window starts on its first day, or today for a plan dated in the past.
+fn anchor(starts_on: NaiveDate, today: NaiveDate) -> NaiveDate {
+    starts_on.max(today)
+}
+
+/// Staff, or the grid worker of the resident's grid, make and change plans.
+fn may_plan(a: ResidentAccess) -> ServiceResult<()> {
+    match a {
+        ResidentAccess::Staff | ResidentAccess::GridWorker => Ok(()),
+        _ => Err(ServiceError::Forbidden("forbidden")),
+    }
+}
+
+pub async fn create_plan(
+    ctx: &AppState,
+    p: &Principal,
+    community_id: Uuid,
+    input: PlanInput,
+) -> ServiceResult<PlanView> {
+    super::communities::visible(ctx, p, community_id).await?;
+    if !p.is_staff(community_id) && !p.has(Role::GridWorker, community_id) {
+        return Err(deny(p, community_id));
+    }
+    // A resident of another community, or one the caller may not see, is not a reference.
+    let (r, access) = match residents::load_for(ctx, p, input.resident_id).await {
+        Ok((r, a)) if r.community_id == community_id && r.active => (r, a),
+        Ok(_) | Err(ServiceError::NotFound) => {
+            return Err(field_error("resident_id", "unknown_reference"));
+        }
+        Err(e) => return Err(e),
+    };
+    may_plan(access)?;
+    let (policy, tz) = policy_and_zone(ctx, community_id).await?;
+    let (grade, _, _) = store::visits::grade_of(&ctx.db, r.id).await?;
+    let now = store::now();
+    let today = local_day(now, tz);
+    let grade_every = grade.as_deref().and_then(|g| policy.every_days(g));
+    let c = check_plan(ctx, community_id, &input, today, grade_every).await?;
+    let anchor_on = anchor(c.starts_on, today);
+    let row = PlanRow {
+        id: Uuid::now_v7(),
+        community_id,
+        resident_id: r.id,
+        frequency_days: c.frequency,
+        contact_kinds: c.kinds,
+        starts_on: c.starts_on,
+        ends_on: c.ends_on,
+        notes: c.notes,
+        active: true,
+        epoch: 1,
+        anchor_on,
+        next_seq: 0,
+        next_start: Some(day_start(anchor_on, tz)),
+        created_by: Some(p.user_id),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let saved = match store::visits::create_plan(&ctx.db, &row, &c.team).await {
+        Ok(s) => s,
+        Err(StoreError::Conflict) => return Err(ServiceError::Conflict("plan_exists")),
+        Err(e) => return Err(e.into()),
+    };
+    generate_or_log(ctx).await;
+    plan_view(ctx, store::visits::plan(&ctx.db, saved.id).await?).await
+}
+
+/// How the caller stands to a plan: may change it (staff, grid worker) or only read it (team).
+async fn load_plan(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<(PlanRow, bool)> {
+    let plan = store::visits::plan(&ctx.db, id).await?;
+    if !p.is_member(plan.community_id) {
+        return Err(ServiceError::NotFound);
+    }
+    match residents::load_for(ctx, p, plan.resident_id).await {
+        Ok((_, ResidentAccess::Staff | ResidentAccess::GridWorker)) => return Ok((plan, true)),
+        Ok(_) | Err(ServiceError::NotFound) => {}
+        Err(e) => return Err(e),
+    }
+    let team = store::visits::members(&ctx.db, plan.id).await?;
+    if team.iter().any(|m| m.user_id == p.user_id) {
+        return Ok((plan, false));
+    }
+    Err(ServiceError::NotFound)
+}
+
+pub async fn get_plan(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<PlanView> {
+    let (plan, _) = load_plan(ctx, p, id).await?;
+    plan_view(ctx, plan).await
+}
+
+pub async fn list_plans(
+    ctx: &AppState,
+    p: &Principal,
+    community_id: Uuid,
+    q: PlanQuery,
+    page: PageRequest,
+) -> ServiceResult<Page<PlanView>> {
+    super::communities::visible(ctx, p, community_id).await?;
+    let visible_to = if p.is_staff(community_id) {
+        None
+    } else if [Role::GridWorker, Role::Doctor, Role::Volunteer]
+        .iter()
+        .any(|r| p.has(*r, community_id))
+    {
+        Some(p.user_id)
+    } else {
+        return Err(ServiceError::Forbidden("forbidden"));
+    };
+    let filter = PlanFilter {
+        community_id,
+        resident_id: q.resident_id,
+        active: q.active,
+        grid_id: q.grid_id,
+        member_id: q.member_id,
+        visible_to,
+    };
+    let rows = store::visits::plans(&ctx.db, &filter, page.after, page.fetch_limit()).await?;
+    let more = rows.len() as i64 > page.limit;
+    let mut items = Vec::new();
+    for r in rows.into_iter().take(page.limit as usize) {
+        items.push(plan_view(ctx, r).await?);
+    }
+    Ok(Page {
+        next_after: if more { items.last().map(|v| v.id) } else { None },
+        items,
+    })
+}
+
+/// A merge patch of the plan's team, contact kinds, frequency (null: follow the grade), end
+/// and notes. A changed schedule starts a new epoch from today.
+pub async fn update_plan(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+    version: i64,
+    changes: &serde_json::Value,
+) -> ServiceResult<PlanView> {
+    let (plan, may_change) = load_plan(ctx, p, id).await?;
+    if !may_change {
+        return Err(ServiceError::Forbidden("forbidden"));
+    }
+    if !plan.active {
+        return Err(ServiceError::Conflict("plan_ended"));
+    }
+    if changes.get("resident_id").is_some() {
+        return Err(field_error("resident_id", "immutable"));
+    }
+    let team = store::visits::members(&ctx.db, plan.id).await?;
+    let current = PlanInput {
+        resident_id: plan.resident_id,
+        team: team
+            .iter()
+            .map(|m| MemberInput {
+                user_id: m.user_id,
+                role: m.role.clone(),
+            })
+            .collect(),
+        contact_kinds: kinds_of(&plan.contact_kinds),
+        frequency_days: plan.frequency_days,
+        starts_on: Some(plan.starts_on),
+        ends_on: plan.ends_on,
+        notes: plan.notes.clone(),
+    };
+    let input: PlanInput = patch::apply(&current, changes)?;
+    let (policy, tz) = policy_and_zone(ctx, plan.community_id).await?;
+    let (grade, _, _) = store::visits::grade_of(&ctx.db, plan.resident_id).await?;
+    let now = store::now();
+    let today = local_day(now, tz);
+    let grade_every = grade.as_deref().and_then(|g| policy.every_days(g));
+    let c = check_plan(ctx, plan.community_id, &input, today, grade_every).await?;
+    let schedule_changed = c.frequency != plan.frequency_days
+        || c.kinds != plan.contact_kinds
+        || c.ends_on != plan.ends_on
+        || c.starts_on != plan.starts_on;
+    let n = PlanRow {
+        frequency_days: c.frequency,
+        contact_kinds: c.kinds,
+        starts_on: c.starts_on,
+        ends_on: c.ends_on,
+        notes: c.notes,
+        updated_at: now,
+        ..plan.clone()
+    };
+    let every = c.frequency.map(|f| f as u32).or(grade_every);
+    let anchor_on = anchor(c.starts_on, today);
+    let replan = schedule_changed.then(|| crate::store::visits::Replan {
+        plan_id: plan.id,
+        anchor_on,
+        next_start: every.map(|_| day_start(anchor_on, tz)),
+        at: now,
+    });
+    let team_changed = changes.get("team").is_some();
+    store::visits::update_plan(
+        &ctx.db,
+        &n,
+        version,
+        team_changed.then_some(c.team.as_slice()),
+        replan.as_ref(),
+    )
+    .await?;
+    if replan.is_some() {
+        generate_or_log(ctx).await;
+    }
+    plan_view(ctx, store::visits::plan(&ctx.db, plan.id).await?).await
+}
+
+/// Ends a plan: its visits not yet started are cancelled.
+pub async fn end_plan(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+    version: Option<i64>,
+) -> ServiceResult<()> {
+    let (plan, may_change) = load_plan(ctx, p, id).await?;
+    if !may_change {
+        return Err(ServiceError::Forbidden("forbidden"));
+    }
+    if !plan.active {
+        return Ok(());
+    }
+    let n = PlanRow {
+        active: false,
+        updated_at: store::now(),
+        ..plan.clone()
+    };
+    store::visits::update_plan(&ctx.db, &n, version.unwrap_or(plan.version), None, None).await?;
+    Ok(())
+}
+
+/// The windows of one due plan, from its cursor to the horizon.
+fn windows_of(
+    d: &DuePlan,
+    policy: &crate::domain::policy::CommunityPolicy,
+    tz: Tz,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Generated {
+    let every = d
+        .frequency_days
+        .map(|f| f as u32)
+        .or_else(|| d.care_level.as_deref().and_then(|g| policy.every_days(g)));
+    let Some(every) = every else {
+        // Parked until a grade or a frequency re-plans it.
+        return Generated {
+            plan_id: d.id,
+            visits: Vec::new(),
+            next_seq: d.next_seq,
+            next_start: None,
+        };
+    };
+    let ws = windows_until(d.anchor_on, every, d.next_seq, until, d.ends_on, tz);
+    let kinds = kinds_of(&d.contact_kinds);
+    let visits: Vec<VisitRow> = ws
+        .iter()
+        .map(|w| VisitRow {
+            id: Uuid::now_v7(),
+            community_id: d.community_id,
+            resident_id: d.resident_id,
+            grid_id: d.grid_id,
+            plan_id: Some(d.id),
+            epoch: Some(d.epoch),
+            seq: Some(w.seq),
+            reason: Reason::Plan.as_str().to_string(),
+            contact_kind: kinds
+                .get(w.seq as usize % kinds.len().max(1))
+                .cloned()
+                .unwrap_or_else(|| ContactKind::HomeVisit.as_str().to_string()),
+            window_start: w.start,
+            window_end: w.end,
+            status: Status::Scheduled.as_str().to_string(),
+            started_at: None,
+            started_by: None,
+            completed_at: None,
+            completed_by: None,
+            performed_contact_kind: None,
+            duration_minutes: None,
+            condition: None,
+            observations: None,
+            cancel_reason: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    let next_seq = d.next_seq + ws.len() as i64;
+    let first_day = d.anchor_on + Duration::days(next_seq * every as i64);
+    let next_start = if d.ends_on.is_some_and(|e| first_day > e) {
+        None
+    } else {
+        Some(window(d.anchor_on, every, next_seq, tz).start)
+    };
+    Generated {
+        plan_id: d.id,
+        visits,
+        next_seq,
+        next_start,
+    }
+}
+
+/// The generation job: every active plan's visits due within its community's horizon. Safe to
+/// run any number of times, in any number of instances at once.
+pub async fn generate(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<GenerationView> {
+    let mut out = GenerationView::default();
+    for c in store::communities::active_ids(&ctx.db).await? {
+        let g = generate_in(ctx, c, now).await?;
+        out.plans += g.plans;
+        out.created += g.created;
+    }
+    Ok(out)
+}
+
+pub async fn generate_in(
+    ctx: &AppState,
+    community_id: Uuid,
+    now: DateTime<Utc>,
+) -> ServiceResult<GenerationView> {
+    let (policy, tz) = policy_and_zone(ctx, community_id).await?;
+    let until = now + Duration::days(i64::from(policy.visit.horizon_days));
+    let mut out = GenerationView::default();
+    loop {
+        let (plans, created) = store::visits::generate_batch(
+            &ctx.db,
+            community_id,
+            until,
+            GENERATION_BATCH,
+            now,
+            |d| windows_of(d, &policy, tz, until, now),
+        )
+        .await?;
+        out.plans += plans;
+        out.created += created;
+        if (plans as i64) < GENERATION_BATCH {
+            return Ok(out);
+        }
+    }
+}
+
+async fn generate_or_log(ctx: &AppState) {
+    if let Err(e) = generate(ctx, store::now()).await {
+        tracing::warn!(error = %e, "visit generation failed");
+    }
+}
+
+/// Staff run the generation job now for their community.
+pub async fn generate_now(
+    ctx: &AppState,
+    p: &Principal,
+    community_id: Uuid,
+) -> ServiceResult<GenerationView> {
+    super::communities::visible(ctx, p, community_id).await?;
+    if !p.is_staff(community_id) {
+        return Err(deny(p, community_id));
+    }
+    generate_in(ctx, community_id, store::now()).await
+}
+
+/// The sweeper's part: windows that passed become missed (with an alert to the grid worker
+/// and the dispatchers), then the next visits are generated.
+pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
+    let mut n = 0;
+    loop {
+        let missed = store::visits::mark_missed(&ctx.db, now, MISSED_BATCH).await?;
+        n += missed.len();
+        if (missed.len() as i64) < MISSED_BATCH {
+            break;
+        }
+    }
+    generate(ctx, now).await?;
+    Ok(n)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum VisitAccess {
+    Staff,
+    GridWorker,
+    Team,
+}
+
+async fn access(
+    ctx: &AppState,
+    p: &Principal,
+    v: &VisitRow,
+) -> ServiceResult<Option<VisitAccess>> {
+    let c = v.community_id;
+    if !p.is_member(c) {
+        return Ok(None);
+    }
+    if store::visits::on_team(&ctx.db, v, p.user_id).await? {
+        return Ok(Some(VisitAccess::Team));
+    }
+    if p.is_staff(c) {
+        return Ok(Some(VisitAccess::Staff));
+    }
+    if p.has(Role::GridWorker, c)
+        && let Some(g) = v.grid_id
+        && store::grids::worker_grids(&ctx.db, p.user_id, c)
+            .await?
+            .contains(&g)
+    {
+        return Ok(Some(VisitAccess::GridWorker));
+    }
+    Ok(None)
+}
+
+async fn load(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+) -> ServiceResult<(VisitWithResident, VisitAccess)> {
+    let v = store::visits::get(&ctx.db, id).await?;
+    match access(ctx, p, &v.visit).await? {
+        Some(a) => Ok((v, a)),
+        None => Err(ServiceError::NotFound),
+    }
+}
+
+fn view(v: VisitWithResident, full_phone: bool, needs: Option<Vec<Uuid>>) -> VisitView {
+    let r = v.visit;
+    VisitView {
+        id: r.id,
+        community_id: r.community_id,
+        resident: ResidentBrief {
+            id: r.resident_id,
+            name: v.resident_name,
+            phone: if full_phone {
+                v.resident_phone
+            } else {
+                v.resident_phone.as_deref().map(mask_phone)
+            },
+            address: v.resident_address,
+        },
+        grid_id: r.grid_id,
+        plan_id: r.plan_id,
+        reason: r.reason,
+        contact_kind: r.contact_kind,
+        window_start: r.window_start,
+        window_end: r.window_end,
+        on_time: r.completed_at.map(|c| c <= r.window_end),
+        status: r.status,
+        started_at: r.started_at,
+        started_by: r.started_by,
+        completed_at: r.completed_at,
+        completed_by: r.completed_by,
+        performed_contact_kind: r.performed_contact_kind,
+        duration_minutes: r.duration_minutes,
+        condition: r.condition,
+        observations: r.observations,
+        cancel_reason: r.cancel_reason,
+        need_request_ids: needs,
+        version: r.version,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
+
+/// One visit. Its team sees the resident's phone in full (they are to call or visit), and
+/// each such read is audited.
+pub async fn get(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+    request_id: Option<&str>,
+) -> ServiceResult<VisitView> {
+    let (v, a) = load(ctx, p, id).await?;
+    let full = a == VisitAccess::Team && v.resident_phone.is_some();
+    if full {
+        store::audit::insert(
+            &ctx.db,
+            NewAudit {
+                community_id: Some(v.visit.community_id),
+                actor_id: Some(p.user_id),
+                action: "resident.reveal",
+                object_type: "resident",
+                object_id: Some(v.visit.resident_id),
+                reason: Some("visit team"),
+                request_id,
+            },
+        )
+        .await?;
+    }
+    let needs = store::visits::needs(&ctx.db, v.visit.id).await?;
+    Ok(view(v, full, Some(needs)))
+}
+
+pub async fn list(
+    ctx: &AppState,
+    p: &Principal,
+    q: VisitQuery,
+    page: PageRequest,
+) -> ServiceResult<Page<VisitView>> {
+    let community_id = match q.community_id {
+        Some(c) => c,
+        None => {
+            let mut cs: Vec<Uuid> = p.communities().collect();
+            cs.dedup();
+            match cs.as_slice() {
+                [one] => *one,
+                _ => return Err(field_error("community_id", "required")),
+            }
+        }
+    };
+    if !p.is_member(community_id) {
+        return Err(ServiceError::NotFound);
+    }
+    let mut f = Fields::new();
+    if let Some(s) = &q.status {
+        f.check("status", Status::parse(s));
+    }
+    for (field, t) in [("due_from", q.due_from), ("due_to", q.due_to)] {
+        if t.is_some_and(|t| !super::sane_time(t)) {
+            f.push(field, "out_of_range");
+        }
+    }
+    if let (Some(a), Some(b)) = (q.due_from, q.due_to)
+        && b <= a
+    {
+        f.push("due_to", "before_start");
+    }
+    if !f.is_empty() {
+        return Err(ServiceError::Validation(f.into_errors()));
+    }
+    let visible_to = if p.is_staff(community_id) {
+        None
+    } else if [Role::GridWorker, Role::Doctor, Role::Volunteer]
+        .iter()
+        .any(|r| p.has(*r, community_id))
+    {
+        Some(p.user_id)
+    } else {
+        return Err(ServiceError::Forbidden("forbidden"));
+    };
+    let filter = VisitFilter {
+        community_id,
+        status: q.status,
+        resident_id: q.resident_id,
+        grid_id: q.grid_id,
+        plan_id: q.plan_id,
+        due_from: q.due_from,
+        due_to: q.due_to,
+        assigned_to: q.mine.then_some(p.user_id),
+        visible_to,
+    };
+    let rows = store::visits::list(&ctx.db, &filter, page.after, page.fetch_limit()).await?;
+    Ok(page.page(rows, |v| v.visit.id, |v| view(v, false, None)))
+}
+
+/// Applies a lifecycle action to the visit as read; 409 when someone moved it meanwhile.
+fn moved(v: &VisitRow, action: Action, now: DateTime<Utc>) -> ServiceResult<VisitRow> {
+    let to = next(Status::parse(&v.status).map_err(ServiceError::Conflict)?, action)
+        .map_err(ServiceError::Conflict)?;
+    Ok(VisitRow {
+        status: to.as_str().to_string(),
+        updated_at: now,
+        ..v.clone()
+    })
+}
+
+fn stale(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::StaleVersion => ServiceError::Conflict("state_changed"),
+        other => other.into(),
+    }
+}
+
+fn event(v: &VisitRow, kind: &'static str, actor: Uuid, data: serde_json::Value) -> VisitEvent {
+    VisitEvent {
+        visit_id: v.id,
+        community_id: v.community_id,
+        kind,
+        actor_id: Some(actor),
+        data,
+        at: v.updated_at,
+    }
+}
+
+fn team_only(a: VisitAccess) -> ServiceResult<()> {
+    if a == VisitAccess::Team {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden("not_on_team"))
+    }
+}
+
+fn opened(v: &VisitRow, now: DateTime<Utc>) -> ServiceResult<()> {
+    if now < v.window_start {
+        return Err(ServiceError::Conflict("visit_not_open"));
+    }
+    Ok(())
+}
+
+pub async fn start(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<VisitView> {
+    let (v, a) = load(ctx, p, id).await?;
+    team_only(a)?;
+    let now = store::now();
+    let mut n = moved(&v.visit, Action::Start, now)?;
+    opened(&v.visit, now)?;
+    n.started_at = Some(now);
+    n.started_by = Some(p.user_id);
+    let change = VisitChange {
+        visit: &n,
+        expected_version: v.visit.version,
+        event: event(&n, "started", p.user_id, json!({})),
+        needs: &[],
+        grade: None,
+        follow_up: None,
+    };
+    store::visits::apply(&ctx.db, &change).await.map_err(stale)?;
+    let saved = store::visits::get(&ctx.db, id).await?;
+    Ok(view(saved, false, None))
+}
+
+/// Completes a visit: how the resident is, what was seen, and the needs found, each a
+/// proactive help request dispatched like any other. An urgent finding raises the grade and
+/// brings a follow-up visit within the policy's hours.
+pub async fn complete(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+    input: CompleteInput,
+) -> ServiceResult<VisitView> {
+    let (v, a) = load(ctx, p, id).await?;
+    team_only(a)?;
+    let now = store::now();
+    let mut n = moved(&v.visit, Action::Complete, now)?;
+    opened(&v.visit, now)?;
+    let c = v.visit.community_id;
+    let mut f = Fields::new();
+    let kind = f.check("contact_kind", ContactKind::parse(&input.contact_kind));
+    if !(0..=24 * 60).contains(&input.duration_minutes) {
+        f.push("duration_minutes", "out_of_range");
+    }
+    let condition = f.check("condition", Condition::parse(&input.condition));
+    let observations = f.check_opt(
+        "observations",
+        input.observations.as_deref(),
+        Observations::parse,
+    );
+    if input.needs.len() > MAX_NEEDS {
+        f.push("needs", "too_many");
+    }
+    let mut checked = Vec::new();
+    for (i, need) in input.needs.iter().enumerate() {
+        let st = match store::service_types::get(&ctx.db, need.service_type_id).await {
+            Ok(st) if st.community_id == c && st.active => Some(st),
+            Ok(_) | Err(StoreError::NotFound) => {
+                f.push(format!("needs[{i}].service_type_id"), "unknown_reference");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let description = f.check(
+            &format!("needs[{i}].description"),
+            Description::parse(&need.description),
+        );
+        let urgency = match &need.urgency {
+            Some(u) => f.check(&format!("needs[{i}].urgency"), Urgency::parse(u)),
+            None => st
+                .as_ref()
+                .and_then(|s| Urgency::parse(&s.default_urgency).ok()),
+        };
+        if let (Some(st), Some(d), Some(u)) = (st, description, urgency) {
+            checked.push((st, d.into_inner(), u));
+        }
+    }
+    let (Some(kind), Some(condition), Some(observations)) = (kind, condition, observations) else {
+        return Err(ServiceError::Validation(f.into_errors()));
+    };
+    if !f.is_empty() {
+        return Err(ServiceError::Validation(f.into_errors()));
+    }
+    n.completed_at = Some(now);
+    n.completed_by = Some(p.user_id);
+    n.performed_contact_kind = Some(kind.as_str().to_string());
+    n.duration_minutes = Some(input.duration_minutes);
+    n.condition = Some(condition.as_str().to_string());
+    n.observations = observations.map(|o| o.into_inner());
+
+    let resident = store::residents::get(&ctx.db, v.visit.resident_id).await?;
+    let rules = super::dispatch::rules(ctx, c).await?;
+    let needs: Vec<(HelpRequestRow, Effects)> = checked
+        .iter()
+        .map(|(st, description, urgency)| {
+            found_need(
+                NewRequest {
+                    resident: &resident,
+                    st,
+                    urgency: *urgency,
+                    description: description.clone(),
+                    placed_by: p.user_id,
+                    placed_as: PlacedAs::Visit,
+                    channel: Channel::Visit,
+                    origin: Origin::Proactive,
+                    caller_name: None,
+                    caller_phone: None,
+                    address: None,
+                    location: crate::domain::geo::Coordinates::from_columns(
+                        resident.lat,
+                        resident.lng,
+                    ),
+                    window: (None, None),
+                    mode: if *urgency == Urgency::Emergency {
+                        DispatchMode::Broadcast
+                    } else {
+                        DispatchMode::Auto
+                    },
+                    rules: &rules,
+                    now,
+                },
+                v.visit.id,
+            )
+        })
+        .collect();
+
+    let (grade, follow_up) = if condition == Condition::Urgent {
+        let (g, f) = urgent_finding(ctx, p, &v.visit, now).await?;
+        (Some(g), Some(f))
+    } else {
+        (None, None)
+    };
+    let replanned = grade.as_ref().is_some_and(|g| g.replan.is_some());
+    let change = VisitChange {
+        visit: &n,
+        expected_version: v.visit.version,
+        event: event(
+            &n,
+            "completed",
+            p.user_id,
+            json!({"condition": condition, "contact_kind": kind, "on_time": now <= n.window_end,
+                   "needs": needs.iter().map(|(r, _)| r.id).collect::<Vec<_>>(),
+                   "follow_up_visit_id": follow_up.as_ref().map(|f: &VisitRow| f.id)}),
+        ),
+        needs: &needs,
+        grade,
+        follow_up,
+    };
+    store::visits::apply(&ctx.db, &change).await.map_err(stale)?;
+    for (r, _) in &needs {
+        if let Err(e) = super::dispatch::advance(ctx, r.id, now).await {
+            // The dispatch timer written with the request retries it.
+            tracing::warn!(request_id = %r.id, error = %e, "dispatch of a found need failed");
+        }
+    }
+    if replanned {
+        generate_or_log(ctx).await;
+    }
+    let saved = store::visits::get(&ctx.db, id).await?;
+    let ids = store::visits::needs(&ctx.db, id).await?;
+    Ok(view(saved, false, Some(ids)))
+}
+
+/// An urgent finding: the grade one step up (kept with the visit as its reason), the plan
+/// re-planned after a follow-up visit within the policy's hours.
+async fn urgent_finding(
+    ctx: &AppState,
+    p: &Principal,
+    v: &VisitRow,
+    now: DateTime<Utc>,
+) -> ServiceResult<(GradeUpdate, VisitRow)> {
+    let (policy, tz) = policy_and_zone(ctx, v.community_id).await?;
+    let (old, _, _) = store::visits::grade_of(&ctx.db, v.resident_id).await?;
+    let new = raised(&policy.visit, old.as_deref());
+    let hours = i64::from(policy.visit.urgent_follow_up_hours);
+    let due = now + Duration::hours(hours);
+    let plan = store::visits::active_plan(&ctx.db, v.resident_id).await?;
+    // The regular windows start again on the day after the follow-up is due.
+    let anchor_on = local_day(due, tz) + Duration::days(1);
+    let replan = if old != new {
+        replan_for(&policy, plan.as_ref(), new.as_deref(), anchor_on, tz, now)
+    } else {
+        None
+    };
+    let grade = GradeUpdate {
+        change: GradeChangeRow {
+            id: Uuid::now_v7(),
+            community_id: v.community_id,
+            resident_id: v.resident_id,
+            from_grade: old,
+            to_grade: new,
+            source: GradeSource::Finding.as_str().to_string(),
+            reason: Some("urgent finding on a visit".into()),
+            actor_id: Some(p.user_id),
+            visit_id: Some(v.id),
+            at: now,
+        },
+        replan,
+    };
+    let follow_up = ad_hoc_visit(
+        v.community_id,
+        v.resident_id,
+        v.grid_id,
+        plan.as_ref(),
+        Reason::FollowUp,
+        now,
+        due,
+    );
+    Ok((grade, follow_up))
+}
+
+fn ad_hoc_visit(
+    community_id: Uuid,
+    resident_id: Uuid,
+    grid_id: Option<Uuid>,
+    plan: Option<&PlanRow>,
+    reason: Reason,
+    now: DateTime<Utc>,
+    due: DateTime<Utc>,
+) -> VisitRow {
+    VisitRow {
+        id: Uuid::now_v7(),
+        community_id,
+        resident_id,
+        grid_id,
+        plan_id: plan.map(|p| p.id),
+        epoch: plan.map(|p| p.epoch),
+        seq: None,
+        reason: reason.as_str().to_string(),
+        contact_kind: ContactKind::HomeVisit.as_str().to_string(),
+        window_start: now,
+        window_end: due,
+        status: Status::Scheduled.as_str().to_string(),
+        started_at: None,
+        started_by: None,
+        completed_at: None,
+        completed_by: None,
+        performed_contact_kind: None,
+        duration_minutes: None,
+        condition: None,
+        observations: None,
+        cancel_reason: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Staff cancel a visit that will not happen, with the reason.
+pub async fn cancel(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+    input: CancelInput,
+) -> ServiceResult<VisitView> {
+    let (v, _) = load(ctx, p, id).await?;
+    if !p.is_staff(v.visit.community_id) {
+        return Err(ServiceError::Forbidden("forbidden"));
+    }
+    let reason = match input.reason.as_deref().map(ReasonText::parse) {
+        Some(Ok(r)) => r.into_inner(),
+        Some(Err(code)) => return Err(field_error("reason", code)),
+        None => return Err(field_error("reason", "required")),
+    };
+    let now = store::now();
+    let mut n = moved(&v.visit, Action::Cancel, now)?;
+    n.cancel_reason = Some(reason.clone());
+    let change = VisitChange {
+        visit: &n,
+        expected_version: v.visit.version,
+        event: event(&n, "cancelled", p.user_id, json!({"reason": reason})),
+        needs: &[],
+        grade: None,
+        follow_up: None,
+    };
+    store::visits::apply(&ctx.db, &change).await.map_err(stale)?;
+    Ok(view(store::visits::get(&ctx.db, id).await?, false, None))
+}
+
+/// A major change in a resident's life (discharge, bereavement, a fall): a visit within the
+/// policy's hours, by the plan's team or, without a plan, the grid's workers.
+pub async fn report_major_change(
+    ctx: &AppState,
+    p: &Principal,
+    resident_id: Uuid,
+    input: MajorChangeInput,
+) -> ServiceResult<MajorChangeView> {
+    let (r, access) = residents::load_for(ctx, p, resident_id).await?;
+    if access == ResidentAccess::Own {
+        return Err(ServiceError::Forbidden("forbidden"));
+    }
+    let now = store::now();
+    let mut f = Fields::new();
+    let kind = f.check("kind", MajorChange::parse(&input.kind));
+    let description = f.check_opt(
+        "description",
+        input.description.as_deref(),
+        Description::parse,
+    );
+    if let Some(t) = input.occurred_at
+        && (!super::sane_time(t) || t > now + Duration::minutes(5))
+    {
+        f.push("occurred_at", "out_of_range");
+    }
+    let (Some(kind), Some(description)) = (kind, description) else {
+        return Err(ServiceError::Validation(f.into_errors()));
+    };
+    if !f.is_empty() {
+        return Err(ServiceError::Validation(f.into_errors()));
+    }
+    if !r.active {
+        return Err(ServiceError::Conflict("resident_inactive"));
+    }
+    let (policy, _) = policy_and_zone(ctx, r.community_id).await?;
+    let plan = store::visits::active_plan(&ctx.db, r.id).await?;
+    let due = now + Duration::hours(i64::from(policy.visit.major_change_within_hours));
+    let visit = ad_hoc_visit(
+        r.community_id,
+        r.id,
+        r.grid_id,
+        plan.as_ref(),
+        Reason::MajorChange,
+        now,
+        due,
+    );
+    let m = MajorChangeRow {
+        id: Uuid::now_v7(),
+        community_id: r.community_id,
+        resident_id: r.id,
+        kind: kind.as_str().to_string(),
+        description: description.map(|d| d.into_inner()),
+        occurred_at: input.occurred_at,
+        reported_by: p.user_id,
+        visit_id: visit.id,
+        at: now,
+    };
+    store::visits::report_major_change(&ctx.db, &m, &visit).await?;
+    let saved = store::visits::get(&ctx.db, visit.id).await?;
+    Ok(MajorChangeView {
+        id: m.id,
+        resident_id: m.resident_id,
+        kind: m.kind,
+        description: m.description,
+        occurred_at: m.occurred_at,
+        reported_by: m.reported_by,
+        at: m.at,
+        visit: view(saved, false, None),
+    })
+}
