@@ -280,6 +280,11 @@ impl TestApp {
         .await
     }
 
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.send(self.req(Method::PUT, path).bearer_auth(token).json(&body))
+            .await
+    }
+
     pub async fn delete(&self, path: &str, token: &str) -> Resp {
         self.send(self.req(Method::DELETE, path).bearer_auth(token))
             .await

@@ -16,4 +16,5 @@ mod dispatch;
 mod registry;
 mod residents;
 mod schema;
+mod visits;
 mod volunteers;
