@@ -15,7 +15,12 @@ pub struct Assessment {
 
 impl Assessment {
     pub fn parse(health: i64, social_support: i64, home_safety: i64) -> Result<Self, &'static str> {
-        let one = |v: i64| u8::try_from(v).ok().filter(|v| *v <= 3).ok_or("out_of_range");
+        let one = |v: i64| {
+            u8::try_from(v)
+                .ok()
+                .filter(|v| *v <= 3)
+                .ok_or("out_of_range")
+        };
         Ok(Self {
             health: one(health)?,
             social_support: one(social_support)?,
@@ -107,7 +112,10 @@ mod tests {
             Some("high")
         );
         assert_eq!(g(&["empty_nest"], Some(84), None).as_deref(), Some("high"));
-        assert_eq!(g(&["empty_nest"], Some(70), None).as_deref(), Some("general"));
+        assert_eq!(
+            g(&["empty_nest"], Some(70), None).as_deref(),
+            Some("general")
+        );
         assert_eq!(g(&["disabled"], None, None).as_deref(), Some("priority"));
         assert_eq!(
             g(&["child_in_difficulty"], Some(9), None).as_deref(),
@@ -115,7 +123,10 @@ mod tests {
         );
         // A life-threatening illness, assessed as severe, is high risk whatever the categories.
         assert_eq!(g(&[], Some(50), Some(3)).as_deref(), Some("high"));
-        assert_eq!(g(&["chronic_illness"], None, Some(1)).as_deref(), Some("general"));
+        assert_eq!(
+            g(&["chronic_illness"], None, Some(1)).as_deref(),
+            Some("general")
+        );
         assert_eq!(g(&[], Some(40), None), None);
     }
 
@@ -153,7 +164,10 @@ mod tests {
         assert_eq!(Assessment::parse(4, 0, 0), Err("out_of_range"));
         assert_eq!(Assessment::parse(0, -1, 0), Err("out_of_range"));
         let b = NaiveDate::from_ymd_opt(1946, 12, 1).unwrap();
-        assert_eq!(age_on(b, NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()), 79);
+        assert_eq!(
+            age_on(b, NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()),
+            79
+        );
         assert_eq!(age_on(b, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()), 80);
     }
 }

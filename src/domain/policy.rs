@@ -381,7 +381,11 @@ impl CommunityPolicy {
                 );
             }
         }
-        if !grades.is_empty() && v.default_grade.as_ref().is_some_and(|g| !policy.has_grade(g)) {
+        if !grades.is_empty()
+            && v.default_grade
+                .as_ref()
+                .is_some_and(|g| !policy.has_grade(g))
+        {
             bad("visit.default_grade", "unknown_grade");
         }
         if !(1..=90).contains(&v.horizon_days) {
@@ -459,7 +463,8 @@ mod tests {
     fn reports_each_bad_value_with_its_path() {
         let errs = CommunityPolicy::parse(json!({
             "dispatch": {"max_attempts": 0},
-            "visit": {"grades": [{"code": "a", "name": "A", "every_days": 0}, {"code": "a", "name": "B", "every_days": 7}]}
+            "visit": {"grades": [{"code": "a", "name": "A", "every_days": 0}, {"code": "a", "name": "B", "every_days": 7}],
+                      "rules": []}
         }))
         .unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();

@@ -196,7 +196,10 @@ mod tests {
         let anchor = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
         let w = window(anchor, 7, 1, tz);
         // 8 December 00:00 in Shanghai is 7 December 16:00 UTC.
-        assert_eq!(w.start, Utc.with_ymd_and_hms(2026, 12, 7, 16, 0, 0).unwrap());
+        assert_eq!(
+            w.start,
+            Utc.with_ymd_and_hms(2026, 12, 7, 16, 0, 0).unwrap()
+        );
         assert_eq!(w.end, Utc.with_ymd_and_hms(2026, 12, 14, 16, 0, 0).unwrap());
     }
 

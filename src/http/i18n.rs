@@ -388,11 +388,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "The user does not hold this role in the community.",
         "该用户在本社区不具备此角色。",
     ),
-    (
-        "invalid_month",
-        "Use YYYY-MM.",
-        "请使用 YYYY-MM 格式。",
-    ),
+    ("invalid_month", "Use YYYY-MM.", "请使用 YYYY-MM 格式。"),
     (
         "not_with_range",
         "Give either a month or a from/to range, not both.",

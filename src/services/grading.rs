@@ -132,9 +132,8 @@ pub fn by_rules(
         .split(',')
         .filter(|c| !c.is_empty())
         .collect();
-    let assessment = assessment.and_then(|a| {
-        Assessment::parse(a.health, a.social_support, a.home_safety).ok()
-    });
+    let assessment =
+        assessment.and_then(|a| Assessment::parse(a.health, a.social_support, a.home_safety).ok());
     grade_for(
         &policy.visit,
         &Facts {
@@ -430,8 +429,7 @@ pub async fn history(
     if access == ResidentAccess::Own {
         return Err(ServiceError::Forbidden("forbidden"));
     }
-    let rows =
-        store::visits::grade_changes(&ctx.db, r.id, page.after, page.fetch_limit()).await?;
+    let rows = store::visits::grade_changes(&ctx.db, r.id, page.after, page.fetch_limit()).await?;
     Ok(page.page(rows, |c| c.id, change_view))
 }
 

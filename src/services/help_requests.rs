@@ -403,10 +403,7 @@ pub(crate) fn new_row(n: NewRequest) -> HelpRequestRow {
 /// A need found on a visit: a proactive request placed as `visit`, written with the visit's
 /// completion. Its first dispatch round is made after that commit (a `dispatch` timer is the
 /// crash-safe fallback).
-pub(crate) fn found_need(
-    n: NewRequest,
-    visit_id: Uuid,
-) -> (HelpRequestRow, Effects) {
+pub(crate) fn found_need(n: NewRequest, visit_id: Uuid) -> (HelpRequestRow, Effects) {
     let now = n.now;
     let remind = n.rules.policy.deadlines.remind_at_percent;
     let row = new_row(n);

@@ -30,7 +30,7 @@ use crate::state::AppState;
 use crate::store::audit::NewAudit;
 use crate::store::help_requests::{Effects, HelpRequestRow};
 use crate::store::visits::{
-    DuePlan, GradeChangeRow, GradeUpdate, Generated, MajorChangeRow, MemberRow, PlanFilter,
+    DuePlan, Generated, GradeChangeRow, GradeUpdate, MajorChangeRow, MemberRow, PlanFilter,
     PlanRow, VisitChange, VisitEvent, VisitFilter, VisitRow, VisitWithResident,
 };
 use crate::store::{self, StoreError};
@@ -302,8 +302,7 @@ async fn check_team(
             TeamRole::Doctor => holds(Role::Doctor),
             TeamRole::Volunteer => holds(Role::Volunteer),
             TeamRole::PartyVolunteer => {
-                match store::candidates::volunteer_of_user(&ctx.db, m.user_id, community_id)
-                    .await?
+                match store::candidates::volunteer_of_user(&ctx.db, m.user_id, community_id).await?
                 {
                     Some(v) => store::volunteers::get(&ctx.db, v).await?.party_member,
                     None => false,
@@ -503,7 +502,11 @@ pub async fn list_plans(
         items.push(plan_view(ctx, r).await?);
     }
     Ok(Page {
-        next_after: if more { items.last().map(|v| v.id) } else { None },
+        next_after: if more {
+            items.last().map(|v| v.id)
+        } else {
+            None
+        },
         items,
     })
 }
@@ -758,11 +761,7 @@ enum VisitAccess {
     Team,
 }
 
-async fn access(
-    ctx: &AppState,
-    p: &Principal,
-    v: &VisitRow,
-) -> ServiceResult<Option<VisitAccess>> {
+async fn access(ctx: &AppState, p: &Principal, v: &VisitRow) -> ServiceResult<Option<VisitAccess>> {
     let c = v.community_id;
     if !p.is_member(c) {
         return Ok(None);
@@ -928,8 +927,11 @@ pub async fn list(
 
 /// Applies a lifecycle action to the visit as read; 409 when someone moved it meanwhile.
 fn moved(v: &VisitRow, action: Action, now: DateTime<Utc>) -> ServiceResult<VisitRow> {
-    let to = next(Status::parse(&v.status).map_err(ServiceError::Conflict)?, action)
-        .map_err(ServiceError::Conflict)?;
+    let to = next(
+        Status::parse(&v.status).map_err(ServiceError::Conflict)?,
+        action,
+    )
+    .map_err(ServiceError::Conflict)?;
     Ok(VisitRow {
         status: to.as_str().to_string(),
         updated_at: now,
@@ -986,7 +988,9 @@ pub async fn start(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Vis
         grade: None,
         follow_up: None,
     };
-    store::visits::apply(&ctx.db, &change).await.map_err(stale)?;
+    store::visits::apply(&ctx.db, &change)
+        .await
+        .map_err(stale)?;
     let saved = store::visits::get(&ctx.db, id).await?;
     Ok(view(saved, false, None))
 }
@@ -1115,7 +1119,9 @@ pub async fn complete(
         grade,
         follow_up,
     };
-    store::visits::apply(&ctx.db, &change).await.map_err(stale)?;
+    store::visits::apply(&ctx.db, &change)
+        .await
+        .map_err(stale)?;
     for (r, _) in &needs {
         if let Err(e) = super::dispatch::advance(ctx, r.id, now).await {
             // The dispatch timer written with the request retries it.
@@ -1242,7 +1248,9 @@ pub async fn cancel(
         grade: None,
         follow_up: None,
     };
-    store::visits::apply(&ctx.db, &change).await.map_err(stale)?;
+    store::visits::apply(&ctx.db, &change)
+        .await
+        .map_err(stale)?;
     Ok(view(store::visits::get(&ctx.db, id).await?, false, None))
 }
 

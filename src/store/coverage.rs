@@ -130,23 +130,25 @@ pub struct Period {
 }
 
 pub async fn by_grid(db: &Db, p: &Period) -> StoreResult<Vec<GridTally>> {
-    Ok(on_db!(db, pool => sqlx::query_as(BY_GRID).bind(p.community_id).bind(p.from).bind(p.to)
-        .bind(p.now).bind(p.grid_worker).fetch_all(pool).await)?)
+    Ok(
+        on_db!(db, pool => sqlx::query_as(BY_GRID).bind(p.community_id).bind(p.from).bind(p.to)
+        .bind(p.now).bind(p.grid_worker).fetch_all(pool).await)?,
+    )
 }
 
 pub async fn by_assignee(db: &Db, p: &Period) -> StoreResult<Vec<AssigneeTally>> {
-    Ok(on_db!(db, pool => sqlx::query_as(BY_ASSIGNEE).bind(p.community_id).bind(p.from).bind(p.to)
-        .bind(p.now).bind(p.grid_worker).fetch_all(pool).await)?)
+    Ok(
+        on_db!(db, pool => sqlx::query_as(BY_ASSIGNEE).bind(p.community_id).bind(p.from).bind(p.to)
+        .bind(p.now).bind(p.grid_worker).fetch_all(pool).await)?,
+    )
 }
 
 /// Each assignee's open visits whose window is open now or opens before `until`.
-pub async fn upcoming(
-    db: &Db,
-    p: &Period,
-    until: DateTime<Utc>,
-) -> StoreResult<Vec<(Uuid, i64)>> {
-    Ok(on_db!(db, pool => sqlx::query_as(UPCOMING).bind(p.community_id).bind(p.now).bind(until)
-        .bind(p.grid_worker).fetch_all(pool).await)?)
+pub async fn upcoming(db: &Db, p: &Period, until: DateTime<Utc>) -> StoreResult<Vec<(Uuid, i64)>> {
+    Ok(
+        on_db!(db, pool => sqlx::query_as(UPCOMING).bind(p.community_id).bind(p.now).bind(until)
+        .bind(p.grid_worker).fetch_all(pool).await)?,
+    )
 }
 
 pub async fn missed_residents(

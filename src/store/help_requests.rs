@@ -500,9 +500,15 @@ pub(crate) trait RequestExec {
 macro_rules! impl_request_exec {
     ($conn:ty) => {
         impl RequestExec for $conn {
-            async fn insert_request(&mut self, r: &HelpRequestRow, fx: &Effects) -> StoreResult<()> {
+            async fn insert_request(
+                &mut self,
+                r: &HelpRequestRow,
+                fx: &Effects,
+            ) -> StoreResult<()> {
                 let tx = self;
-                bind_request!(sqlx::query(INSERT), r).execute(&mut *tx).await?;
+                bind_request!(sqlx::query(INSERT), r)
+                    .execute(&mut *tx)
+                    .await?;
                 write_effects!(tx, r.id, fx);
                 Ok(())
             }

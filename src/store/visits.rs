@@ -208,7 +208,8 @@ const DUE_PLANS_PG: &str = "select p.id, p.community_id, p.resident_id, r.grid_i
     from visit_plans p join residents r on r.id = p.resident_id
     where p.community_id = $3 and p.active and p.next_start < $1
     order by p.next_start limit $2 for update of p skip locked";
-const DUE_PLANS_SQLITE: &str = "select p.id, p.community_id, p.resident_id, r.grid_id, r.care_level,
+const DUE_PLANS_SQLITE: &str =
+    "select p.id, p.community_id, p.resident_id, r.grid_id, r.care_level,
     p.frequency_days, p.contact_kinds, p.anchor_on, p.ends_on, p.epoch, p.next_seq
     from visit_plans p join residents r on r.id = p.resident_id
     where p.community_id = $3 and p.active and p.next_start < $1
@@ -221,7 +222,11 @@ const INSERT_PLAN: &str = concat!(
 const UPDATE_PLAN: &str = "update visit_plans set frequency_days = $3, contact_kinds = $4,
     starts_on = $5, ends_on = $6, notes = $7, active = $8, version = version + 1, updated_at = $9
     where id = $1 and version = $2";
-const GET_PLAN: &str = concat!("select ", plan_columns!(), " from visit_plans where id = $1");
+const GET_PLAN: &str = concat!(
+    "select ",
+    plan_columns!(),
+    " from visit_plans where id = $1"
+);
 const ACTIVE_PLAN: &str = concat!(
     "select ",
     plan_columns!(),
@@ -265,7 +270,8 @@ const GRADES: &str = "select id, community_id, resident_id, from_grade, to_grade
     order by id desc limit $3";
 const INSERT_ASSESSMENT: &str = "insert into assessments (id, community_id, resident_id, health,
     social_support, home_safety, notes, assessed_by, at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-const ASSESSMENTS: &str = "select id, community_id, resident_id, health, social_support, home_safety,
+const ASSESSMENTS: &str =
+    "select id, community_id, resident_id, health, social_support, home_safety,
     notes, assessed_by, at from assessments where resident_id = $1 and ($2 is null or id < $2)
     order by id desc limit $3";
 const LAST_ASSESSMENT: &str = "select id, community_id, resident_id, health, social_support,
@@ -313,11 +319,13 @@ const DUE_MISSED: &str = concat!(
     visit_columns!(),
     " from visits v where v.status = 'scheduled' and v.window_end <= $1 order by v.window_end limit $2"
 );
-const MARK_MISSED: &str = "update visits set status = 'missed', version = version + 1, updated_at = $2
+const MARK_MISSED: &str =
+    "update visits set status = 'missed', version = version + 1, updated_at = $2
     where id = $1 and status = 'scheduled'";
 const ON_TEAM: &str = "select count(*) from care_team_members where plan_id = $1 and user_id = $2";
 const ON_GRID: &str = "select count(*) from grid_workers where grid_id = $1 and user_id = $2";
-const ON_RESIDENT_PLAN: &str = "select count(*) from care_team_members m join visit_plans p on p.id = m.plan_id
+const ON_RESIDENT_PLAN: &str =
+    "select count(*) from care_team_members m join visit_plans p on p.id = m.plan_id
     where p.resident_id = $1 and p.active and m.user_id = $2";
 const TEAM_RESIDENTS: &str = "select distinct p.resident_id from visit_plans p
     join care_team_members m on m.plan_id = p.id
@@ -532,7 +540,10 @@ pub async fn report_major_change(db: &Db, m: &MajorChangeRow, visit: &VisitRow) 
     })
 }
 
-pub async fn grade_of(db: &Db, resident_id: Uuid) -> StoreResult<(Option<String>, Option<String>, i64)> {
+pub async fn grade_of(
+    db: &Db,
+    resident_id: Uuid,
+) -> StoreResult<(Option<String>, Option<String>, i64)> {
     Ok(on_db!(db, pool => sqlx::query_as(GRADE_OF).bind(resident_id).fetch_one(pool).await)?)
 }
 
@@ -542,8 +553,10 @@ pub async fn grade_changes(
     after: Option<Uuid>,
     limit: i64,
 ) -> StoreResult<Vec<GradeChangeRow>> {
-    Ok(on_db!(db, pool => sqlx::query_as(GRADES).bind(resident_id).bind(after).bind(limit)
-        .fetch_all(pool).await)?)
+    Ok(
+        on_db!(db, pool => sqlx::query_as(GRADES).bind(resident_id).bind(after).bind(limit)
+        .fetch_all(pool).await)?,
+    )
 }
 
 pub async fn assessments(
@@ -552,13 +565,17 @@ pub async fn assessments(
     after: Option<Uuid>,
     limit: i64,
 ) -> StoreResult<Vec<AssessmentRow>> {
-    Ok(on_db!(db, pool => sqlx::query_as(ASSESSMENTS).bind(resident_id).bind(after).bind(limit)
-        .fetch_all(pool).await)?)
+    Ok(
+        on_db!(db, pool => sqlx::query_as(ASSESSMENTS).bind(resident_id).bind(after).bind(limit)
+        .fetch_all(pool).await)?,
+    )
 }
 
 pub async fn last_assessment(db: &Db, resident_id: Uuid) -> StoreResult<Option<AssessmentRow>> {
-    Ok(on_db!(db, pool => sqlx::query_as(LAST_ASSESSMENT).bind(resident_id)
-        .fetch_optional(pool).await)?)
+    Ok(
+        on_db!(db, pool => sqlx::query_as(LAST_ASSESSMENT).bind(resident_id)
+        .fetch_optional(pool).await)?,
+    )
 }
 
 /// Creates a plan with its team. `Conflict` when the resident already has an active plan.
@@ -628,7 +645,9 @@ pub async fn plan(db: &Db, id: Uuid) -> StoreResult<PlanRow> {
 }
 
 pub async fn active_plan(db: &Db, resident_id: Uuid) -> StoreResult<Option<PlanRow>> {
-    Ok(on_db!(db, pool => sqlx::query_as(ACTIVE_PLAN).bind(resident_id).fetch_optional(pool).await)?)
+    Ok(
+        on_db!(db, pool => sqlx::query_as(ACTIVE_PLAN).bind(resident_id).fetch_optional(pool).await)?,
+    )
 }
 
 #[derive(Debug, Default)]
@@ -648,9 +667,11 @@ pub async fn plans(
     after: Option<Uuid>,
     limit: i64,
 ) -> StoreResult<Vec<PlanRow>> {
-    Ok(on_db!(db, pool => sqlx::query_as(LIST_PLANS).bind(f.community_id).bind(after)
+    Ok(
+        on_db!(db, pool => sqlx::query_as(LIST_PLANS).bind(f.community_id).bind(after)
         .bind(f.resident_id).bind(f.active).bind(f.grid_id).bind(f.member_id).bind(f.visible_to)
-        .bind(limit).fetch_all(pool).await)?)
+        .bind(limit).fetch_all(pool).await)?,
+    )
 }
 
 pub async fn members(db: &Db, plan_id: Uuid) -> StoreResult<Vec<MemberRow>> {
@@ -663,8 +684,10 @@ pub async fn on_team(db: &Db, v: &VisitRow, user_id: Uuid) -> StoreResult<bool> 
     let n: i64 = match (v.plan_id, v.grid_id) {
         (Some(plan), _) => on_db!(db, pool => sqlx::query_scalar(ON_TEAM).bind(plan).bind(user_id)
             .fetch_one(pool).await)?,
-        (None, Some(grid)) => on_db!(db, pool => sqlx::query_scalar(ON_GRID).bind(grid).bind(user_id)
-            .fetch_one(pool).await)?,
+        (None, Some(grid)) => {
+            on_db!(db, pool => sqlx::query_scalar(ON_GRID).bind(grid).bind(user_id)
+            .fetch_one(pool).await)?
+        }
         (None, None) => 0,
     };
     Ok(n > 0)
@@ -679,8 +702,10 @@ pub async fn on_resident_team(db: &Db, resident_id: Uuid, user_id: Uuid) -> Stor
 
 /// The residents whose active plans the user is on.
 pub async fn team_residents(db: &Db, community_id: Uuid, user_id: Uuid) -> StoreResult<Vec<Uuid>> {
-    Ok(on_db!(db, pool => sqlx::query_scalar(TEAM_RESIDENTS).bind(community_id).bind(user_id)
-        .fetch_all(pool).await)?)
+    Ok(
+        on_db!(db, pool => sqlx::query_scalar(TEAM_RESIDENTS).bind(community_id).bind(user_id)
+        .fetch_all(pool).await)?,
+    )
 }
 
 pub async fn get(db: &Db, id: Uuid) -> StoreResult<VisitWithResident> {
@@ -715,9 +740,11 @@ pub async fn list(
     after: Option<Uuid>,
     limit: i64,
 ) -> StoreResult<Vec<VisitWithResident>> {
-    Ok(on_db!(db, pool => sqlx::query_as(LIST_VISITS).bind(f.community_id).bind(after)
+    Ok(
+        on_db!(db, pool => sqlx::query_as(LIST_VISITS).bind(f.community_id).bind(after)
         .bind(&f.status).bind(f.resident_id).bind(f.grid_id).bind(f.plan_id).bind(f.due_from)
-        .bind(f.due_to).bind(f.assigned_to).bind(f.visible_to).bind(limit).fetch_all(pool).await)?)
+        .bind(f.due_to).bind(f.assigned_to).bind(f.visible_to).bind(limit).fetch_all(pool).await)?,
+    )
 }
 
 /// Takes up to `limit` of a community's plans due for generation before `until`, lets `compute` make their

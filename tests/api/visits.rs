@@ -157,11 +157,21 @@ impl V {
         let end = end.trunc_subsecs_micro();
         match &self.app.state.db {
             huying::store::Db::Sqlite(p) => {
-                let r = sqlx::query(SQL).bind(id).bind(start).bind(end).execute(p).await;
+                let r = sqlx::query(SQL)
+                    .bind(id)
+                    .bind(start)
+                    .bind(end)
+                    .execute(p)
+                    .await;
                 assert_eq!(r.unwrap().rows_affected(), 1);
             }
             huying::store::Db::Postgres(p) => {
-                let r = sqlx::query(SQL).bind(id).bind(start).bind(end).execute(p).await;
+                let r = sqlx::query(SQL)
+                    .bind(id)
+                    .bind(start)
+                    .bind(end)
+                    .execute(p)
+                    .await;
                 assert_eq!(r.unwrap().rows_affected(), 1);
             }
         }
@@ -326,10 +336,7 @@ async fn colour_codes_and_unknown_grades_in_the_policy() {
     assert_eq!(
         r.field_codes(),
         [
-            (
-                "policy.visit.rules[0].grade".into(),
-                "unknown_grade".into()
-            ),
+            ("policy.visit.rules[0].grade".into(), "unknown_grade".into()),
             ("policy.visit.default_grade".into(), "unknown_grade".into()),
         ]
     );
@@ -414,7 +421,10 @@ async fn plans_generate_visits_once_in_the_community_zone_and_replan_on_a_grade_
         .await
         .expect(200);
     let open = w
-        .visits(&w.dispatcher, &format!("resident_id={sun}&status=scheduled"))
+        .visits(
+            &w.dispatcher,
+            &format!("resident_id={sun}&status=scheduled"),
+        )
         .await;
     assert_eq!(open.len(), 1);
     assert_eq!(
@@ -422,7 +432,10 @@ async fn plans_generate_visits_once_in_the_community_zone_and_replan_on_a_grade_
         Duration::days(90)
     );
     let cancelled = w
-        .visits(&w.dispatcher, &format!("resident_id={sun}&status=cancelled"))
+        .visits(
+            &w.dispatcher,
+            &format!("resident_id={sun}&status=cancelled"),
+        )
         .await;
     assert_eq!(cancelled.len(), 6);
     assert!(cancelled.iter().all(|v| v["cancel_reason"] == "replanned"));
@@ -448,15 +461,25 @@ async fn plans_generate_visits_once_in_the_community_zone_and_replan_on_a_grade_
     assert_eq!(p.body["every_days"], 14);
     assert_eq!(p.body["epoch"], 3);
     let open = w
-        .visits(&w.dispatcher, &format!("resident_id={sun}&status=scheduled"))
+        .visits(
+            &w.dispatcher,
+            &format!("resident_id={sun}&status=scheduled"),
+        )
         .await;
-    assert_eq!(open.len(), 3, "fortnightly windows from today, four weeks ahead");
+    assert_eq!(
+        open.len(),
+        3,
+        "fortnightly windows from today, four weeks ahead"
+    );
     w.app
         .delete(&format!("/api/v1/visit-plans/{plan_id}"), &w.gw)
         .await
         .expect(204);
     let open = w
-        .visits(&w.dispatcher, &format!("resident_id={sun}&status=scheduled"))
+        .visits(
+            &w.dispatcher,
+            &format!("resident_id={sun}&status=scheduled"),
+        )
         .await;
     assert!(open.is_empty());
 }
@@ -499,7 +522,10 @@ async fn a_visit_goes_from_my_list_to_completion_and_its_needs_are_dispatched() 
         .await
         .problem(409, "visit_not_open");
 
-    let started = w.act(&visit, "start", &w.party, json!({})).await.expect(200);
+    let started = w
+        .act(&visit, "start", &w.party, json!({}))
+        .await
+        .expect(200);
     assert_eq!(started.body["status"], "in_progress");
     // Station staff are not on the team.
     w.act(&visit, "complete", &w.dispatcher, complete_body("well"))
@@ -834,11 +860,14 @@ async fn missed_visits_alert_and_coverage_counts_on_time_late_and_missed() {
     let theirs = w.app.get(&path, &other_gw).await.expect(200);
     assert_eq!(theirs.body["community"]["due"], 0);
     assert!(theirs.body["community"]["rate"].is_null());
-    w.app
-        .get(&path, &w.party)
-        .await
-        .problem(403, "forbidden");
-    for q in ["month=2026-13", "month=26-11", "from=2026-01", "from=2025-01&to=2026-06", "month=2026-01&from=2026-01&to=2026-02"] {
+    w.app.get(&path, &w.party).await.problem(403, "forbidden");
+    for q in [
+        "month=2026-13",
+        "month=26-11",
+        "from=2026-01",
+        "from=2025-01&to=2026-06",
+        "month=2026-01&from=2026-01&to=2026-02",
+    ] {
         w.app
             .get(
                 &format!("/api/v1/communities/{}/reports/visit-coverage?{q}", w.c),
@@ -876,10 +905,26 @@ async fn bad_plans_are_refused_and_write_nothing() {
         .expect(201)
         .id();
     let cases = [
-        (json!({"resident_id": stranger}), "resident_id", "unknown_reference"),
-        (json!({"frequency_days": 0}), "frequency_days", "out_of_range"),
-        (json!({"contact_kinds": ["carrier_pigeon"]}), "contact_kinds[0]", "unknown_value"),
-        (json!({"contact_kinds": []}), "contact_kinds", "out_of_range"),
+        (
+            json!({"resident_id": stranger}),
+            "resident_id",
+            "unknown_reference",
+        ),
+        (
+            json!({"frequency_days": 0}),
+            "frequency_days",
+            "out_of_range",
+        ),
+        (
+            json!({"contact_kinds": ["carrier_pigeon"]}),
+            "contact_kinds[0]",
+            "unknown_value",
+        ),
+        (
+            json!({"contact_kinds": []}),
+            "contact_kinds",
+            "out_of_range",
+        ),
         (json!({"team": []}), "team", "out_of_range"),
         (
             json!({"team": [{"user_id": w.doctor_user, "role": "grid_worker"}]}),
@@ -894,7 +939,10 @@ async fn bad_plans_are_refused_and_write_nothing() {
         (json!({"ends_on": "2001-01-01"}), "ends_on", "before_start"),
     ];
     for (extra, field, code) in cases {
-        let r = w.plan(&sun, extra.clone()).await.problem(422, "validation_failed");
+        let r = w
+            .plan(&sun, extra.clone())
+            .await
+            .problem(422, "validation_failed");
         assert!(
             r.field_codes().contains(&(field.into(), code.into())),
             "{extra}: {:?}",
@@ -902,12 +950,19 @@ async fn bad_plans_are_refused_and_write_nothing() {
         );
     }
     // An ungraded resident's plan must say how often.
-    let r = w.plan(&none, json!({})).await.problem(422, "validation_failed");
+    let r = w
+        .plan(&none, json!({}))
+        .await
+        .problem(422, "validation_failed");
     assert_eq!(
         r.field_codes(),
         [("frequency_days".into(), "required".into())]
     );
-    for body in [json!([]), json!({"resident_id": sun}), json!({"resident_id": "x", "team": []})] {
+    for body in [
+        json!([]),
+        json!({"resident_id": sun}),
+        json!({"resident_id": "x", "team": []}),
+    ] {
         w.app
             .post(
                 &format!("/api/v1/communities/{}/visit-plans", w.c),
@@ -918,8 +973,11 @@ async fn bad_plans_are_refused_and_write_nothing() {
             .problem(422, "validation_failed");
     }
     assert_eq!(
-        w.scalar("select count(*) from visit_plans where community_id = $1", &w.c)
-            .await,
+        w.scalar(
+            "select count(*) from visit_plans where community_id = $1",
+            &w.c
+        )
+        .await,
         0
     );
     assert_eq!(
@@ -956,7 +1014,10 @@ async fn each_role_sees_only_its_own_visits_plans_and_residents() {
     let grid2 = w.app.grid(&w.c, "第二网格", &[&gw2_user]).await;
     let zhou = w
         .app
-        .resident(&w.c, json!({"name": "周大爷", "grid_id": grid2, "care_categories": ["disabled"]}))
+        .resident(
+            &w.c,
+            json!({"name": "周大爷", "grid_id": grid2, "care_categories": ["disabled"]}),
+        )
         .await
         .expect(201)
         .id();

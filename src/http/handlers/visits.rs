@@ -6,9 +6,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::http::error::ApiError;
-use crate::http::extract::{
-    ApiJson, Auth, IfMatch, OptionalIfMatch, RequestId, page_request,
-};
+use crate::http::extract::{ApiJson, Auth, IfMatch, OptionalIfMatch, RequestId, page_request};
 use crate::http::handlers::help_requests::PageQuery;
 use crate::http::respond;
 use crate::services::{coverage, grading, visits as svc};
@@ -35,7 +33,9 @@ pub async fn assessments(
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(q.limit, q.cursor.as_deref())?;
-    Ok(respond::page(grading::assessments(&ctx, &p, *id, page).await?))
+    Ok(respond::page(
+        grading::assessments(&ctx, &p, *id, page).await?,
+    ))
 }
 
 pub async fn grade(
@@ -141,7 +141,9 @@ pub async fn list(
     q: web::Query<svc::VisitQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(q.limit, q.cursor.as_deref())?;
-    Ok(respond::page(svc::list(&ctx, &p, q.into_inner(), page).await?))
+    Ok(respond::page(
+        svc::list(&ctx, &p, q.into_inner(), page).await?,
+    ))
 }
 
 pub async fn get(
@@ -189,5 +191,11 @@ pub async fn coverage(
     community_id: web::Path<Uuid>,
     q: web::Query<coverage::CoverageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&coverage::report(&ctx, &p, *community_id, q.into_inner()).await?))
+    Ok(ok(&coverage::report(
+        &ctx,
+        &p,
+        *community_id,
+        q.into_inner(),
+    )
+    .await?))
 }
