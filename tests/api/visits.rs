@@ -555,7 +555,7 @@ async fn a_visit_goes_from_my_list_to_completion_and_its_needs_are_dispatched() 
     assert_eq!(r.body["status"], "offered");
     let offers = w
         .app
-        .get(&format!("/api/v1/offers"), &w.other_vol)
+        .get("/api/v1/offers", &w.other_vol)
         .await
         .expect(200)
         .items();
@@ -1038,7 +1038,7 @@ async fn each_role_sees_only_its_own_visits_plans_and_residents() {
         .get(&format!("/api/v1/communities/{}/residents", w.c), &w.doctor)
         .await
         .expect(200);
-    assert_eq!(listed.item_ids(), [sun.clone()]);
+    assert_eq!(listed.item_ids(), std::slice::from_ref(&sun));
     w.app
         .get(&format!("/api/v1/residents/{zhou}"), &w.doctor)
         .await
