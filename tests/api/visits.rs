@@ -1087,6 +1087,83 @@ async fn each_role_sees_only_its_own_visits_plans_and_residents() {
             g.status
         );
     }
+    // Every per-object endpoint, for everyone who does not see the object: 404, and nothing
+    // changes.
+    let done = complete_body("well");
+    let per_object: Vec<(reqwest::Method, String, Value)> = vec![
+        (
+            reqwest::Method::POST,
+            format!("{visit_path}/start"),
+            json!({}),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("{visit_path}/complete"),
+            done,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("{visit_path}/cancel"),
+            json!({"reason": "x"}),
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/residents/{sun}/grade"),
+            Value::Null,
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/api/v1/residents/{sun}/grade"),
+            json!({"grade": "general", "reason": "x"}),
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/residents/{sun}/assessments"),
+            Value::Null,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/residents/{sun}/assessments"),
+            json!({"health": 1, "social_support": 1, "home_safety": 1}),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/residents/{sun}/major-changes"),
+            json!({"kind": "fall"}),
+        ),
+        (reqwest::Method::DELETE, plan_path.clone(), Value::Null),
+    ];
+    for (who, token) in [
+        ("other grid's worker", &gw2),
+        ("other doctor", &doctor2),
+        ("volunteer on no team", &w.other_vol),
+        ("resident", &resident_tok),
+        ("other community", &outsider),
+    ] {
+        for (method, path, body) in &per_object {
+            let mut rb = w.app.req(method.clone(), path).bearer_auth(token);
+            if !body.is_null() {
+                rb = rb.json(body);
+            }
+            let r = w.app.send(rb).await;
+            assert_eq!(r.status, 404, "{who}: {method} {path} → {:?}", r.body);
+        }
+    }
+    let v = w.app.get(&visit_path, &w.gw).await.expect(200);
+    assert_eq!(
+        (&v.body["status"], &v.body["version"]),
+        (&json!("scheduled"), &json!(1))
+    );
+    assert_eq!(w.grade(&sun).await["grade"], "high");
+    assert_eq!(
+        w.scalar(
+            "select count(*) from major_changes where resident_id = $1",
+            &sun
+        )
+        .await,
+        0
+    );
+
     // Changing a plan is for staff and the grid worker, not for the rest of the team.
     let p = w.app.get(&plan_path, &w.doctor).await.expect(200);
     w.app
