@@ -803,20 +803,7 @@ pub async fn list(
     q: ListQuery,
     page: PageRequest,
 ) -> ServiceResult<Page<HelpRequestView>> {
-    let community_id = match q.community_id {
-        Some(c) => c,
-        None => {
-            let mut cs: Vec<Uuid> = p.communities().collect();
-            cs.dedup();
-            match cs.as_slice() {
-                [one] => *one,
-                _ => return Err(field_error("community_id", "required")),
-            }
-        }
-    };
-    if !p.is_member(community_id) {
-        return Err(ServiceError::NotFound);
-    }
+    let community_id = super::community_of_list(p, q.community_id)?;
     let mut f = Fields::new();
     if let Some(s) = &q.status {
         f.check("status", Status::parse(s));

@@ -127,6 +127,26 @@ pub fn sane_time(t: chrono::DateTime<chrono::Utc>) -> bool {
     (2000..2100).contains(&t.year())
 }
 
+/// The community a list is of: the one named, else the caller's only community; 404 for a
+/// community the caller is not a member of.
+pub fn community_of_list(p: &crate::auth::Principal, named: Option<Uuid>) -> ServiceResult<Uuid> {
+    let c = match named {
+        Some(c) => c,
+        None => {
+            let mut cs: Vec<Uuid> = p.communities().collect();
+            cs.dedup();
+            match cs.as_slice() {
+                [one] => *one,
+                _ => return Err(field_error("community_id", "required")),
+            }
+        }
+    };
+    if !p.is_member(c) {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(c)
+}
+
 /// One field error as a validation failure.
 pub fn field_error(field: &str, code: &'static str) -> ServiceError {
     ServiceError::Validation(vec![FieldError {

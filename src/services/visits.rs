@@ -469,6 +469,21 @@ pub async fn get_plan(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<
     plan_view(ctx, plan).await
 }
 
+/// Lists: staff see the community (`None`); grid workers, doctors and volunteers what their
+/// grids and care teams hold (`Some(user)`); anyone else 403.
+fn team_scope(p: &Principal, community_id: Uuid) -> ServiceResult<Option<Uuid>> {
+    if p.is_staff(community_id) {
+        return Ok(None);
+    }
+    if [Role::GridWorker, Role::Doctor, Role::Volunteer]
+        .iter()
+        .any(|r| p.has(*r, community_id))
+    {
+        return Ok(Some(p.user_id));
+    }
+    Err(ServiceError::Forbidden("forbidden"))
+}
+
 pub async fn list_plans(
     ctx: &AppState,
     p: &Principal,
@@ -477,16 +492,7 @@ pub async fn list_plans(
     page: PageRequest,
 ) -> ServiceResult<Page<PlanView>> {
     super::communities::visible(ctx, p, community_id).await?;
-    let visible_to = if p.is_staff(community_id) {
-        None
-    } else if [Role::GridWorker, Role::Doctor, Role::Volunteer]
-        .iter()
-        .any(|r| p.has(*r, community_id))
-    {
-        Some(p.user_id)
-    } else {
-        return Err(ServiceError::Forbidden("forbidden"));
-    };
+    let visible_to = team_scope(p, community_id)?;
     let filter = PlanFilter {
         community_id,
         resident_id: q.resident_id,
@@ -869,20 +875,7 @@ pub async fn list(
     q: VisitQuery,
     page: PageRequest,
 ) -> ServiceResult<Page<VisitView>> {
-    let community_id = match q.community_id {
-        Some(c) => c,
-        None => {
-            let mut cs: Vec<Uuid> = p.communities().collect();
-            cs.dedup();
-            match cs.as_slice() {
-                [one] => *one,
-                _ => return Err(field_error("community_id", "required")),
-            }
-        }
-    };
-    if !p.is_member(community_id) {
-        return Err(ServiceError::NotFound);
-    }
+    let community_id = super::community_of_list(p, q.community_id)?;
     let mut f = Fields::new();
     if let Some(s) = &q.status {
         f.check("status", Status::parse(s));
@@ -900,16 +893,7 @@ pub async fn list(
     if !f.is_empty() {
         return Err(ServiceError::Validation(f.into_errors()));
     }
-    let visible_to = if p.is_staff(community_id) {
-        None
-    } else if [Role::GridWorker, Role::Doctor, Role::Volunteer]
-        .iter()
-        .any(|r| p.has(*r, community_id))
-    {
-        Some(p.user_id)
-    } else {
-        return Err(ServiceError::Forbidden("forbidden"));
-    };
+    let visible_to = team_scope(p, community_id)?;
     let filter = VisitFilter {
         community_id,
         status: q.status,

@@ -333,7 +333,8 @@ const TEAM_RESIDENTS: &str = "select distinct p.resident_id from visit_plans p
 
 /// The statements one visit change runs inside its transaction, written once for both backends.
 pub(crate) trait VisitExec {
-    async fn insert_visit(&mut self, v: &VisitRow) -> StoreResult<()>;
+    /// Inserts a visit unless its plan window already has one; how many rows were written.
+    async fn insert_visit(&mut self, v: &VisitRow) -> StoreResult<u64>;
     async fn visit_event(&mut self, e: &VisitEvent) -> StoreResult<()>;
     async fn grade(&mut self, g: &GradeUpdate, resident_version: Option<i64>) -> StoreResult<()>;
 }
@@ -341,8 +342,8 @@ pub(crate) trait VisitExec {
 macro_rules! impl_visit_exec {
     ($conn:ty) => {
         impl VisitExec for $conn {
-            async fn insert_visit(&mut self, v: &VisitRow) -> StoreResult<()> {
-                sqlx::query(INSERT_VISIT)
+            async fn insert_visit(&mut self, v: &VisitRow) -> StoreResult<u64> {
+                Ok(sqlx::query(INSERT_VISIT)
                     .bind(v.id)
                     .bind(v.community_id)
                     .bind(v.resident_id)
@@ -357,8 +358,8 @@ macro_rules! impl_visit_exec {
                     .bind(&v.status)
                     .bind(v.created_at)
                     .execute(&mut *self)
-                    .await?;
-                Ok(())
+                    .await?
+                    .rows_affected())
             }
 
             async fn visit_event(&mut self, e: &VisitEvent) -> StoreResult<()> {
@@ -834,23 +835,7 @@ pub async fn generate_batch(
             let mut created = 0;
             for (d, g) in due.iter().map(|d| (d, compute(d))) {
                 for v in &g.visits {
-                    created += sqlx::query(INSERT_VISIT)
-                        .bind(v.id)
-                        .bind(v.community_id)
-                        .bind(v.resident_id)
-                        .bind(v.grid_id)
-                        .bind(v.plan_id)
-                        .bind(v.epoch)
-                        .bind(v.seq)
-                        .bind(&v.reason)
-                        .bind(&v.contact_kind)
-                        .bind(v.window_start)
-                        .bind(v.window_end)
-                        .bind(&v.status)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
+                    created += tx.insert_visit(v).await?;
                 }
                 sqlx::query(ADVANCE_PLAN)
                     .bind(g.plan_id)

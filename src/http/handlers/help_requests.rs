@@ -89,6 +89,8 @@ macro_rules! action {
     };
 }
 
+pub(crate) use action;
+
 action!(triage => svc::triage, svc::TriageInput);
 action!(start => svc::start);
 action!(give_back => svc::give_back, svc::ReasonInput);

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Auth, IfMatch, OptionalIfMatch, RequestId, page_request};
-use crate::http::handlers::help_requests::PageQuery;
+use crate::http::handlers::help_requests::{PageQuery, action};
 use crate::http::respond;
 use crate::services::{coverage, grading, visits as svc};
 use crate::state::AppState;
@@ -156,34 +156,9 @@ pub async fn get(
     Ok(respond::versioned(StatusCode::OK, &v, v.version))
 }
 
-pub async fn start(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::start(&ctx, &p, *id).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
-
-pub async fn complete(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    ApiJson(input): ApiJson<svc::CompleteInput>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::complete(&ctx, &p, *id, input).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
-
-pub async fn cancel(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    ApiJson(input): ApiJson<svc::CancelInput>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::cancel(&ctx, &p, *id, input).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
+action!(start => svc::start);
+action!(complete => svc::complete, svc::CompleteInput);
+action!(cancel => svc::cancel, svc::CancelInput);
 
 pub async fn coverage(
     ctx: web::Data<AppState>,
