@@ -971,6 +971,7 @@ pub async fn start(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Vis
         needs: &[],
         grade: None,
         follow_up: None,
+        hours: None,
     };
     store::visits::apply(&ctx.db, &change)
         .await
@@ -1102,6 +1103,7 @@ pub async fn complete(
         needs: &needs,
         grade,
         follow_up,
+        hours: volunteer_hours(ctx, p, &n, &rules).await?,
     };
     store::visits::apply(&ctx.db, &change)
         .await
@@ -1118,6 +1120,41 @@ pub async fn complete(
     let saved = store::visits::get(&ctx.db, id).await?;
     let ids = store::visits::needs(&ctx.db, id).await?;
     Ok(view(saved, false, Some(ids)))
+}
+
+/// A volunteer on the team is credited the visit's duration as service time (DESIGN §6),
+/// capped like a request's.
+async fn volunteer_hours(
+    ctx: &AppState,
+    p: &Principal,
+    v: &VisitRow,
+    rules: &super::dispatch::Rules,
+) -> ServiceResult<Option<crate::store::help_requests::HoursRow>> {
+    let Some(volunteer) =
+        store::candidates::volunteer_of_user(&ctx.db, p.user_id, v.community_id).await?
+    else {
+        return Ok(None);
+    };
+    let minutes = v
+        .duration_minutes
+        .unwrap_or(0)
+        .min(i64::from(rules.policy.hours.max_minutes_per_request));
+    if minutes == 0 {
+        return Ok(None);
+    }
+    let at = v.completed_at.unwrap_or(v.updated_at);
+    Ok(Some(crate::store::help_requests::HoursRow {
+        id: Uuid::now_v7(),
+        community_id: v.community_id,
+        volunteer_id: volunteer,
+        source_type: "visit",
+        source_id: v.id,
+        minutes,
+        verified_by: None,
+        note: None,
+        at,
+        month_key: super::dispatch::month_key(at, rules.tz),
+    }))
 }
 
 /// An urgent finding: the grade one step up (kept with the visit as its reason), the plan
@@ -1231,6 +1268,7 @@ pub async fn cancel(
         needs: &[],
         grade: None,
         follow_up: None,
+        hours: None,
     };
     store::visits::apply(&ctx.db, &change)
         .await

@@ -495,6 +495,8 @@ macro_rules! bind_request {
 /// Stores a new request inside another use case's transaction (needs found on a visit).
 pub(crate) trait RequestExec {
     async fn insert_request(&mut self, r: &HelpRequestRow, fx: &Effects) -> StoreResult<()>;
+    /// Effects that do not move a request (service hours credited for a visit).
+    async fn write_effects(&mut self, request_id: Uuid, fx: &Effects) -> StoreResult<()>;
 }
 
 macro_rules! impl_request_exec {
@@ -510,6 +512,12 @@ macro_rules! impl_request_exec {
                     .execute(&mut *tx)
                     .await?;
                 write_effects!(tx, r.id, fx);
+                Ok(())
+            }
+
+            async fn write_effects(&mut self, request_id: Uuid, fx: &Effects) -> StoreResult<()> {
+                let tx = self;
+                write_effects!(tx, request_id, fx);
                 Ok(())
             }
         }

@@ -101,6 +101,9 @@ pub async fn save(
         if let Some(g) = grade {
             tx.grade(g, None).await?;
         }
+        if expected_version.is_some() {
+            tx.resident_saved(r.id, r.grid_id, r.active, t).await?;
+        }
         let saved: ResidentRow = sqlx::query_as(GET).bind(r.id).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(saved)

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::help_requests::{Effects, HelpRequestRow, RequestExec};
+use super::help_requests::{Effects, HelpRequestRow, HoursRow, RequestExec};
 use super::{BeginWrite, Db, StoreError, StoreResult, on_db, stale_or_missing};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -256,6 +256,13 @@ const REPLAN_PLAN: &str = "update visit_plans set epoch = epoch + 1, anchor_on =
 const CANCEL_FUTURE: &str = "update visits set status = 'cancelled', cancel_reason = $3,
     version = version + 1, updated_at = $2
     where plan_id = $1 and status = 'scheduled' and reason = 'plan' and window_end > $2";
+const REGRID_OPEN: &str = "update visits set grid_id = $2
+    where resident_id = $1 and status in ('scheduled', 'in_progress')";
+const END_PLANS_OF: &str = "update visit_plans set active = false, next_start = null,
+    version = version + 1, updated_at = $2 where resident_id = $1 and active";
+const CANCEL_OPEN_OF: &str =
+    "update visits set status = 'cancelled', cancel_reason = 'resident_inactive',
+    version = version + 1, updated_at = $2 where resident_id = $1 and status = 'scheduled'";
 const END_PLAN: &str = "update visit_plans set active = false, next_start = null,
     version = version + 1, updated_at = $3 where id = $1 and version = $2 and active";
 const SET_GRADE: &str = "update residents set care_level = $2, grade_source = $3,
@@ -337,6 +344,15 @@ pub(crate) trait VisitExec {
     async fn insert_visit(&mut self, v: &VisitRow) -> StoreResult<u64>;
     async fn visit_event(&mut self, e: &VisitEvent) -> StoreResult<()>;
     async fn grade(&mut self, g: &GradeUpdate, resident_version: Option<i64>) -> StoreResult<()>;
+    /// A resident record saved: open visits follow a move to another grid, and a resident no
+    /// longer active has their plan ended and their visits not yet started cancelled.
+    async fn resident_saved(
+        &mut self,
+        resident_id: Uuid,
+        grid_id: Option<Uuid>,
+        active: bool,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 }
 
 macro_rules! impl_visit_exec {
@@ -451,6 +467,33 @@ macro_rules! impl_visit_exec {
                 }
                 Ok(())
             }
+
+            async fn resident_saved(
+                &mut self,
+                resident_id: Uuid,
+                grid_id: Option<Uuid>,
+                active: bool,
+                at: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                sqlx::query(REGRID_OPEN)
+                    .bind(resident_id)
+                    .bind(grid_id)
+                    .execute(&mut *self)
+                    .await?;
+                if !active {
+                    sqlx::query(END_PLANS_OF)
+                        .bind(resident_id)
+                        .bind(at)
+                        .execute(&mut *self)
+                        .await?;
+                    sqlx::query(CANCEL_OPEN_OF)
+                        .bind(resident_id)
+                        .bind(at)
+                        .execute(&mut *self)
+                        .await?;
+                }
+                Ok(())
+            }
         }
     };
 }
@@ -466,6 +509,8 @@ pub struct VisitChange<'a> {
     pub needs: &'a [(HelpRequestRow, Effects)],
     pub grade: Option<GradeUpdate>,
     pub follow_up: Option<VisitRow>,
+    /// A volunteer's visit counts as service time.
+    pub hours: Option<HoursRow>,
 }
 
 pub async fn apply(db: &Db, c: &VisitChange<'_>) -> StoreResult<VisitRow> {
@@ -491,6 +536,10 @@ pub async fn apply(db: &Db, c: &VisitChange<'_>) -> StoreResult<VisitRow> {
         }
         if let Some(f) = &c.follow_up {
             tx.insert_visit(f).await?;
+        }
+        if let Some(h) = &c.hours {
+            let fx = Effects { at: v.updated_at, hours: Some(h.clone()), ..Effects::default() };
+            tx.write_effects(v.id, &fx).await?;
         }
         let saved: VisitWithResident = sqlx::query_as(GET_VISIT).bind(v.id).fetch_one(&mut *tx).await?;
         tx.commit().await?;

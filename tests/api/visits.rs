@@ -571,6 +571,16 @@ async fn a_visit_goes_from_my_list_to_completion_and_its_needs_are_dispatched() 
         .items();
     assert_eq!(timeline[0]["data"]["visit_id"], visit.as_str());
 
+    // The party-member volunteer's visit counts as service time.
+    assert_eq!(
+        w.scalar(
+            "select cast(sum(minutes) as bigint) from service_hours where source_id = $1 and source_type = 'visit'",
+            &visit
+        )
+        .await,
+        30
+    );
+
     // Completing twice is refused; nothing changes.
     w.act(&visit, "complete", &w.party, complete_body("well"))
         .await
@@ -1291,4 +1301,82 @@ async fn a_volunteer_reports_a_need_they_found_and_claims_it() {
         )
         .await
         .problem(409, "missing_skills");
+}
+
+#[tokio::test]
+async fn open_visits_follow_a_move_and_end_with_the_resident() {
+    let w = v_world().await;
+    let sun = w.resident(json!(["advanced_age", "living_alone"])).await;
+    let plan = w.plan(&sun, json!({})).await.expect(201).id();
+    let first = w.visits(&w.gw, "mine=true").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    w.act(&first, "complete", &w.gw, complete_body("well"))
+        .await
+        .expect(200);
+    let grid2 = w.app.grid(&w.c, "第二网格", &[]).await;
+    let r = w
+        .app
+        .get(&format!("/api/v1/residents/{sun}"), &w.dispatcher)
+        .await
+        .expect(200);
+    let moved = w
+        .app
+        .patch(
+            &format!("/api/v1/residents/{sun}"),
+            &w.dispatcher,
+            &r.etag(),
+            json!({"grid_id": grid2}),
+        )
+        .await
+        .expect(200);
+    let open = w
+        .visits(
+            &w.dispatcher,
+            &format!("resident_id={sun}&status=scheduled"),
+        )
+        .await;
+    assert_eq!(open.len(), 4);
+    assert!(open.iter().all(|v| v["grid_id"] == grid2.as_str()));
+    // What was done stays with the grid it was done in.
+    let done = w
+        .app
+        .get(&format!("/api/v1/visits/{first}"), &w.dispatcher)
+        .await
+        .expect(200);
+    assert_eq!(done.body["grid_id"], w.grid.as_str());
+
+    w.app
+        .send(
+            w.app
+                .req(reqwest::Method::DELETE, &format!("/api/v1/residents/{sun}"))
+                .bearer_auth(&w.dispatcher)
+                .header("if-match", moved.etag()),
+        )
+        .await
+        .expect(204);
+    let p = w
+        .app
+        .get(&format!("/api/v1/visit-plans/{plan}"), &w.dispatcher)
+        .await
+        .expect(200);
+    assert_eq!(p.body["active"], false);
+    let cancelled = w
+        .visits(
+            &w.dispatcher,
+            &format!("resident_id={sun}&status=cancelled"),
+        )
+        .await;
+    assert_eq!(cancelled.len(), 4);
+    assert!(
+        cancelled
+            .iter()
+            .all(|v| v["cancel_reason"] == "resident_inactive")
+    );
+    // Generation leaves an ended plan alone.
+    let g = visits::generate(&w.app.state, Utc::now() + Duration::days(30))
+        .await
+        .unwrap();
+    assert_eq!(g.created, 0);
 }
