@@ -15,6 +15,7 @@ use crate::services::grids::{self, GridInput};
 use crate::services::residents::{self, Consent, EmergencyContact, ResidentInput};
 use crate::services::service_types::{self, ServiceTypeInput};
 use crate::services::teams::{self, TeamInput};
+use crate::services::visits::{self, MemberInput, PlanInput};
 use crate::services::volunteers::{self, VolunteerInput};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
@@ -158,7 +159,7 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
         &[(Role::Dispatcher, c)],
     )
     .await?;
-    user(
+    let doctor = user(
         ctx,
         &admin,
         Some("doctor"),
@@ -169,6 +170,7 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
     .await?;
 
     let mut grid_ids = Vec::new();
+    let mut workers = Vec::new();
     for (i, name) in ["第一网格", "第二网格", "第三网格"].iter().enumerate() {
         let worker = user(
             ctx,
@@ -196,6 +198,7 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
         )
         .await?;
         grid_ids.push(g.id);
+        workers.push(worker);
     }
 
     for (code, name, skills, urgency) in CATALOGUE {
@@ -228,20 +231,17 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
     )
     .await?;
     let mut residents_made = 0;
+    // Grades come from the care categories and ages by the default policy's rules.
+    let mut graded = Vec::new();
     for i in 0..50u32 {
-        let (given, age, categories, level): (&str, i64, Vec<&str>, Option<&str>) = match i {
+        let (given, age, categories): (&str, i64, Vec<&str>) = match i {
             0..=19 => {
                 let cats = if i % 2 == 0 {
                     vec!["living_alone", "advanced_age"]
                 } else {
                     vec!["empty_nest", "chronic_illness"]
                 };
-                (
-                    pick(&mut rng, GIVEN_OLD),
-                    rng.gen_range(78..95),
-                    cats,
-                    Some(if i % 2 == 0 { "high" } else { "priority" }),
-                )
+                (pick(&mut rng, GIVEN_OLD), rng.gen_range(78..95), cats)
             }
             20..=29 => {
                 let cats = if i % 4 == 0 {
@@ -249,25 +249,14 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
                 } else {
                     vec![]
                 };
-                (
-                    pick(&mut rng, GIVEN_YOUNG),
-                    rng.gen_range(6..13),
-                    cats,
-                    if i % 4 == 0 { Some("priority") } else { None },
-                )
+                (pick(&mut rng, GIVEN_YOUNG), rng.gen_range(6..13), cats)
             }
             30..=34 => (
                 pick(&mut rng, GIVEN_ADULT),
                 rng.gen_range(40..70),
                 vec!["disabled", "low_income"],
-                Some("priority"),
             ),
-            _ => (
-                pick(&mut rng, GIVEN_ADULT),
-                rng.gen_range(25..70),
-                vec![],
-                Some("general"),
-            ),
+            _ => (pick(&mut rng, GIVEN_ADULT), rng.gen_range(25..70), vec![]),
         };
         let name = if i == 0 {
             "孙大娘".to_string()
@@ -290,7 +279,7 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
         } else {
             vec![]
         };
-        residents::create(
+        let made = residents::create(
             ctx,
             &admin,
             c,
@@ -319,7 +308,7 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
                 }),
                 emergency_contacts: contacts,
                 care_categories: categories.iter().map(|s| s.to_string()).collect(),
-                care_level: level.map(str::to_string),
+                care_level: None,
                 consent: Consent {
                     data_processing: true,
                     share_with_volunteers: rng.gen_bool(0.7),
@@ -331,6 +320,10 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
         )
         .await?;
         residents_made += 1;
+        // 孙大娘's plan is the README's walk-through; the other graded residents have theirs.
+        if i > 0 && made.care_level.is_some() {
+            graded.push((made.id, workers[(i % 3) as usize]));
+        }
     }
 
     let mut party = Vec::new();
@@ -418,9 +411,36 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
         )
         .await?;
     }
+    for (resident_id, worker) in &graded {
+        visits::create_plan(
+            ctx,
+            &admin,
+            c,
+            PlanInput {
+                resident_id: *resident_id,
+                team: vec![
+                    MemberInput {
+                        user_id: *worker,
+                        role: "grid_worker".into(),
+                    },
+                    MemberInput {
+                        user_id: doctor,
+                        role: "doctor".into(),
+                    },
+                ],
+                contact_kinds: vec!["home_visit".into(), "phone".into()],
+                frequency_days: None,
+                starts_on: None,
+                ends_on: None,
+                notes: None,
+            },
+        )
+        .await?;
+    }
     Ok(format!(
-        "Seeded 电力社区 (code dianli, id {c}): 3 grids, {residents_made} residents, 30 volunteers, {} service types, 2 teams.\n\
+        "Seeded 电力社区 (code dianli, id {c}): 3 grids, {residents_made} residents ({} with visit plans), 30 volunteers, {} service types, 2 teams.\n\
          Demo logins (password {DEMO_PASSWORD}): dianli-admin, dispatcher, doctor, grid1..grid3, sun-daniang (resident), volunteers by phone 13930000000..13930000029.",
+        graded.len(),
         CATALOGUE.len()
     ))
 }

@@ -55,4 +55,25 @@ async fn the_demo_community_is_seeded_once_and_usable() {
         .expect(200);
     assert_eq!(types.items().len(), 10);
     app.login("13930000007", huying::demo::DEMO_PASSWORD).await;
+    // Graded residents have visit plans with their grid worker and the doctor, and visits.
+    assert!(report.contains("with visit plans"), "{report}");
+    let plans = app
+        .get(
+            &format!("/api/v1/communities/{c}/visit-plans?limit=200"),
+            &app.admin,
+        )
+        .await
+        .expect(200);
+    assert!(plans.items().len() >= 15, "{}", plans.items().len());
+    let doctor = app.login("doctor", huying::demo::DEMO_PASSWORD).await;
+    let visits = app
+        .get("/api/v1/visits?mine=true&limit=200", &doctor)
+        .await
+        .expect(200);
+    assert!(!visits.items().is_empty());
+    let grid1 = app
+        .get("/api/v1/visits?mine=true&limit=200", &gw)
+        .await
+        .expect(200);
+    assert!(!grid1.items().is_empty() && grid1.items().len() < visits.items().len());
 }
