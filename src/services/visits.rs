@@ -708,6 +708,9 @@ pub async fn generate_in(
     let (policy, tz) = policy_and_zone(ctx, community_id).await?;
     let until = now + Duration::days(i64::from(policy.visit.horizon_days));
     let mut out = GenerationView::default();
+    if !store::visits::any_due(&ctx.db, community_id, until).await? {
+        return Ok(out);
+    }
     loop {
         let (plans, created) = store::visits::generate_batch(
             &ctx.db,
@@ -749,7 +752,7 @@ pub async fn generate_now(
 /// and the dispatchers), then the next visits are generated.
 pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
     let mut n = 0;
-    loop {
+    while store::visits::any_missed(&ctx.db, now).await? {
         let missed = store::visits::mark_missed(&ctx.db, now, MISSED_BATCH).await?;
         n += missed.len();
         if (missed.len() as i64) < MISSED_BATCH {

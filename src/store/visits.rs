@@ -214,6 +214,10 @@ const DUE_PLANS_SQLITE: &str =
     from visit_plans p join residents r on r.id = p.resident_id
     where p.community_id = $3 and p.active and p.next_start < $1
     order by p.next_start limit $2";
+const ANY_DUE_PLAN: &str = "select count(*) from (select 1 from visit_plans p
+    where p.community_id = $1 and p.active and p.next_start < $2 limit 1) x";
+const ANY_MISSED: &str = "select count(*) from (select 1 from visits v
+    where v.status = 'scheduled' and v.window_end <= $1 limit 1) x";
 const INSERT_PLAN: &str = concat!(
     "insert into visit_plans (",
     plan_columns!(),
@@ -795,6 +799,21 @@ pub async fn list(
         .bind(&f.status).bind(f.resident_id).bind(f.grid_id).bind(f.plan_id).bind(f.due_from)
         .bind(f.due_to).bind(f.assigned_to).bind(f.visible_to).bind(limit).fetch_all(pool).await)?,
     )
+}
+
+/// Whether any of the community's plans is due for generation before `until`: a read, so that
+/// the job takes no write lock when there is nothing to do.
+pub async fn any_due(db: &Db, community_id: Uuid, until: DateTime<Utc>) -> StoreResult<bool> {
+    let n: i64 = on_db!(db, pool => sqlx::query_scalar(ANY_DUE_PLAN).bind(community_id).bind(until)
+        .fetch_one(pool).await)?;
+    Ok(n > 0)
+}
+
+/// Whether any scheduled visit's window has ended by `now`.
+pub async fn any_missed(db: &Db, now: DateTime<Utc>) -> StoreResult<bool> {
+    let n: i64 =
+        on_db!(db, pool => sqlx::query_scalar(ANY_MISSED).bind(now).fetch_one(pool).await)?;
+    Ok(n > 0)
 }
 
 /// Takes up to `limit` of a community's plans due for generation before `until`, lets `compute` make their
