@@ -581,6 +581,25 @@ async fn a_visit_goes_from_my_list_to_completion_and_its_needs_are_dispatched() 
         30
     );
 
+    // Two team members completing the same visit at once: one wins, the other is told.
+    let next = w.visits(&w.gw, "mine=true&status=scheduled").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    w.set_window(
+        &next,
+        Utc::now() - Duration::hours(1),
+        Utc::now() + Duration::days(1),
+    )
+    .await;
+    let (x, y) = tokio::join!(
+        w.act(&next, "complete", &w.gw, complete_body("well")),
+        w.act(&next, "complete", &w.doctor, complete_body("well"))
+    );
+    let mut statuses = [x.status, y.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409]);
+
     // Completing twice is refused; nothing changes.
     w.act(&visit, "complete", &w.party, complete_body("well"))
         .await
