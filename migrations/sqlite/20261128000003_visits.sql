@@ -84,6 +84,9 @@ create index visits_plan on visits (plan_id, window_start);
 create index visits_resident on visits (resident_id, window_end);
 create index visits_coverage on visits (community_id, window_end, status, grid_id, completed_at);
 create index visits_open on visits (status, window_end);
+-- Coverage: the visits whose window passed without a visit (missed, or done late).
+create index visits_passed on visits (community_id, window_end, resident_id, grid_id, status)
+    where status = 'missed' or (status = 'completed' and completed_at > window_end);
 
 create table visit_needs (
     visit_id blob not null references visits(id),

@@ -1,5 +1,8 @@
 //! Visit coverage (月探访率): visits due in a period by grid, by assignee, and the residents
 //! whose window passed without a visit. Aggregated in SQL over the `visits_coverage` index.
+//! The statements are not kept prepared: a cached generic plan cannot see how long the period
+//! is (PostgreSQL guessed hundreds of rows for a year's 160,000, and sorted on disk), so each
+//! report is planned with its own values, for a millisecond or two.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -131,14 +134,14 @@ pub struct Period {
 
 pub async fn by_grid(db: &Db, p: &Period) -> StoreResult<Vec<GridTally>> {
     Ok(
-        on_db!(db, pool => sqlx::query_as(BY_GRID).bind(p.community_id).bind(p.from).bind(p.to)
+        on_db!(db, pool => sqlx::query_as(BY_GRID).persistent(false).bind(p.community_id).bind(p.from).bind(p.to)
         .bind(p.now).bind(p.grid_worker).fetch_all(pool).await)?,
     )
 }
 
 pub async fn by_assignee(db: &Db, p: &Period) -> StoreResult<Vec<AssigneeTally>> {
     Ok(
-        on_db!(db, pool => sqlx::query_as(BY_ASSIGNEE).bind(p.community_id).bind(p.from).bind(p.to)
+        on_db!(db, pool => sqlx::query_as(BY_ASSIGNEE).persistent(false).bind(p.community_id).bind(p.from).bind(p.to)
         .bind(p.now).bind(p.grid_worker).fetch_all(pool).await)?,
     )
 }
@@ -146,7 +149,7 @@ pub async fn by_assignee(db: &Db, p: &Period) -> StoreResult<Vec<AssigneeTally>>
 /// Each assignee's open visits whose window is open now or opens before `until`.
 pub async fn upcoming(db: &Db, p: &Period, until: DateTime<Utc>) -> StoreResult<Vec<(Uuid, i64)>> {
     Ok(
-        on_db!(db, pool => sqlx::query_as(UPCOMING).bind(p.community_id).bind(p.now).bind(until)
+        on_db!(db, pool => sqlx::query_as(UPCOMING).persistent(false).bind(p.community_id).bind(p.now).bind(until)
         .bind(p.grid_worker).fetch_all(pool).await)?,
     )
 }
@@ -156,9 +159,9 @@ pub async fn missed_residents(
     p: &Period,
     limit: i64,
 ) -> StoreResult<(Vec<MissedResident>, i64)> {
-    let rows = on_db!(db, pool => sqlx::query_as(MISSED_RESIDENTS).bind(p.community_id).bind(p.from)
+    let rows = on_db!(db, pool => sqlx::query_as(MISSED_RESIDENTS).persistent(false).bind(p.community_id).bind(p.from)
         .bind(p.to).bind(p.now).bind(p.grid_worker).bind(limit).fetch_all(pool).await)?;
-    let total = on_db!(db, pool => sqlx::query_scalar(MISSED_RESIDENT_COUNT).bind(p.community_id)
+    let total = on_db!(db, pool => sqlx::query_scalar(MISSED_RESIDENT_COUNT).persistent(false).bind(p.community_id)
         .bind(p.from).bind(p.to).bind(p.now).bind(p.grid_worker).fetch_one(pool).await)?;
     Ok((rows, total))
 }
