@@ -643,34 +643,21 @@ fn windows_of(
     let kinds = kinds_of(&d.contact_kinds);
     let visits: Vec<VisitRow> = ws
         .iter()
-        .map(|w| VisitRow {
-            id: Uuid::now_v7(),
-            community_id: d.community_id,
-            resident_id: d.resident_id,
-            grid_id: d.grid_id,
-            plan_id: Some(d.id),
-            epoch: Some(d.epoch),
-            seq: Some(w.seq),
-            reason: Reason::Plan.as_str().to_string(),
-            contact_kind: kinds
+        .map(|w| {
+            let kind = kinds
                 .get(w.seq as usize % kinds.len().max(1))
-                .cloned()
-                .unwrap_or_else(|| ContactKind::HomeVisit.as_str().to_string()),
-            window_start: w.start,
-            window_end: w.end,
-            status: Status::Scheduled.as_str().to_string(),
-            started_at: None,
-            started_by: None,
-            completed_at: None,
-            completed_by: None,
-            performed_contact_kind: None,
-            duration_minutes: None,
-            condition: None,
-            observations: None,
-            cancel_reason: None,
-            version: 1,
-            created_at: now,
-            updated_at: now,
+                .and_then(|k| ContactKind::parse(k).ok())
+                .unwrap_or(ContactKind::HomeVisit);
+            let mut v = new_visit(
+                (d.community_id, d.resident_id, d.grid_id),
+                (Some(d.id), Some(d.epoch)),
+                Reason::Plan,
+                kind,
+                (w.start, w.end),
+                now,
+            );
+            v.seq = Some(w.seq);
+            v
         })
         .collect();
     let next_seq = d.next_seq + ws.len() as i64;
@@ -1208,27 +1195,27 @@ async fn urgent_finding(
     Ok((grade, follow_up))
 }
 
-fn ad_hoc_visit(
-    community_id: Uuid,
-    resident_id: Uuid,
-    grid_id: Option<Uuid>,
-    plan: Option<&PlanRow>,
+/// A visit due in `window`, scheduled; plan visits also carry their window's `seq`.
+fn new_visit(
+    (community_id, resident_id, grid_id): (Uuid, Uuid, Option<Uuid>),
+    (plan_id, epoch): (Option<Uuid>, Option<i64>),
     reason: Reason,
+    contact_kind: ContactKind,
+    (window_start, window_end): (DateTime<Utc>, DateTime<Utc>),
     now: DateTime<Utc>,
-    due: DateTime<Utc>,
 ) -> VisitRow {
     VisitRow {
         id: Uuid::now_v7(),
         community_id,
         resident_id,
         grid_id,
-        plan_id: plan.map(|p| p.id),
-        epoch: plan.map(|p| p.epoch),
+        plan_id,
+        epoch,
         seq: None,
         reason: reason.as_str().to_string(),
-        contact_kind: ContactKind::HomeVisit.as_str().to_string(),
-        window_start: now,
-        window_end: due,
+        contact_kind: contact_kind.as_str().to_string(),
+        window_start,
+        window_end,
         status: Status::Scheduled.as_str().to_string(),
         started_at: None,
         started_by: None,
@@ -1243,6 +1230,27 @@ fn ad_hoc_visit(
         created_at: now,
         updated_at: now,
     }
+}
+
+/// A visit outside the plan's schedule (a follow-up, a major change): a home visit from now
+/// until `due`, by the plan's team if there is a plan.
+fn ad_hoc_visit(
+    community_id: Uuid,
+    resident_id: Uuid,
+    grid_id: Option<Uuid>,
+    plan: Option<&PlanRow>,
+    reason: Reason,
+    now: DateTime<Utc>,
+    due: DateTime<Utc>,
+) -> VisitRow {
+    new_visit(
+        (community_id, resident_id, grid_id),
+        (plan.map(|p| p.id), plan.map(|p| p.epoch)),
+        reason,
+        ContactKind::HomeVisit,
+        (now, due),
+        now,
+    )
 }
 
 /// Staff cancel a visit that will not happen, with the reason.
