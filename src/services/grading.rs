@@ -254,13 +254,6 @@ fn may_grade(a: ResidentAccess, manual: bool) -> ServiceResult<()> {
     }
 }
 
-/// After a grade change, the plan's new windows are generated at once (the job would too).
-async fn regenerate(ctx: &AppState) {
-    if let Err(e) = super::visits::generate(ctx, store::now()).await {
-        tracing::warn!(error = %e, "visit generation after a grade change failed");
-    }
-}
-
 /// 评估: the grid worker's assessment; the grade follows the rules with it, replacing any
 /// manual or raised grade (the assessment is the fresh judgement).
 pub async fn assess(
@@ -393,7 +386,8 @@ async fn apply(
         Err(e) => return Err(e.into()),
     }
     if update.replan.is_some() {
-        regenerate(ctx).await;
+        // The plan's new windows at once (the job would make them too).
+        super::visits::generate_or_log(ctx).await;
     }
     Ok(GradeView {
         resident_id: r.id,

@@ -587,10 +587,8 @@ pub async fn update(
     let saved = store::residents::save(&ctx.db, &row, Some(version), grade.as_ref())
         .await
         .map_err(duplicate_id)?;
-    if grade.as_ref().is_some_and(|g| g.replan.is_some())
-        && let Err(e) = super::visits::generate(ctx, store::now()).await
-    {
-        tracing::warn!(error = %e, "visit generation after a grade change failed");
+    if grade.as_ref().is_some_and(|g| g.replan.is_some()) {
+        super::visits::generate_or_log(ctx).await;
     }
     Ok(masked(saved))
 }

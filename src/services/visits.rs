@@ -716,7 +716,8 @@ pub async fn generate_in(
     }
 }
 
-async fn generate_or_log(ctx: &AppState) {
+/// Generation after a change that re-plans; a failure is left to the next sweep.
+pub(crate) async fn generate_or_log(ctx: &AppState) {
     if let Err(e) = generate(ctx, store::now()).await {
         tracing::warn!(error = %e, "visit generation failed");
     }
@@ -757,12 +758,26 @@ enum VisitAccess {
     Team,
 }
 
+/// A visit's team: its plan's care team, or for a visit outside any plan, its grid's workers.
+async fn on_team(ctx: &AppState, v: &VisitRow, user_id: Uuid) -> ServiceResult<bool> {
+    Ok(match (v.plan_id, v.grid_id) {
+        (Some(plan), _) => store::visits::members(&ctx.db, plan)
+            .await?
+            .iter()
+            .any(|m| m.user_id == user_id),
+        (None, Some(grid)) => store::grids::worker_grids(&ctx.db, user_id, v.community_id)
+            .await?
+            .contains(&grid),
+        (None, None) => false,
+    })
+}
+
 async fn access(ctx: &AppState, p: &Principal, v: &VisitRow) -> ServiceResult<Option<VisitAccess>> {
     let c = v.community_id;
     if !p.is_member(c) {
         return Ok(None);
     }
-    if store::visits::on_team(&ctx.db, v, p.user_id).await? {
+    if on_team(ctx, v, p.user_id).await? {
         return Ok(Some(VisitAccess::Team));
     }
     if p.is_staff(c) {

@@ -333,11 +333,6 @@ const DUE_MISSED: &str = concat!(
 const MARK_MISSED: &str =
     "update visits set status = 'missed', version = version + 1, updated_at = $2
     where id = $1 and status = 'scheduled'";
-const ON_TEAM: &str = "select count(*) from care_team_members where plan_id = $1 and user_id = $2";
-const ON_GRID: &str = "select count(*) from grid_workers where grid_id = $1 and user_id = $2";
-const ON_RESIDENT_PLAN: &str =
-    "select count(*) from care_team_members m join visit_plans p on p.id = m.plan_id
-    where p.resident_id = $1 and p.active and m.user_id = $2";
 const TEAM_RESIDENTS: &str = "select distinct p.resident_id from visit_plans p
     join care_team_members m on m.plan_id = p.id
     where p.community_id = $1 and p.active and m.user_id = $2";
@@ -730,28 +725,6 @@ pub async fn plans(
 
 pub async fn members(db: &Db, plan_id: Uuid) -> StoreResult<Vec<MemberRow>> {
     Ok(on_db!(db, pool => sqlx::query_as(MEMBERS).bind(plan_id).fetch_all(pool).await)?)
-}
-
-/// Whether the user is on the visit's team: the plan's care team, or for a visit outside any
-/// plan, a worker of its grid.
-pub async fn on_team(db: &Db, v: &VisitRow, user_id: Uuid) -> StoreResult<bool> {
-    let n: i64 = match (v.plan_id, v.grid_id) {
-        (Some(plan), _) => on_db!(db, pool => sqlx::query_scalar(ON_TEAM).bind(plan).bind(user_id)
-            .fetch_one(pool).await)?,
-        (None, Some(grid)) => {
-            on_db!(db, pool => sqlx::query_scalar(ON_GRID).bind(grid).bind(user_id)
-            .fetch_one(pool).await)?
-        }
-        (None, None) => 0,
-    };
-    Ok(n > 0)
-}
-
-/// Whether the user is on the care team of the resident's active plan.
-pub async fn on_resident_team(db: &Db, resident_id: Uuid, user_id: Uuid) -> StoreResult<bool> {
-    let n: i64 = on_db!(db, pool => sqlx::query_scalar(ON_RESIDENT_PLAN).bind(resident_id)
-        .bind(user_id).fetch_one(pool).await)?;
-    Ok(n > 0)
 }
 
 /// The residents whose active plans the user is on.
