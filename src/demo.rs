@@ -15,7 +15,7 @@ use crate::services::grids::{self, GridInput};
 use crate::services::residents::{self, Consent, EmergencyContact, ResidentInput};
 use crate::services::service_types::{self, ServiceTypeInput};
 use crate::services::teams::{self, TeamInput};
-use crate::services::visits::{self, MemberInput, PlanInput};
+use crate::services::visit_plans::{self, MemberInput, PlanInput};
 use crate::services::volunteers::{self, VolunteerInput};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
@@ -412,7 +412,7 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
         .await?;
     }
     for (resident_id, worker) in &graded {
-        visits::create_plan(
+        visit_plans::create(
             ctx,
             &admin,
             c,

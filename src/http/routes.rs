@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, Route, web};
 use super::error::ApiError;
 use super::handlers::{
     audit, auth, communities, grids, health, help_requests, residents, service_types, teams, users,
-    visits, volunteers,
+    visit_plans, visits, volunteers,
 };
 
 pub struct RouteDef {
@@ -111,11 +111,11 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/residents/{id}/assessments" => visits::assessments,
         post "/api/v1/residents/{id}/major-changes" => visits::major_change,
 
-        post "/api/v1/communities/{id}/visit-plans" => visits::create_plan,
-        get "/api/v1/communities/{id}/visit-plans" => visits::list_plans,
-        get "/api/v1/visit-plans/{id}" => visits::get_plan,
-        patch "/api/v1/visit-plans/{id}" => visits::update_plan,
-        delete "/api/v1/visit-plans/{id}" => visits::end_plan,
+        post "/api/v1/communities/{id}/visit-plans" => visit_plans::create,
+        get "/api/v1/communities/{id}/visit-plans" => visit_plans::list,
+        get "/api/v1/visit-plans/{id}" => visit_plans::get,
+        patch "/api/v1/visit-plans/{id}" => visit_plans::update,
+        delete "/api/v1/visit-plans/{id}" => visit_plans::deactivate,
 
         post "/api/v1/communities/{id}/visits/generate" => visits::generate,
         get "/api/v1/visits" => visits::list,

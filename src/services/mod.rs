@@ -15,6 +15,7 @@ pub mod residents;
 pub mod service_types;
 pub mod sweeper;
 pub mod teams;
+pub mod visit_plans;
 pub mod visits;
 pub mod volunteers;
 

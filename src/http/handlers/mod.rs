@@ -10,6 +10,7 @@ pub mod residents;
 pub mod service_types;
 pub mod teams;
 pub mod users;
+pub mod visit_plans;
 pub mod visits;
 pub mod volunteers;
 

@@ -2,11 +2,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, Auth, IfMatch, OptionalIfMatch, RequestId, page_request};
+use crate::http::extract::{ApiJson, Auth, RequestId, page_request};
 use crate::http::handlers::help_requests::{PageQuery, action};
 use crate::http::respond;
 use crate::services::{coverage, grading, visits as svc};
@@ -73,58 +72,6 @@ pub async fn major_change(
 ) -> Result<HttpResponse, ApiError> {
     let v = svc::report_major_change(&ctx, &p, *id, input).await?;
     Ok(HttpResponse::Created().json(v))
-}
-
-pub async fn create_plan(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    community_id: web::Path<Uuid>,
-    ApiJson(input): ApiJson<svc::PlanInput>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::create_plan(&ctx, &p, *community_id, input).await?;
-    Ok(respond::versioned(StatusCode::CREATED, &v, v.version))
-}
-
-pub async fn list_plans(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    community_id: web::Path<Uuid>,
-    q: web::Query<svc::PlanQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let page = page_request(q.limit, q.cursor.as_deref())?;
-    Ok(respond::page(
-        svc::list_plans(&ctx, &p, *community_id, q.into_inner(), page).await?,
-    ))
-}
-
-pub async fn get_plan(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::get_plan(&ctx, &p, *id).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
-
-pub async fn update_plan(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    IfMatch(version): IfMatch,
-    ApiJson(changes): ApiJson<Value>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::update_plan(&ctx, &p, *id, version, &changes).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
-
-pub async fn end_plan(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    OptionalIfMatch(version): OptionalIfMatch,
-) -> Result<HttpResponse, ApiError> {
-    svc::end_plan(&ctx, &p, *id, version).await?;
-    Ok(respond::no_content())
 }
 
 pub async fn generate(
