@@ -1399,3 +1399,130 @@ async fn open_visits_follow_a_move_and_end_with_the_resident() {
         .unwrap();
     assert_eq!(g.created, 0);
 }
+
+#[tokio::test]
+async fn bad_queries_plan_changes_and_out_of_order_requests_are_refused() {
+    let w = v_world().await;
+    let sun = w.resident(json!(["advanced_age", "living_alone"])).await;
+    let plan = w.plan(&sun, json!({})).await.expect(201);
+    let plan_path = format!("/api/v1/visit-plans/{}", plan.id());
+
+    // Lists and reports: bad filters, cursors and limits.
+    for q in [
+        "status=bogus",
+        "due_from=2026-12-01T00:00:00Z&due_to=2026-11-01T00:00:00Z",
+        "due_from=1900-01-01T00:00:00Z",
+        "cursor=not-a-cursor",
+        "limit=0",
+    ] {
+        w.app
+            .get(&format!("/api/v1/visits?{q}"), &w.gw)
+            .await
+            .problem(422, "validation_failed");
+    }
+    for q in ["mine=perhaps", "due_from=yesterday", "resident_id=x"] {
+        w.app
+            .get(&format!("/api/v1/visits?{q}"), &w.gw)
+            .await
+            .problem(400, "invalid_query");
+    }
+    w.app
+        .get(
+            &format!("/api/v1/communities/{}/visit-plans?active=maybe", w.c),
+            &w.gw,
+        )
+        .await
+        .problem(400, "invalid_query");
+    for path in [
+        format!("/api/v1/residents/{sun}/grade-changes?cursor=zzz"),
+        format!("/api/v1/residents/{sun}/assessments?limit=1000"),
+    ] {
+        w.app
+            .get(&path, &w.gw)
+            .await
+            .problem(422, "validation_failed");
+    }
+    // Residents and volunteers on no team list no plans and no visits.
+    let (_, resident_tok) = w.app.user("resident", Some(&w.c)).await;
+    for path in [
+        format!("/api/v1/communities/{}/visit-plans", w.c),
+        format!("/api/v1/visits?community_id={}", w.c),
+    ] {
+        w.app
+            .get(&path, &resident_tok)
+            .await
+            .problem(403, "forbidden");
+    }
+    // Only staff and grid workers plan; a doctor may not.
+    let other = w.resident(json!(["disabled"])).await;
+    w.app
+        .post(
+            &format!("/api/v1/communities/{}/visit-plans", w.c),
+            &w.doctor,
+            json!({"resident_id": other,
+                   "team": [{"user_id": w.doctor_user, "role": "doctor"}]}),
+        )
+        .await
+        .problem(403, "forbidden");
+
+    // Plan changes are checked like a creation; nothing is written on a refusal.
+    let etag = plan.etag();
+    for (body, field, code) in [
+        (
+            json!({"frequency_days": 0}),
+            "frequency_days",
+            "out_of_range",
+        ),
+        (
+            json!({"contact_kinds": ["fax"]}),
+            "contact_kinds[0]",
+            "unknown_value",
+        ),
+        (json!({"team": []}), "team", "out_of_range"),
+        (json!({"resident_id": other}), "resident_id", "immutable"),
+        (json!({"colour": "red"}), "colour", "unknown_field"),
+    ] {
+        let r = w
+            .app
+            .patch(&plan_path, &w.gw, &etag, body.clone())
+            .await
+            .problem(422, "validation_failed");
+        assert_eq!(r.field_codes(), [(field.into(), code.into())], "{body}");
+    }
+    let unchanged = w.app.get(&plan_path, &w.gw).await.expect(200);
+    assert_eq!(unchanged.etag(), etag);
+    assert_eq!(unchanged.body["epoch"], 1);
+
+    // An ended plan cannot change; a major change for someone no longer here is refused.
+    w.app.delete(&plan_path, &w.gw).await.expect(204);
+    let ended = w.app.get(&plan_path, &w.gw).await.expect(200);
+    w.app
+        .patch(&plan_path, &w.gw, &ended.etag(), json!({"notes": "继续"}))
+        .await
+        .problem(409, "plan_ended");
+    let r = w
+        .app
+        .get(&format!("/api/v1/residents/{other}"), &w.dispatcher)
+        .await
+        .expect(200);
+    w.app
+        .send(
+            w.app
+                .req(
+                    reqwest::Method::DELETE,
+                    &format!("/api/v1/residents/{other}"),
+                )
+                .bearer_auth(&w.dispatcher)
+                .header("if-match", r.etag()),
+        )
+        .await
+        .expect(204);
+    w.app
+        .post(
+            &format!("/api/v1/residents/{other}/major-changes"),
+            &w.gw,
+            json!({"kind": "fall"}),
+        )
+        .await
+        .problem(409, "resident_inactive");
+}
