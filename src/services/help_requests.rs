@@ -738,7 +738,8 @@ async fn then_dispatch(
     Ok(store::help_requests::get(&ctx.db, saved.id).await?)
 }
 
-fn reason(field: &str, s: Option<&str>) -> ServiceResult<String> {
+/// A required reason or note of at most 500 characters.
+pub(crate) fn reason(field: &str, s: Option<&str>) -> ServiceResult<String> {
     match s.map(Reason::parse) {
         Some(Ok(r)) => Ok(r.into_inner()),
         Some(Err(code)) => Err(field_error(field, code)),

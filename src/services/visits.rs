@@ -9,10 +9,10 @@ use uuid::Uuid;
 
 use super::communities::deny;
 use super::grading::{policy_and_zone, replan_for};
-use super::help_requests::{NewRequest, found_need};
+use super::help_requests::{NewRequest, ReasonInput, ResidentBrief, found_need, reason};
 use super::residents::{self, ResidentAccess};
 use super::visit_plans::{kinds_of, team_scope};
-use super::{Page, PageRequest, ServiceError, ServiceResult, field_error};
+use super::{Page, PageRequest, ServiceError, ServiceResult};
 use crate::auth::Principal;
 use crate::domain::Fields;
 use crate::domain::grading::raised;
@@ -35,19 +35,10 @@ use crate::store::visits::{
 use crate::store::{self, StoreError};
 
 type Observations = Text<2000>;
-type ReasonText = Text<500>;
 
 const MAX_NEEDS: usize = 10;
 const GENERATION_BATCH: i64 = 2000;
 const MISSED_BATCH: i64 = 500;
-
-#[derive(Debug, Serialize)]
-pub struct ResidentBrief {
-    pub id: Uuid,
-    pub name: String,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-}
 
 #[derive(Debug, Serialize)]
 pub struct VisitView {
@@ -99,13 +90,6 @@ pub struct CompleteInput {
     pub observations: Option<String>,
     #[serde(default)]
     pub needs: Vec<NeedInput>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CancelInput {
-    #[serde(default)]
-    pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -807,17 +791,13 @@ pub async fn cancel(
     ctx: &AppState,
     p: &Principal,
     id: Uuid,
-    input: CancelInput,
+    input: ReasonInput,
 ) -> ServiceResult<VisitView> {
     let (v, _) = load(ctx, p, id).await?;
     if !p.is_staff(v.visit.community_id) {
         return Err(ServiceError::Forbidden("forbidden"));
     }
-    let reason = match input.reason.as_deref().map(ReasonText::parse) {
-        Some(Ok(r)) => r.into_inner(),
-        Some(Err(code)) => return Err(field_error("reason", code)),
-        None => return Err(field_error("reason", "required")),
-    };
+    let reason = reason("reason", input.reason.as_deref())?;
     let now = store::now();
     let mut n = moved(&v.visit, Action::Cancel, now)?;
     n.cancel_reason = Some(reason.clone());

@@ -105,7 +105,7 @@ pub async fn get(
 
 action!(start => svc::start);
 action!(complete => svc::complete, svc::CompleteInput);
-action!(cancel => svc::cancel, svc::CancelInput);
+action!(cancel => svc::cancel, crate::services::help_requests::ReasonInput);
 
 pub async fn coverage(
     ctx: web::Data<AppState>,
