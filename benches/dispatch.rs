@@ -14,10 +14,10 @@ use rand::{Rng, SeedableRng};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-use huying::services::dispatch;
+use huying::services::requests::dispatch;
 use huying::state::AppState;
 use huying::store::Db;
-use huying::store::help_requests::HelpRequestRow;
+use huying::store::requests::help_requests::HelpRequestRow;
 
 const CENTRE: (f64, f64) = (36.0, 113.0);
 

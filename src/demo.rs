@@ -10,13 +10,13 @@ use crate::auth::{Grant, Principal};
 use crate::domain::role::Role;
 use crate::domain::volunteer::WeeklySlotDto;
 use crate::services::accounts::{self, RoleInput, UserInput};
-use crate::services::communities::{self, CommunityInput};
-use crate::services::grids::{self, GridInput};
-use crate::services::residents::{self, Consent, EmergencyContact, ResidentInput};
-use crate::services::service_types::{self, ServiceTypeInput};
-use crate::services::teams::{self, TeamInput};
-use crate::services::visit_plans::{self, MemberInput, PlanInput};
-use crate::services::volunteers::{self, VolunteerInput};
+use crate::services::registry::communities::{self, CommunityInput};
+use crate::services::registry::grids::{self, GridInput};
+use crate::services::registry::residents::{self, Consent, EmergencyContact, ResidentInput};
+use crate::services::registry::service_types::{self, ServiceTypeInput};
+use crate::services::registry::teams::{self, TeamInput};
+use crate::services::registry::volunteers::{self, VolunteerInput};
+use crate::services::visits::plans::{self, MemberInput, PlanInput};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store;
@@ -108,7 +108,7 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
     {
         println!("Created the first admin account '{name}' with password {pw} (shown once).");
     }
-    let admin_row = store::users::find_by_login(&ctx.db, "admin", None)
+    let admin_row = store::accounts::users::find_by_login(&ctx.db, "admin", None)
         .await?
         .ok_or_else(|| ServiceError::Internal("no admin account".into()))?;
     let admin = Principal {
@@ -412,7 +412,7 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
         .await?;
     }
     for (resident_id, worker) in &graded {
-        visit_plans::create(
+        plans::create(
             ctx,
             &admin,
             c,

@@ -4,10 +4,11 @@
 use actix_web::{HttpResponse, Route, web};
 
 use super::error::ApiError;
-use super::handlers::{
-    audit, auth, communities, grids, health, help_requests, residents, service_types, teams, users,
-    visit_plans, visits, volunteers,
-};
+use super::handlers::accounts::{auth, users};
+use super::handlers::registry::{communities, grids, residents, service_types, teams, volunteers};
+use super::handlers::requests::help_requests;
+use super::handlers::visits::{plans as visit_plans, visits};
+use super::handlers::{audit, health};
 
 pub struct RouteDef {
     pub method: &'static str,

@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::communities::{deny, visible};
-use super::{Page, PageRequest, ServiceResult};
 use crate::auth::Principal;
+use crate::services::registry::communities::{deny, visible};
+use crate::services::{Page, PageRequest, ServiceResult};
 use crate::state::AppState;
 use crate::store::{self, audit::AuditFilter, audit::AuditRow};
 

@@ -1,23 +1,17 @@
 //! Services: the rules. No HTTP in here; handlers call these with a `Principal`.
+//!
+//! One folder per capability, depending on each other one way only:
+//! `accounts` ← `registry` ← `requests` ← `visits`. Beside them: `audit` (reading the audit
+//! log every capability writes), `sweeper` (the background work of requests and visits) and
+//! `patch` (JSON merge-patch for updates). Shared here: the error type, pages, search patterns.
 
 pub mod accounts;
 pub mod audit;
-pub mod communities;
-pub mod coverage;
-pub mod dispatch;
-pub mod grading;
-pub mod grids;
-pub mod help_requests;
-pub mod offers;
 pub mod patch;
-pub mod reports;
-pub mod residents;
-pub mod service_types;
+pub mod registry;
+pub mod requests;
 pub mod sweeper;
-pub mod teams;
-pub mod visit_plans;
 pub mod visits;
-pub mod volunteers;
 
 use uuid::Uuid;
 

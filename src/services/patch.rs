@@ -5,8 +5,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{ServiceError, ServiceResult};
 use crate::domain::FieldError;
+use crate::services::{ServiceError, ServiceResult};
 
 /// RFC 7396: objects merge key by key, `null` removes, anything else replaces.
 pub fn merge(target: &mut Value, patch: &Value) {

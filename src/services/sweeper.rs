@@ -8,12 +8,12 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use super::dispatch::{self, event, status_of, timer};
-use super::help_requests::{self, next_sla_checkpoint, reminder_at};
-use super::{ServiceError, ServiceResult};
 use crate::domain::help_request::{Action, Status};
+use crate::services::requests::dispatch::{self, event, status_of, timer};
+use crate::services::requests::help_requests::{self, next_sla_checkpoint, reminder_at};
+use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
-use crate::store::help_requests::{Effects, HelpRequestRow};
+use crate::store::requests::help_requests::{Effects, HelpRequestRow};
 use crate::store::timers::DueTimer;
 use crate::store::{self, StoreError};
 
@@ -42,13 +42,13 @@ pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
         }
         if (n as i64) < BATCH {
             // Visits: windows that passed become missed, and the next ones are generated.
-            return Ok(done + super::visits::sweep(ctx, now).await?);
+            return Ok(done + crate::services::visits::visits::sweep(ctx, now).await?);
         }
     }
 }
 
 async fn process(ctx: &AppState, t: &DueTimer, now: DateTime<Utc>) -> ServiceResult<()> {
-    let r = match store::help_requests::get(&ctx.db, t.request_id).await {
+    let r = match store::requests::help_requests::get(&ctx.db, t.request_id).await {
         Ok(r) => r,
         Err(StoreError::NotFound) => return Ok(()),
         Err(e) => return Err(e.into()),
@@ -79,7 +79,7 @@ async fn expire_offers(
         add_timers: vec![timer(r, "dispatch", now)],
         ..Effects::default()
     };
-    let (_, open) = store::help_requests::answer_without_transition(
+    let (_, open) = store::requests::help_requests::answer_without_transition(
         &ctx.db,
         r.id,
         &events,
@@ -102,7 +102,7 @@ async fn deadlines(ctx: &AppState, r: &HelpRequestRow, now: DateTime<Utc>) -> Se
         if flag_deadlines(ctx, &r, now).await? {
             return Ok(());
         }
-        r = store::help_requests::get(&ctx.db, r.id).await?;
+        r = store::requests::help_requests::get(&ctx.db, r.id).await?;
         if status_of(&r).is_final() {
             return Ok(());
         }
@@ -183,7 +183,7 @@ async fn flag_deadlines(
     {
         fx.add_timers.push(timer(r, "sla", t));
     }
-    Ok(store::help_requests::flag(&ctx.db, &n, &fx).await?)
+    Ok(store::requests::help_requests::flag(&ctx.db, &n, &fx).await?)
 }
 
 async fn auto_close(ctx: &AppState, r: &HelpRequestRow, now: DateTime<Utc>) -> ServiceResult<()> {

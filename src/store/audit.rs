@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Db, StoreResult, now, on_db};
+use crate::store::{Db, StoreResult, now, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRow {

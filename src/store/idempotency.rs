@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Db, StoreError, StoreResult, now, on_db};
+use crate::store::{Db, StoreError, StoreResult, now, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct IdempotencyRow {

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{BeginWrite, Db, StoreResult, on_db};
+use crate::store::{BeginWrite, Db, StoreResult, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DueTimer {

@@ -37,7 +37,7 @@ async fn residents_are_registered_with_numbers_masked_and_encrypted_at_rest() {
     assert_eq!(r.body["revealed"], false);
     // At rest: no plaintext ID number anywhere in the row.
     let rid = uuid::Uuid::parse_str(&r.id()).unwrap();
-    let row = huying::store::residents::get(&app.state.db, rid)
+    let row = huying::store::registry::residents::get(&app.state.db, rid)
         .await
         .unwrap();
     let cipher = row.id_card_cipher.unwrap();

@@ -6,7 +6,8 @@ use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use serde_json::{Value, json};
 
 use crate::helpers::{Resp, TestApp, spawn_app};
-use huying::services::{sweeper, visits};
+use huying::services::sweeper;
+use huying::services::visits::visits;
 
 pub struct V {
     pub app: TestApp,

@@ -1,18 +1,15 @@
 //! Thin handlers: parse, call a service with the caller, map the result.
+//!
+//! One folder per capability, as in `services`; `audit` and `health` beside them. Helpers
+//! every handler uses (list queries, lifecycle actions, the registry's create/update/deactivate
+//! shapes) live here.
 
+pub mod accounts;
 pub mod audit;
-pub mod auth;
-pub mod communities;
-pub mod grids;
 pub mod health;
-pub mod help_requests;
-pub mod residents;
-pub mod service_types;
-pub mod teams;
-pub mod users;
-pub mod visit_plans;
+pub mod registry;
+pub mod requests;
 pub mod visits;
-pub mod volunteers;
 
 use serde::Deserialize;
 

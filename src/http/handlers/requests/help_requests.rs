@@ -1,0 +1,199 @@
+//! Help requests (诉求), their lifecycle actions, offers and the dispatch console.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, Auth, encode_cursor, page_request};
+use crate::http::respond;
+use crate::services::registry::residents;
+use crate::services::requests::help_requests::{self as svc, ListQuery};
+use crate::services::requests::{offers, reports};
+use crate::state::AppState;
+
+fn ok<T: serde::Serialize>(v: &T) -> HttpResponse {
+    HttpResponse::Ok().json(v)
+}
+
+pub async fn place(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    ApiJson(input): ApiJson<svc::PlaceInput>,
+) -> Result<HttpResponse, ApiError> {
+    let v = svc::place(&ctx, &p, input).await?;
+    Ok(respond::versioned(StatusCode::CREATED, &v, v.version))
+}
+
+pub async fn get(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let v = svc::get(&ctx, &p, *id).await?;
+    Ok(respond::versioned(StatusCode::OK, &v, v.version))
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// The filters and the page come from the same query string; each reads its own fields.
+pub async fn list(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    filters: web::Query<ListQuery>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    Ok(respond::page(
+        svc::list(&ctx, &p, filters.into_inner(), page).await?,
+    ))
+}
+
+pub async fn timeline(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    Ok(respond::page(svc::timeline(&ctx, &p, *id, page).await?))
+}
+
+/// A lifecycle action on `/help-requests/{id}/…`: the service's answer is the request itself,
+/// with its new version as the ETag.
+macro_rules! action {
+    ($name:ident => $call:path) => {
+        pub async fn $name(
+            ctx: web::Data<AppState>,
+            Auth(p): Auth,
+            id: web::Path<Uuid>,
+        ) -> Result<HttpResponse, ApiError> {
+            let v = $call(&ctx, &p, *id).await?;
+            Ok(respond::versioned(StatusCode::OK, &v, v.version))
+        }
+    };
+    ($name:ident => $call:path, $input:ty) => {
+        pub async fn $name(
+            ctx: web::Data<AppState>,
+            Auth(p): Auth,
+            id: web::Path<Uuid>,
+            ApiJson(input): ApiJson<$input>,
+        ) -> Result<HttpResponse, ApiError> {
+            let v = $call(&ctx, &p, *id, input).await?;
+            Ok(respond::versioned(StatusCode::OK, &v, v.version))
+        }
+    };
+}
+
+pub(crate) use action;
+
+action!(triage => svc::triage, svc::TriageInput);
+action!(start => svc::start);
+action!(give_back => svc::give_back, svc::ReasonInput);
+action!(complete => svc::complete, svc::CompleteInput);
+action!(rate => svc::rate, svc::RatingInput);
+action!(cancel => svc::cancel, svc::ReasonInput);
+action!(claim => svc::claim);
+action!(dispatch => offers::dispatch_by_hand, offers::DispatchInput);
+action!(accept => offers::accept);
+
+pub async fn offers_of(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let items = offers::of_request(&ctx, &p, *id).await?;
+    Ok(respond::items(items))
+}
+
+pub async fn candidates(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(&offers::explain(&ctx, &p, *id).await?))
+}
+
+pub async fn my_offers(ctx: web::Data<AppState>, Auth(p): Auth) -> Result<HttpResponse, ApiError> {
+    let items = offers::mine(&ctx, &p).await?;
+    Ok(respond::items(items))
+}
+
+pub async fn decline(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    ApiJson(input): ApiJson<offers::DeclineInput>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(&offers::decline(&ctx, &p, *id, input).await?))
+}
+
+pub async fn batch(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    community_id: web::Path<Uuid>,
+    ApiJson(input): ApiJson<offers::BatchInput>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(&offers::batch(&ctx, &p, *community_id, input).await?))
+}
+
+pub async fn three_rates(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    community_id: web::Path<Uuid>,
+    q: web::Query<reports::RatesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(&reports::three_rates(
+        &ctx,
+        &p,
+        *community_id,
+        q.into_inner(),
+    )
+    .await?))
+}
+
+pub async fn hours(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let mut v = reports::hours(&ctx, &p, *id, page).await?;
+    v.next_cursor = v.next_after.map(encode_cursor);
+    Ok(ok(&v))
+}
+
+pub async fn exclusions(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(&residents::exclusions(&ctx, &p, *id).await?))
+}
+
+pub async fn exclude(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, volunteer) = path.into_inner();
+    Ok(ok(
+        &residents::set_exclusion(&ctx, &p, id, volunteer, true).await?
+    ))
+}
+
+pub async fn unexclude(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, volunteer) = path.into_inner();
+    residents::set_exclusion(&ctx, &p, id, volunteer, false).await?;
+    Ok(respond::no_content())
+}

@@ -1,0 +1,3 @@
+//! Requests routes: help requests, offers, reports.
+
+pub mod help_requests;

@@ -1,2 +1,0 @@
-super::registry_handlers!(crate::services::teams, crate::services::teams::TeamInput);
-super::simple_reads!();

@@ -1,0 +1,672 @@
+//! Residents: who may see them, masking of personal numbers, audited full reads.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::domain::Fields;
+use crate::domain::care::{CareCategory, Gender, parse_categories};
+use crate::domain::geo::Coordinates;
+use crate::domain::id_card::IdCardNumber;
+use crate::domain::mask::mask_phone;
+use crate::domain::phone::Phone;
+use crate::domain::role::Role;
+use crate::domain::text::{AddressLine, Description, Label, Name};
+use crate::services::registry::communities::{deny, policy_of, visible};
+use crate::services::{
+    Page, PageRequest, ServiceError, ServiceResult, field_error, like_pattern, patch,
+};
+use crate::state::AppState;
+use crate::store::audit::NewAudit;
+use crate::store::registry::residents::{ResidentFilter, ResidentRow};
+use crate::store::{self, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyContact {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relation: Option<String>,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Consent {
+    /// Agreed to the station keeping their data (个人信息处理同意).
+    pub data_processing: bool,
+    /// Agreed that assigned volunteers may see their phone and address.
+    pub share_with_volunteers: bool,
+    /// Agreed to be phoned for return visits (回访).
+    pub phone_follow_up: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResidentInput {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_card_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub building: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Coordinates>,
+    #[serde(default)]
+    pub emergency_contacts: Vec<EmergencyContact>,
+    #[serde(default)]
+    pub care_categories: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub care_level: Option<String>,
+    #[serde(default)]
+    pub consent: Consent,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResidentView {
+    pub id: Uuid,
+    pub community_id: Uuid,
+    pub grid_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    pub name: String,
+    pub gender: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub phone: Option<String>,
+    pub id_card_number: Option<String>,
+    /// True when phone and ID numbers are shown in full (an audited read).
+    pub revealed: bool,
+    pub building: Option<String>,
+    pub unit: Option<String>,
+    pub room: Option<String>,
+    pub address: Option<String>,
+    pub location: Option<Coordinates>,
+    pub emergency_contacts: Vec<EmergencyContact>,
+    pub care_categories: Vec<String>,
+    pub care_level: Option<String>,
+    pub consent: Consent,
+    pub notes: Option<String>,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn contacts_of(r: &ResidentRow) -> Vec<EmergencyContact> {
+    serde_json::from_value(r.emergency_contacts.0.clone()).unwrap_or_default()
+}
+
+/// What every role that may see the resident gets: numbers masked.
+fn masked(r: ResidentRow) -> ResidentView {
+    let mut contacts = contacts_of(&r);
+    for c in &mut contacts {
+        c.phone = mask_phone(&c.phone);
+    }
+    let phone = r.phone.as_deref().map(mask_phone);
+    let id = r.id_card_masked.clone();
+    build_view(r, phone, id, contacts, false)
+}
+
+/// A full read: numbers in clear. Callers audit it.
+fn revealed(ctx: &AppState, r: ResidentRow) -> ServiceResult<ResidentView> {
+    let id = match &r.id_card_cipher {
+        Some(c) => Some(
+            ctx.vault
+                .decrypt(c)
+                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let contacts = contacts_of(&r);
+    let phone = r.phone.clone();
+    Ok(build_view(r, phone, id, contacts, true))
+}
+
+fn build_view(
+    r: ResidentRow,
+    phone: Option<String>,
+    id_card_number: Option<String>,
+    contacts: Vec<EmergencyContact>,
+    reveal: bool,
+) -> ResidentView {
+    ResidentView {
+        id: r.id,
+        community_id: r.community_id,
+        grid_id: r.grid_id,
+        user_id: r.user_id,
+        name: r.name,
+        gender: r.gender,
+        birth_date: r.birth_date,
+        phone,
+        id_card_number,
+        revealed: reveal,
+        building: r.building,
+        unit: r.unit,
+        room: r.room,
+        address: r.address,
+        location: Coordinates::from_columns(r.lat, r.lng),
+        emergency_contacts: contacts,
+        care_categories: r
+            .care_categories
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        care_level: r.care_level,
+        consent: serde_json::from_value(r.consent.0).unwrap_or_default(),
+        notes: r.notes,
+        active: r.active,
+        version: r.version,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
+
+/// How the caller stands to one resident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResidentAccess {
+    Staff,
+    GridWorker,
+    /// A doctor on the care team of the resident's active visit plan.
+    CareTeam,
+    Own,
+}
+
+/// Loads a resident the caller may see, with how they stand to them; 404 for any other.
+pub async fn load_for(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+) -> ServiceResult<(ResidentRow, ResidentAccess)> {
+    let (r, s) = load(ctx, p, id).await?;
+    let a = match s {
+        Scope::All => ResidentAccess::Staff,
+        Scope::Grids(_) => ResidentAccess::GridWorker,
+        Scope::Team(_) => ResidentAccess::CareTeam,
+        Scope::Own => ResidentAccess::Own,
+        Scope::None => return Err(ServiceError::NotFound),
+    };
+    Ok((r, a))
+}
+
+/// How the caller relates to residents of a community.
+enum Scope {
+    /// Staff: every resident of the community.
+    All,
+    /// A grid worker: the residents of these grids.
+    Grids(Vec<Uuid>),
+    /// A family doctor: the residents of the visit plans they are on.
+    Team(Vec<Uuid>),
+    /// A resident: only their own record.
+    Own,
+    None,
+}
+
+async fn scope(ctx: &AppState, p: &Principal, community_id: Uuid) -> ServiceResult<Scope> {
+    if p.is_staff(community_id) {
+        return Ok(Scope::All);
+    }
+    if p.has(Role::GridWorker, community_id) {
+        return Ok(Scope::Grids(
+            store::registry::grids::worker_grids(&ctx.db, p.user_id, community_id).await?,
+        ));
+    }
+    if p.has(Role::Doctor, community_id) {
+        return Ok(Scope::Team(
+            store::visits::visits::team_residents(&ctx.db, community_id, p.user_id).await?,
+        ));
+    }
+    if p.has(Role::Resident, community_id) {
+        return Ok(Scope::Own);
+    }
+    Ok(Scope::None)
+}
+
+fn sees(scope: &Scope, p: &Principal, r: &ResidentRow) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Grids(g) => r.grid_id.is_some_and(|id| g.contains(&id)),
+        Scope::Team(ids) => ids.contains(&r.id),
+        Scope::Own => r.user_id == Some(p.user_id),
+        Scope::None => false,
+    }
+}
+
+/// Loads a resident the caller may see; 404 for any other.
+async fn load(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<(ResidentRow, Scope)> {
+    let r = store::registry::residents::get(&ctx.db, id).await?;
+    let s = scope(ctx, p, r.community_id).await?;
+    if !sees(&s, p, &r) {
+        return Err(ServiceError::NotFound);
+    }
+    Ok((r, s))
+}
+
+/// Validates an input into a row (encrypting the ID number); `base` is the row being updated.
+async fn build(
+    ctx: &AppState,
+    community_id: Uuid,
+    i: &ResidentInput,
+    base: Option<&ResidentRow>,
+) -> ServiceResult<ResidentRow> {
+    let community = store::registry::communities::get(&ctx.db, community_id).await?;
+    let policy = policy_of(&community);
+    let mut f = Fields::new();
+    let name = f.check("name", Name::parse(&i.name));
+    let gender = f.check_opt("gender", i.gender.as_deref(), Gender::parse);
+    let id_card = f.check_opt(
+        "id_card_number",
+        i.id_card_number.as_deref(),
+        IdCardNumber::parse,
+    );
+    let today = Utc::now().date_naive();
+    let birth = f.check_opt("birth_date", i.birth_date.as_deref(), |s| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .filter(|d| *d <= today && chrono::Datelike::year(d) >= 1900)
+            .ok_or("invalid_date")
+    });
+    let phone = f.check_opt("phone", i.phone.as_deref(), Phone::parse);
+    let building = f.check_opt("building", i.building.as_deref(), Label::parse);
+    let unit = f.check_opt("unit", i.unit.as_deref(), Label::parse);
+    let room = f.check_opt("room", i.room.as_deref(), Label::parse);
+    let address = f.check_opt("address", i.address.as_deref(), AddressLine::parse);
+    let notes = f.check_opt("notes", i.notes.as_deref(), Description::parse);
+    let location = f.check_opt("location", i.location, |c| Coordinates::parse(c.lat, c.lng));
+    let categories = f.check("care_categories", parse_categories(&i.care_categories));
+    if i.care_level.as_ref().is_some_and(|l| !policy.has_grade(l)) {
+        f.push("care_level", "unknown_grade");
+    }
+    if i.emergency_contacts.len() > 5 {
+        f.push("emergency_contacts", "too_many");
+    }
+    let mut contacts = Vec::new();
+    for (n, c) in i.emergency_contacts.iter().enumerate() {
+        let name = f.check(
+            &format!("emergency_contacts[{n}].name"),
+            Name::parse(&c.name),
+        );
+        let relation = f.check_opt(
+            &format!("emergency_contacts[{n}].relation"),
+            c.relation.as_deref(),
+            Label::parse,
+        );
+        let phone = f.check(
+            &format!("emergency_contacts[{n}].phone"),
+            Phone::parse(&c.phone),
+        );
+        if let (Some(name), Some(relation), Some(phone)) = (name, relation, phone) {
+            contacts.push(EmergencyContact {
+                name: name.into_inner(),
+                relation: relation.map(|r| r.into_inner()),
+                phone: phone.as_str().to_string(),
+            });
+        }
+    }
+    if let Some(g) = i.grid_id {
+        match store::registry::grids::get(&ctx.db, g).await {
+            Ok(grid) if grid.row.community_id == community_id => {}
+            Ok(_) | Err(StoreError::NotFound) => f.push("grid_id", "unknown_reference"),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(u) = i.user_id {
+        match store::accounts::users::get(&ctx.db, u).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound) => f.push("user_id", "unknown_reference"),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let errors_so_far = !f.is_empty();
+    if errors_so_far {
+        return Err(ServiceError::Validation(f.into_errors()));
+    }
+    let id_card = id_card.flatten();
+    // Re-encrypt only when the number changed, so that an unchanged record keeps its ciphertext.
+    let unchanged_id = base.is_some_and(|b| {
+        b.id_card_hash.as_deref()
+            == id_card
+                .as_ref()
+                .map(|c| ctx.vault.lookup_hash(c.as_str()))
+                .as_deref()
+    });
+    let (cipher, hash, masked) = match (&id_card, base) {
+        (Some(_), Some(b)) if unchanged_id => (
+            b.id_card_cipher.clone(),
+            b.id_card_hash.clone(),
+            b.id_card_masked.clone(),
+        ),
+        (Some(c), _) => (
+            Some(ctx.vault.encrypt(c.as_str())),
+            Some(ctx.vault.lookup_hash(c.as_str())),
+            Some(c.masked()),
+        ),
+        (None, _) => (None, None, None),
+    };
+    let t = store::now();
+    let categories: Vec<CareCategory> = categories.unwrap_or_default();
+    Ok(ResidentRow {
+        id: base.map_or_else(Uuid::now_v7, |b| b.id),
+        community_id,
+        grid_id: i.grid_id,
+        user_id: i.user_id,
+        name: name.map(|n| n.into_inner()).unwrap_or_default(),
+        gender: gender.flatten().map(|g| g.as_str().to_string()),
+        birth_date: birth
+            .flatten()
+            .or_else(|| id_card.as_ref().map(IdCardNumber::birth_date)),
+        phone: phone.flatten().map(|p| p.as_str().to_string()),
+        id_card_cipher: cipher,
+        id_card_hash: hash,
+        id_card_masked: masked,
+        building: building.flatten().map(|b| b.into_inner()),
+        unit: unit.flatten().map(|b| b.into_inner()),
+        room: room.flatten().map(|b| b.into_inner()),
+        address: address.flatten().map(|b| b.into_inner()),
+        lat: location.flatten().map(|c| c.lat),
+        lng: location.flatten().map(|c| c.lng),
+        care_categories: categories
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        emergency_contacts: Json(serde_json::to_value(contacts).unwrap_or_default()),
+        care_level: i.care_level.clone(),
+        consent: Json(serde_json::to_value(&i.consent).unwrap_or_default()),
+        notes: notes.flatten().map(|b| b.into_inner()),
+        active: i.active,
+        version: base.map_or(1, |b| b.version),
+        created_at: base.map_or(t, |b| b.created_at),
+        updated_at: t,
+    })
+}
+
+fn duplicate_id(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::Conflict => field_error("id_card_number", "duplicate"),
+        StoreError::ForeignKey => field_error("user_id", "unknown_reference"),
+        other => other.into(),
+    }
+}
+
+/// Staff register anyone; grid workers register residents into their own grids.
+pub async fn create(
+    ctx: &AppState,
+    p: &Principal,
+    community_id: Uuid,
+    input: ResidentInput,
+) -> ServiceResult<ResidentView> {
+    visible(ctx, p, community_id).await?;
+    match scope(ctx, p, community_id).await? {
+        Scope::All => {}
+        Scope::Grids(grids) => match input.grid_id {
+            None => return Err(field_error("grid_id", "required")),
+            Some(g) if !grids.contains(&g) => return Err(ServiceError::Forbidden("forbidden")),
+            Some(_) => {}
+        },
+        _ => return Err(deny(p, community_id)),
+    }
+    let mut row = build(ctx, community_id, &input, None).await?;
+    let grade = crate::services::visits::grading::on_record_saved(
+        ctx,
+        p,
+        None,
+        &mut row,
+        input.care_level.is_some(),
+    )
+    .await?;
+    let saved = store::registry::residents::save(&ctx.db, &row, None, grade.as_ref())
+        .await
+        .map_err(duplicate_id)?;
+    Ok(masked(saved))
+}
+
+/// Why a full read happened; kept in the audit log.
+pub struct Reveal<'a> {
+    pub reason: &'a str,
+    pub request_id: Option<&'a str>,
+}
+
+pub async fn get(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+    reveal: Option<Reveal<'_>>,
+) -> ServiceResult<ResidentView> {
+    let (r, s) = load(ctx, p, id).await?;
+    let Some(reveal) = reveal else {
+        return Ok(masked(r));
+    };
+    if !matches!(s, Scope::All | Scope::Grids(_)) {
+        return Err(ServiceError::Forbidden("reveal_not_allowed"));
+    }
+    let reason = reveal.reason.trim();
+    if reason.is_empty() {
+        return Err(field_error("reason", "required"));
+    }
+    if reason.chars().count() > 200 {
+        return Err(field_error("reason", "too_long"));
+    }
+    store::audit::insert(
+        &ctx.db,
+        NewAudit {
+            community_id: Some(r.community_id),
+            actor_id: Some(p.user_id),
+            action: "resident.reveal",
+            object_type: "resident",
+            object_id: Some(r.id),
+            reason: Some(reason),
+            request_id: reveal.request_id,
+        },
+    )
+    .await?;
+    revealed(ctx, r)
+}
+
+#[derive(Debug, Default)]
+pub struct ListQuery {
+    pub grid_id: Option<Uuid>,
+    pub care_level: Option<String>,
+    pub care_category: Option<String>,
+    pub q: Option<String>,
+    pub include_inactive: bool,
+}
+
+pub async fn list(
+    ctx: &AppState,
+    p: &Principal,
+    community_id: Uuid,
+    q: ListQuery,
+    page: PageRequest,
+) -> ServiceResult<Page<ResidentView>> {
+    visible(ctx, p, community_id).await?;
+    if let Some(c) = &q.care_category {
+        CareCategory::parse(c).map_err(|code| field_error("care_category", code))?;
+    }
+    let mut filter = ResidentFilter {
+        community_id,
+        grid_id: q.grid_id,
+        care_level: q.care_level,
+        care_category: q.care_category,
+        pattern: like_pattern(q.q.as_deref()),
+        include_inactive: q.include_inactive,
+        ..Default::default()
+    };
+    match scope(ctx, p, community_id).await? {
+        Scope::All => {}
+        Scope::Grids(_) => filter.grid_worker = Some(p.user_id),
+        Scope::Team(_) => filter.team_member = Some(p.user_id),
+        Scope::Own => filter.user_id = Some(p.user_id),
+        Scope::None => return Err(ServiceError::Forbidden("forbidden")),
+    }
+    let rows =
+        store::registry::residents::list(&ctx.db, &filter, page.after, page.fetch_limit()).await?;
+    Ok(page.page(rows, |r| r.id, masked))
+}
+
+fn current_input(ctx: &AppState, r: &ResidentRow) -> ServiceResult<ResidentInput> {
+    let id_card_number = match &r.id_card_cipher {
+        Some(c) => Some(
+            ctx.vault
+                .decrypt(c)
+                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+        ),
+        None => None,
+    };
+    Ok(ResidentInput {
+        name: r.name.clone(),
+        gender: r.gender.clone(),
+        birth_date: r.birth_date.map(|d| d.to_string()),
+        phone: r.phone.clone(),
+        id_card_number,
+        grid_id: r.grid_id,
+        user_id: r.user_id,
+        building: r.building.clone(),
+        unit: r.unit.clone(),
+        room: r.room.clone(),
+        address: r.address.clone(),
+        location: Coordinates::from_columns(r.lat, r.lng),
+        emergency_contacts: contacts_of(r),
+        care_categories: r
+            .care_categories
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        care_level: r.care_level.clone(),
+        consent: serde_json::from_value(r.consent.0.clone()).unwrap_or_default(),
+        notes: r.notes.clone(),
+        active: r.active,
+    })
+}
+
+pub async fn update(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+    version: i64,
+    changes: &Value,
+) -> ServiceResult<ResidentView> {
+    let (r, s) = load(ctx, p, id).await?;
+    match &s {
+        Scope::All => {}
+        Scope::Grids(grids) => {
+            if changes.get("active").is_some() || changes.get("user_id").is_some() {
+                return Err(ServiceError::Forbidden("forbidden_field"));
+            }
+            if let Some(g) = changes.get("grid_id") {
+                let moves_to_own =
+                    serde_json::from_value::<Uuid>(g.clone()).is_ok_and(|g| grids.contains(&g));
+                if !moves_to_own {
+                    return Err(ServiceError::Forbidden("forbidden_field"));
+                }
+            }
+        }
+        _ => return Err(ServiceError::Forbidden("forbidden")),
+    }
+    let input: ResidentInput = patch::apply(&current_input(ctx, &r)?, changes)?;
+    let mut row = build(ctx, r.community_id, &input, Some(&r)).await?;
+    let explicit = changes.get("care_level").is_some();
+    let grade =
+        crate::services::visits::grading::on_record_saved(ctx, p, Some(&r), &mut row, explicit)
+            .await?;
+    let saved = store::registry::residents::save(&ctx.db, &row, Some(version), grade.as_ref())
+        .await
+        .map_err(duplicate_id)?;
+    if grade.as_ref().is_some_and(|g| g.replan.is_some()) {
+        crate::services::visits::visits::generate_or_log(ctx).await;
+    }
+    Ok(masked(saved))
+}
+
+pub async fn deactivate(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+    version: Option<i64>,
+) -> ServiceResult<()> {
+    let (r, s) = load(ctx, p, id).await?;
+    if !matches!(s, Scope::All) {
+        return Err(ServiceError::Forbidden("forbidden"));
+    }
+    if !r.active {
+        return Ok(());
+    }
+    let expected = version.unwrap_or(r.version);
+    store::registry::residents::save(
+        &ctx.db,
+        &ResidentRow { active: false, ..r },
+        Some(expected),
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExclusionsView {
+    pub resident_id: Uuid,
+    /// Volunteers the dispatch engine never offers this resident's requests to.
+    pub volunteer_ids: Vec<Uuid>,
+}
+
+/// The resident's exclusion list; the resident, their grid worker and staff manage it.
+pub async fn exclusions(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<ExclusionsView> {
+    let (r, s) = load(ctx, p, id).await?;
+    if matches!(s, Scope::None | Scope::Team(_)) {
+        return Err(ServiceError::Forbidden("forbidden"));
+    }
+    Ok(ExclusionsView {
+        resident_id: r.id,
+        volunteer_ids: store::registry::residents::exclusions(&ctx.db, r.id).await?,
+    })
+}
+
+pub async fn set_exclusion(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+    volunteer_id: Uuid,
+    excluded: bool,
+) -> ServiceResult<ExclusionsView> {
+    let (r, s) = load(ctx, p, id).await?;
+    if matches!(s, Scope::Team(_)) {
+        return Err(ServiceError::Forbidden("forbidden"));
+    }
+    if excluded {
+        match store::registry::volunteers::get(&ctx.db, volunteer_id).await {
+            Ok(v) if v.community_id == r.community_id => {}
+            Ok(_) | Err(StoreError::NotFound) => return Err(ServiceError::NotFound),
+            Err(e) => return Err(e.into()),
+        }
+        store::registry::residents::exclude(&ctx.db, r.id, volunteer_id, None, p.user_id).await?;
+    } else if !store::registry::residents::unexclude(&ctx.db, r.id, volunteer_id).await? {
+        return Err(ServiceError::NotFound);
+    }
+    exclusions(ctx, p, id).await
+}

@@ -1,0 +1,584 @@
+//! Offers (派单记录): a volunteer's answers, a dispatcher's own picks, the explanation of a
+//! decision, and batch assignment of the morning queue.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::domain::assignment::{self, Problem};
+use crate::domain::help_request::{Action, DispatchMode, Status};
+use crate::domain::role::Role;
+use crate::domain::score;
+use crate::domain::text::Text;
+use crate::services::requests::dispatch::{self, Ranked, event, status_of, timer};
+use crate::services::requests::help_requests::{self, Access, HelpRequestView, load};
+use crate::services::{ServiceError, ServiceResult, field_error};
+use crate::state::AppState;
+use crate::store::requests::help_requests::{AnswerOffer, Effects, OfferRow, RequestFilter};
+use crate::store::{self, StoreError};
+
+#[derive(Debug, Serialize)]
+pub struct OfferView {
+    pub id: Uuid,
+    pub request_id: Uuid,
+    pub volunteer_id: Uuid,
+    pub attempt: i64,
+    pub mode: String,
+    pub score: f64,
+    pub breakdown: serde_json::Value,
+    pub offered_by: Option<Uuid>,
+    pub offered_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub answer: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub decline_reason: Option<String>,
+}
+
+fn offer_view(o: OfferRow) -> OfferView {
+    OfferView {
+        id: o.id,
+        request_id: o.request_id,
+        volunteer_id: o.volunteer_id,
+        attempt: o.attempt,
+        mode: o.mode,
+        score: o.score,
+        breakdown: o.breakdown.0,
+        offered_by: o.offered_by,
+        offered_at: o.offered_at,
+        expires_at: o.expires_at,
+        answer: o.answer,
+        answered_at: o.answered_at,
+        decline_reason: o.decline_reason,
+    }
+}
+
+/// Every offer of a request with its score breakdown: staff only.
+pub async fn of_request(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Vec<OfferView>> {
+    let (r, a) = load(ctx, p, id).await?;
+    if a != Access::Staff {
+        return Err(ServiceError::Forbidden("forbidden"));
+    }
+    Ok(store::requests::help_requests::offers(&ctx.db, r.id)
+        .await?
+        .into_iter()
+        .map(offer_view)
+        .collect())
+}
+
+/// The caller's open offers, in every community where they volunteer.
+pub async fn mine(ctx: &AppState, p: &Principal) -> ServiceResult<Vec<OfferView>> {
+    let mut out = Vec::new();
+    for g in p.grants.iter().filter(|g| g.role == Role::Volunteer) {
+        let Some(c) = g.community_id else { continue };
+        if let Some(v) =
+            store::requests::candidates::volunteer_of_user(&ctx.db, p.user_id, c).await?
+        {
+            out.extend(
+                store::requests::help_requests::open_offers_of(&ctx.db, v)
+                    .await?
+                    .into_iter()
+                    .map(offer_view),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The offer, if it is the caller's own; 404 for anyone else's.
+async fn own_offer(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<OfferRow> {
+    let o = store::requests::help_requests::offer(&ctx.db, id).await?;
+    let mine =
+        store::requests::candidates::volunteer_of_user(&ctx.db, p.user_id, o.community_id).await?;
+    if mine != Some(o.volunteer_id) || !p.has(Role::Volunteer, o.community_id) {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(o)
+}
+
+/// 接单: the offered volunteer accepts; in a broadcast the first wins and the others are withdrawn.
+pub async fn accept(
+    ctx: &AppState,
+    p: &Principal,
+    offer_id: Uuid,
+) -> ServiceResult<HelpRequestView> {
+    let o = own_offer(ctx, p, offer_id).await?;
+    if o.answer.is_some() {
+        return Err(ServiceError::Conflict("offer_not_open"));
+    }
+    let now = store::now();
+    if o.expires_at <= now {
+        return Err(ServiceError::Conflict("offer_expired"));
+    }
+    let r = store::requests::help_requests::get(&ctx.db, o.request_id).await?;
+    let v = o.volunteer_id;
+    let saved = help_requests::transition(
+        ctx,
+        &r,
+        Action::Accept,
+        Some(p.user_id),
+        json!({"offer_id": o.id, "volunteer_id": v}),
+        now,
+        |n, fx| {
+            n.assignee_id = Some(v);
+            n.responded_at = n.responded_at.or(Some(now));
+            fx.answer_offer = Some(AnswerOffer {
+                offer_id: o.id,
+                volunteer_id: v,
+                answer: "accepted",
+                reason: None,
+                unexpired_at: Some(now),
+            });
+            fx.withdraw_open_offers = true;
+            fx.load = Some((v, 1));
+            fx.accepted_by = Some(v);
+            fx.drop_timers.extend(["offer_expiry", "dispatch"]);
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        // Someone else took it first, or it was cancelled: the offer is no longer open.
+        ServiceError::Conflict("state_changed") | ServiceError::Conflict("invalid_transition") => {
+            ServiceError::Conflict("offer_not_open")
+        }
+        other => other,
+    })?;
+    help_requests::get(ctx, p, saved.id).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineInput {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Declines with a reason; when no offer of the round is left open, the next round is made.
+pub async fn decline(
+    ctx: &AppState,
+    p: &Principal,
+    offer_id: Uuid,
+    input: DeclineInput,
+) -> ServiceResult<OfferView> {
+    let o = own_offer(ctx, p, offer_id).await?;
+    let why = match input.reason.as_deref().map(Text::<200>::parse) {
+        Some(Ok(r)) => r.into_inner(),
+        Some(Err(c)) => return Err(field_error("reason", c)),
+        None => return Err(field_error("reason", "required")),
+    };
+    if o.answer.is_some() {
+        return Err(ServiceError::Conflict("offer_not_open"));
+    }
+    let now = store::now();
+    let r = store::requests::help_requests::get(&ctx.db, o.request_id).await?;
+    let fx = Effects {
+        at: now,
+        answer_offer: Some(AnswerOffer {
+            offer_id: o.id,
+            volunteer_id: o.volunteer_id,
+            answer: "declined",
+            reason: Some(why.clone()),
+            unexpired_at: None,
+        }),
+        events: vec![event(
+            &r,
+            "offer_declined",
+            Some(p.user_id),
+            None,
+            None,
+            json!({"offer_id": o.id, "volunteer_id": o.volunteer_id, "reason": why}),
+            now,
+        )],
+        ..Effects::default()
+    };
+    let next_round = Effects {
+        at: now,
+        add_timers: vec![timer(&r, "dispatch", now)],
+        ..Effects::default()
+    };
+    let (_, open) = store::requests::help_requests::answer_without_transition(
+        &ctx.db,
+        r.id,
+        &fx,
+        None,
+        &next_round,
+    )
+    .await?;
+    if open == 0
+        && let Err(e) = dispatch::advance(ctx, r.id, now).await
+    {
+        // The decline stands; the dispatch timer written with it makes the next round.
+        tracing::warn!(request_id = %r.id, error = %e, "next round after a decline failed");
+    }
+    Ok(offer_view(
+        store::requests::help_requests::offer(&ctx.db, o.id).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchInput {
+    /// `manual` (with `volunteer_id`), `auto` or `broadcast`.
+    pub mode: String,
+    #[serde(default)]
+    pub volunteer_id: Option<Uuid>,
+}
+
+/// A dispatcher dispatches by hand (from the escalated queue, or to replace open offers).
+pub async fn dispatch_by_hand(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+    input: DispatchInput,
+) -> ServiceResult<HelpRequestView> {
+    let (r, a) = load(ctx, p, id).await?;
+    if a != Access::Staff {
+        return Err(ServiceError::Forbidden("forbidden"));
+    }
+    let mode = DispatchMode::parse(&input.mode).map_err(|c| field_error("mode", c))?;
+    let rules = dispatch::rules(ctx, r.community_id).await?;
+    let now = store::now();
+    let picked: Vec<Ranked> = match mode {
+        DispatchMode::Manual => {
+            let Some(vid) = input.volunteer_id else {
+                return Err(field_error("volunteer_id", "required"));
+            };
+            let vol = match store::registry::volunteers::get(&ctx.db, vid).await {
+                Ok(v) if v.community_id == r.community_id => v,
+                Ok(_) | Err(StoreError::NotFound) => {
+                    return Err(field_error("volunteer_id", "unknown_reference"));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if vol.status != "active" {
+                return Err(field_error("volunteer_id", "volunteer_not_active"));
+            }
+            if store::registry::residents::exclusions(&ctx.db, r.resident_id)
+                .await?
+                .contains(&vid)
+            {
+                return Err(field_error("volunteer_id", "excluded_by_resident"));
+            }
+            let row = store::requests::candidates::features_of(&ctx.db, vid).await?;
+            dispatch::score_rows(ctx, &rules, &r, &[row], now).await?
+        }
+        DispatchMode::Auto | DispatchMode::Broadcast => {
+            if input.volunteer_id.is_some() {
+                return Err(field_error("volunteer_id", "not_allowed"));
+            }
+            let st = store::registry::service_types::get(&ctx.db, r.service_type_id).await?;
+            let want = if mode == DispatchMode::Broadcast {
+                rules.policy.dispatch.broadcast_k as usize
+            } else {
+                1
+            };
+            let picked = dispatch::rank(ctx, &rules, &r, &st.required_skills.0, want, now).await?;
+            if picked.is_empty() {
+                return Err(ServiceError::Conflict("no_candidate"));
+            }
+            picked
+        }
+        DispatchMode::Claim => return Err(field_error("mode", "not_allowed")),
+    };
+    // Someone already offered it (another dispatcher, or the engine): theirs stands.
+    if status_of(&r) == Status::Offered
+        && store::requests::help_requests::open_offer_count(&ctx.db, r.id).await? > 0
+    {
+        return Err(ServiceError::Conflict("offers_open"));
+    }
+    let (mut n, mut fx) =
+        dispatch::offer_round(&r, &rules, &picked, mode.as_str(), Some(p.user_id), now)
+            .map_err(ServiceError::Conflict)?;
+    n.dispatch_mode = mode.as_str().to_string();
+    fx.events[0].kind = "dispatched_by_hand".into();
+    match store::requests::help_requests::apply(&ctx.db, &n, r.version, &fx).await {
+        Ok(saved) => help_requests::get(ctx, p, saved.id).await,
+        Err(StoreError::StaleVersion) => Err(ServiceError::Conflict("state_changed")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Excluded {
+    pub volunteer_id: Uuid,
+    pub name: String,
+    pub reasons: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Explanation {
+    pub request_id: Uuid,
+    pub required_skills: Vec<String>,
+    /// The window the availability filter used, in the community's time zone.
+    pub weekday: i64,
+    pub start_minute: i64,
+    pub end_minute: i64,
+    /// Eligible volunteers the engine would rank now, best first, with every score term.
+    pub candidates: Vec<Ranked>,
+    /// Volunteers nearby or of the request's grid who did not pass, and why.
+    pub excluded: Vec<Excluded>,
+}
+
+/// Why the engine would choose whom it chooses: the ranked candidates and the excluded ones.
+pub async fn explain(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Explanation> {
+    let (r, a) = load(ctx, p, id).await?;
+    if a != Access::Staff {
+        return Err(ServiceError::Forbidden("forbidden"));
+    }
+    let rules = dispatch::rules(ctx, r.community_id).await?;
+    let st = store::registry::service_types::get(&ctx.db, r.service_type_id).await?;
+    let now = store::now();
+    let f = dispatch::filters(&r, &st.required_skills.0, rules.tz, now);
+    let ranked =
+        dispatch::rank(ctx, &rules, &r, &st.required_skills.0, dispatch::POOL, now).await?;
+    let cells = match (r.lat, r.lng) {
+        (Some(lat), Some(lng)) => {
+            let (y, x) = score::cell(lat, lng);
+            Some((y - 3, y + 3, x - 3, x + 3))
+        }
+        _ => None,
+    };
+    let rows = store::requests::candidates::explain(&ctx.db, &f, r.grid_id, cells, 200).await?;
+    let excluded = rows
+        .into_iter()
+        .filter(|row| !ranked.iter().any(|c| c.volunteer_id == row.id))
+        .map(|row| {
+            let mut reasons = Vec::new();
+            if row.status != "active" {
+                reasons.push("not_active");
+            }
+            if row.skill_matches < f.skill_count {
+                reasons.push("missing_skills");
+            }
+            if !row.available {
+                reasons.push("not_available");
+            }
+            if row.active_load >= row.max_concurrent {
+                reasons.push("at_load_cap");
+            }
+            match row.previous_offer.as_deref() {
+                Some("declined") => reasons.push("declined"),
+                Some("expired") => reasons.push("let_expire"),
+                Some("open") => reasons.push("already_offered"),
+                Some("accepted") => reasons.push("served_and_returned"),
+                _ => {}
+            }
+            if row.excluded {
+                reasons.push("excluded_by_resident");
+            }
+            if reasons.is_empty() {
+                reasons.push("ranked_lower");
+            }
+            Excluded {
+                volunteer_id: row.id,
+                name: row.name,
+                reasons,
+            }
+        })
+        .collect();
+    Ok(Explanation {
+        request_id: r.id,
+        required_skills: st.required_skills.0,
+        weekday: f.weekday,
+        start_minute: f.start_minute,
+        end_minute: f.end_minute,
+        candidates: ranked,
+        excluded,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchInput {
+    /// Requests to assign; by default every escalated or waiting request of the community.
+    #[serde(default)]
+    pub request_ids: Option<Vec<Uuid>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BatchAssigned {
+    pub request_id: Uuid,
+    pub volunteer_id: Uuid,
+    pub score: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BatchResult {
+    pub assigned: Vec<BatchAssigned>,
+    /// Requests no eligible volunteer could take, or that moved while the batch ran.
+    pub unassigned: Vec<Uuid>,
+    pub total_score: f64,
+}
+
+/// Most requests one batch takes.
+pub const BATCH_MAX: usize = 1000;
+/// Candidates ranked per request in a batch.
+/// (Bounds the dense score table: at most `BATCH_MAX` × `BATCH_MAX · BATCH_CANDIDATES` cells.)
+const BATCH_CANDIDATES: usize = 10;
+
+/// Matches many waiting requests with many volunteers at once, maximising the total score under
+/// the volunteers' load caps (an optimal assignment), and offers each request to its match.
+pub async fn batch(
+    ctx: &AppState,
+    p: &Principal,
+    community_id: Uuid,
+    input: BatchInput,
+) -> ServiceResult<BatchResult> {
+    crate::services::registry::communities::visible(ctx, p, community_id).await?;
+    if !p.is_staff(community_id) {
+        return Err(ServiceError::Forbidden("forbidden"));
+    }
+    let requests = match input.request_ids {
+        Some(ids) => {
+            if ids.is_empty() || ids.len() > BATCH_MAX {
+                return Err(field_error("request_ids", "out_of_range"));
+            }
+            let mut ids = ids;
+            ids.sort();
+            ids.dedup();
+            let mut rows = Vec::with_capacity(ids.len());
+            for id in ids {
+                match store::requests::help_requests::get(&ctx.db, id).await {
+                    Ok(r) if r.community_id == community_id => rows.push(r),
+                    Ok(_) | Err(StoreError::NotFound) => {
+                        return Err(field_error("request_ids", "unknown_reference"));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            rows
+        }
+        None => {
+            let mut rows = Vec::new();
+            for status in [Status::Escalated, Status::Dispatching] {
+                let f = RequestFilter {
+                    community_id,
+                    status: Some(status.as_str().to_string()),
+                    ..RequestFilter::default()
+                };
+                rows.extend(
+                    store::requests::help_requests::list(&ctx.db, &f, None, BATCH_MAX as i64)
+                        .await?
+                        .into_iter()
+                        .map(|r| r.request),
+                );
+            }
+            rows.truncate(BATCH_MAX);
+            rows
+        }
+    };
+    for r in &requests {
+        if !matches!(status_of(r), Status::Escalated | Status::Dispatching) {
+            return Err(ServiceError::Conflict("request_not_waiting"));
+        }
+    }
+    let rules = dispatch::rules(ctx, community_id).await?;
+    let now = store::now();
+    let mut skills: HashMap<Uuid, Vec<String>> = HashMap::new();
+    let mut ranked: Vec<Vec<Ranked>> = Vec::with_capacity(requests.len());
+    let mut capacity: HashMap<Uuid, u32> = HashMap::new();
+    for r in &requests {
+        if let std::collections::hash_map::Entry::Vacant(e) = skills.entry(r.service_type_id) {
+            let st = store::registry::service_types::get(&ctx.db, r.service_type_id).await?;
+            e.insert(st.required_skills.0);
+        }
+        let f = dispatch::filters(r, &skills[&r.service_type_id], rules.tz, now);
+        let rows = store::requests::candidates::eligible(
+            &ctx.db,
+            &f,
+            match r.grid_id {
+                Some(g) => store::requests::candidates::Area::Grid(g),
+                None => store::requests::candidates::Area::Community,
+            },
+            200,
+        )
+        .await?;
+        let rows = if rows.len() < BATCH_CANDIDATES {
+            store::requests::candidates::eligible(
+                &ctx.db,
+                &f,
+                store::requests::candidates::Area::Community,
+                200,
+            )
+            .await?
+        } else {
+            rows
+        };
+        for c in &rows {
+            capacity.insert(c.id, (c.max_concurrent - c.active_load).max(0) as u32);
+        }
+        let mut s = dispatch::score_rows(ctx, &rules, r, &rows, now).await?;
+        s.truncate(BATCH_CANDIDATES);
+        ranked.push(s);
+    }
+    let volunteers: Vec<Uuid> = capacity.keys().copied().collect();
+    let index: HashMap<Uuid, usize> = volunteers
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (*v, i))
+        .collect();
+    let mut scores = vec![None; requests.len() * volunteers.len()];
+    for (ri, list) in ranked.iter().enumerate() {
+        for c in list {
+            scores[ri * volunteers.len() + index[&c.volunteer_id]] = Some(c.score);
+        }
+    }
+    let caps: Vec<u32> = volunteers.iter().map(|v| capacity[v]).collect();
+    let problem = Problem::new(requests.len(), volunteers.len(), scores, caps)
+        .map_err(|e| ServiceError::Internal(format!("{e:?}")))?;
+    // Seconds of CPU for a full batch: off the request-serving threads.
+    let solution = tokio::task::spawn_blocking(move || assignment::solve(&problem))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+
+    let mut result = BatchResult {
+        assigned: Vec::new(),
+        unassigned: Vec::new(),
+        total_score: 0.0,
+    };
+    for (ri, r) in requests.iter().enumerate() {
+        let Some(vi) = solution[ri] else {
+            result.unassigned.push(r.id);
+            continue;
+        };
+        let chosen = ranked[ri]
+            .iter()
+            .find(|c| c.volunteer_id == volunteers[vi])
+            .cloned();
+        let Some(chosen) = chosen else {
+            result.unassigned.push(r.id);
+            continue;
+        };
+        let Ok((mut n, mut fx)) = dispatch::offer_round(
+            r,
+            &rules,
+            std::slice::from_ref(&chosen),
+            "batch",
+            Some(p.user_id),
+            now,
+        ) else {
+            result.unassigned.push(r.id);
+            continue;
+        };
+        n.dispatch_mode = DispatchMode::Manual.as_str().to_string();
+        fx.events[0].kind = "dispatched_in_batch".into();
+        match store::requests::help_requests::apply(&ctx.db, &n, r.version, &fx).await {
+            Ok(_) => {
+                result.total_score += chosen.score;
+                result.assigned.push(BatchAssigned {
+                    request_id: r.id,
+                    volunteer_id: chosen.volunteer_id,
+                    score: chosen.score,
+                });
+            }
+            Err(StoreError::StaleVersion) | Err(StoreError::Guard(_)) => {
+                result.unassigned.push(r.id)
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(result)
+}

@@ -1,0 +1,9 @@
+//! Visits (未呼先应): risk grading, visit plans with care teams, the generation of visits,
+//! visits with the needs found on them, and coverage.
+//!
+//! May use: `requests` (needs become help requests), `registry`, `accounts`, `domain`, `store`.
+
+pub mod coverage;
+pub mod grading;
+pub mod plans;
+pub mod visits;

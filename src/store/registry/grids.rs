@@ -1,0 +1,128 @@
+//! Grids (网格) and their grid workers.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::store::{BeginWrite, Db, StoreResult, now, on_db, stale_or_missing};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GridRow {
+    pub id: Uuid,
+    pub community_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub centre_lat: Option<f64>,
+    pub centre_lng: Option<f64>,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A grid with the users who look after it.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    pub row: GridRow,
+    pub worker_ids: Vec<Uuid>,
+}
+
+#[derive(sqlx::FromRow)]
+struct WorkerRow {
+    grid_id: Uuid,
+    user_id: Uuid,
+}
+
+const INSERT: &str = "insert into grids (id, community_id, name, description, centre_lat, centre_lng, active, version, created_at, updated_at)
+    values ($1, $2, $3, $4, $5, $6, true, 1, $7, $7)";
+const UPDATE: &str =
+    "update grids set name = $3, description = $4, centre_lat = $5, centre_lng = $6, active = $7,
+        version = version + 1, updated_at = $8
+    where id = $1 and version = $2";
+const GET: &str = "select id, community_id, name, description, centre_lat, centre_lng, active, version, created_at, updated_at
+    from grids where id = $1";
+const EXISTS: &str = "select count(*) from grids where id = $1";
+const CLEAR_WORKERS: &str = "delete from grid_workers where grid_id = $1";
+const ADD_WORKER: &str = "insert into grid_workers (grid_id, user_id) values ($1, $2)";
+const WORKERS: &str =
+    "select grid_id, user_id from grid_workers where grid_id = $1 order by user_id";
+const COMMUNITY_WORKERS: &str =
+    "select w.grid_id, w.user_id from grid_workers w join grids g on g.id = w.grid_id
+    where g.community_id = $1 order by w.user_id";
+const LIST: &str = "select id, community_id, name, description, centre_lat, centre_lng, active, version, created_at, updated_at
+    from grids where community_id = $1 and ($2 is null or id > $2) and ($3 or active) order by id limit $4";
+const WORKER_GRIDS: &str = "select w.grid_id from grid_workers w join grids g on g.id = w.grid_id
+    where w.user_id = $1 and g.community_id = $2 and g.active";
+
+/// Creates (`expected_version` = None) or updates a grid and replaces its workers, atomically.
+pub async fn save(
+    db: &Db,
+    row: &GridRow,
+    expected_version: Option<i64>,
+    workers: &[Uuid],
+) -> StoreResult<Grid> {
+    let t = now();
+    on_db!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        match expected_version {
+            None => {
+                sqlx::query(INSERT).bind(row.id).bind(row.community_id).bind(&row.name).bind(&row.description)
+                    .bind(row.centre_lat).bind(row.centre_lng).bind(t).execute(&mut *tx).await?;
+            }
+            Some(v) => {
+                let n = sqlx::query(UPDATE).bind(row.id).bind(v).bind(&row.name).bind(&row.description)
+                    .bind(row.centre_lat).bind(row.centre_lng).bind(row.active).bind(t)
+                    .execute(&mut *tx).await?.rows_affected();
+                if n == 0 {
+                    let e: i64 = sqlx::query_scalar(EXISTS).bind(row.id).fetch_one(&mut *tx).await?;
+                    return Err(stale_or_missing(e > 0));
+                }
+                sqlx::query(CLEAR_WORKERS).bind(row.id).execute(&mut *tx).await?;
+            }
+        }
+        for w in workers {
+            sqlx::query(ADD_WORKER).bind(row.id).bind(w).execute(&mut *tx).await?;
+        }
+        let saved: GridRow = sqlx::query_as(GET).bind(row.id).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Grid { row: saved, worker_ids: workers.to_vec() })
+    })
+}
+
+pub async fn get(db: &Db, id: Uuid) -> StoreResult<Grid> {
+    on_db!(db, pool => {
+        let row: GridRow = sqlx::query_as(GET).bind(id).fetch_one(pool).await?;
+        let workers: Vec<WorkerRow> = sqlx::query_as(WORKERS).bind(id).fetch_all(pool).await?;
+        Ok(Grid { row, worker_ids: workers.into_iter().map(|w| w.user_id).collect() })
+    })
+}
+
+pub async fn list(
+    db: &Db,
+    community_id: Uuid,
+    after: Option<Uuid>,
+    include_inactive: bool,
+    limit: i64,
+) -> StoreResult<Vec<Grid>> {
+    let (rows, workers): (Vec<GridRow>, Vec<WorkerRow>) = on_db!(db, pool => (
+        sqlx::query_as(LIST).bind(community_id).bind(after).bind(include_inactive).bind(limit).fetch_all(pool).await?,
+        sqlx::query_as(COMMUNITY_WORKERS).bind(community_id).fetch_all(pool).await?,
+    ));
+    let mut by_grid: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for w in workers {
+        by_grid.entry(w.grid_id).or_default().push(w.user_id);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| Grid {
+            worker_ids: by_grid.remove(&row.id).unwrap_or_default(),
+            row,
+        })
+        .collect())
+}
+
+/// The active grids of `community_id` that `user_id` looks after.
+pub async fn worker_grids(db: &Db, user_id: Uuid, community_id: Uuid) -> StoreResult<Vec<Uuid>> {
+    on_db!(db, pool => Ok(sqlx::query_scalar(WORKER_GRIDS).bind(user_id).bind(community_id).fetch_all(pool).await?))
+}
