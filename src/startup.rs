@@ -49,6 +49,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         jwt,
         vault,
         config,
+        resident_hooks: std::sync::Arc::new(crate::services::visits::records::VisitsOnResidents),
     })
 }
 

@@ -1,8 +1,11 @@
 //! What every request can reach: the database, keys and settings.
 
+use std::sync::Arc;
+
 use crate::auth::JwtKeys;
 use crate::config::Config;
 use crate::crypto::Vault;
+use crate::services::registry::resident_hooks::ResidentHooks;
 use crate::store::Db;
 
 #[derive(Clone)]
@@ -11,4 +14,6 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub vault: Vault,
     pub config: Config,
+    /// What residents mean to the capabilities above the registry (visits).
+    pub resident_hooks: Arc<dyn ResidentHooks>,
 }

@@ -146,6 +146,37 @@ impl BeginWrite for PgPool {
     }
 }
 
+/// Writes that a capability adds to a transaction another capability owns (visits add the
+/// grade change and the visits that follow a resident to the save of the resident record), so
+/// that the owner needs no knowledge of them and both commit together.
+pub trait TxWrites: Send + Sync {
+    fn on_sqlite<'c>(
+        &'c self,
+        conn: &'c mut sqlx::SqliteConnection,
+    ) -> futures_util::future::BoxFuture<'c, StoreResult<()>>;
+    fn on_postgres<'c>(
+        &'c self,
+        conn: &'c mut sqlx::PgConnection,
+    ) -> futures_util::future::BoxFuture<'c, StoreResult<()>>;
+}
+
+/// Lets `on_db!` arms call a `TxWrites` on either backend's connection with one expression.
+pub(crate) trait ApplyIn<C> {
+    async fn apply_in(&self, conn: &mut C) -> StoreResult<()>;
+}
+
+impl ApplyIn<sqlx::SqliteConnection> for dyn TxWrites + '_ {
+    async fn apply_in(&self, conn: &mut sqlx::SqliteConnection) -> StoreResult<()> {
+        self.on_sqlite(conn).await
+    }
+}
+
+impl ApplyIn<sqlx::PgConnection> for dyn TxWrites + '_ {
+    async fn apply_in(&self, conn: &mut sqlx::PgConnection) -> StoreResult<()> {
+        self.on_postgres(conn).await
+    }
+}
+
 impl Db {
     /// Opens a pool for `sqlite://…` or `postgres://…`. SQLite files are created if missing and
     /// run in WAL mode.

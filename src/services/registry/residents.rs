@@ -16,6 +16,7 @@ use crate::domain::phone::Phone;
 use crate::domain::role::Role;
 use crate::domain::text::{AddressLine, Description, Label, Name};
 use crate::services::registry::communities::{deny, policy_of, visible};
+use crate::services::registry::resident_hooks::GradeOnSave;
 use crate::services::{
     Page, PageRequest, ServiceError, ServiceResult, field_error, like_pattern, patch,
 };
@@ -238,7 +239,9 @@ async fn scope(ctx: &AppState, p: &Principal, community_id: Uuid) -> ServiceResu
     }
     if p.has(Role::Doctor, community_id) {
         return Ok(Scope::Team(
-            store::visits::visits::team_residents(&ctx.db, community_id, p.user_id).await?,
+            ctx.resident_hooks
+                .cared_for(ctx, community_id, p.user_id)
+                .await?,
         ));
     }
     if p.has(Role::Resident, community_id) {
@@ -414,6 +417,15 @@ fn duplicate_id(e: StoreError) -> ServiceError {
     }
 }
 
+/// A grade named on the record is set by hand; otherwise the rules decide.
+fn grade_on_save(explicit: bool) -> GradeOnSave {
+    if explicit {
+        GradeOnSave::Explicit
+    } else {
+        GradeOnSave::Rules
+    }
+}
+
 /// Staff register anyone; grid workers register residents into their own grids.
 pub async fn create(
     ctx: &AppState,
@@ -432,17 +444,20 @@ pub async fn create(
         _ => return Err(deny(p, community_id)),
     }
     let mut row = build(ctx, community_id, &input, None).await?;
-    let grade = crate::services::visits::grading::on_record_saved(
-        ctx,
-        p,
-        None,
-        &mut row,
-        input.care_level.is_some(),
-    )
-    .await?;
-    let saved = store::registry::residents::save(&ctx.db, &row, None, grade.as_ref())
+    let save = ctx
+        .resident_hooks
+        .saving(
+            ctx,
+            p,
+            None,
+            &mut row,
+            grade_on_save(input.care_level.is_some()),
+        )
+        .await?;
+    let saved = store::registry::residents::save(&ctx.db, &row, None, save.as_ref())
         .await
         .map_err(duplicate_id)?;
+    save.after(ctx).await;
     Ok(masked(saved))
 }
 
@@ -592,15 +607,14 @@ pub async fn update(
     let input: ResidentInput = patch::apply(&current_input(ctx, &r)?, changes)?;
     let mut row = build(ctx, r.community_id, &input, Some(&r)).await?;
     let explicit = changes.get("care_level").is_some();
-    let grade =
-        crate::services::visits::grading::on_record_saved(ctx, p, Some(&r), &mut row, explicit)
-            .await?;
-    let saved = store::registry::residents::save(&ctx.db, &row, Some(version), grade.as_ref())
+    let save = ctx
+        .resident_hooks
+        .saving(ctx, p, Some(&r), &mut row, grade_on_save(explicit))
+        .await?;
+    let saved = store::registry::residents::save(&ctx.db, &row, Some(version), save.as_ref())
         .await
         .map_err(duplicate_id)?;
-    if grade.as_ref().is_some_and(|g| g.replan.is_some()) {
-        crate::services::visits::visits::generate_or_log(ctx).await;
-    }
+    save.after(ctx).await;
     Ok(masked(saved))
 }
 
@@ -618,13 +632,16 @@ pub async fn deactivate(
         return Ok(());
     }
     let expected = version.unwrap_or(r.version);
-    store::registry::residents::save(
-        &ctx.db,
-        &ResidentRow { active: false, ..r },
-        Some(expected),
-        None,
-    )
-    .await?;
+    let mut row = ResidentRow {
+        active: false,
+        ..r.clone()
+    };
+    let save = ctx
+        .resident_hooks
+        .saving(ctx, p, Some(&r), &mut row, GradeOnSave::Keep)
+        .await?;
+    store::registry::residents::save(&ctx.db, &row, Some(expected), save.as_ref()).await?;
+    save.after(ctx).await;
     Ok(())
 }
 

@@ -6,4 +6,5 @@
 pub mod coverage;
 pub mod grading;
 pub mod plans;
+pub mod records;
 pub mod visits;

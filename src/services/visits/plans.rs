@@ -320,7 +320,7 @@ pub async fn create(
         Err(StoreError::Conflict) => return Err(ServiceError::Conflict("plan_exists")),
         Err(e) => return Err(e.into()),
     };
-    generate_or_log(ctx).await;
+    generate_or_log(ctx, saved.community_id).await;
     plan_view(ctx, store::visits::visits::plan(&ctx.db, saved.id).await?).await
 }
 
@@ -469,7 +469,7 @@ pub async fn update(
     )
     .await?;
     if replan.is_some() {
-        generate_or_log(ctx).await;
+        generate_or_log(ctx, n.community_id).await;
     }
     plan_view(ctx, store::visits::visits::plan(&ctx.db, plan.id).await?).await
 }

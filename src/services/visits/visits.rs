@@ -237,8 +237,10 @@ pub async fn generate_in(
 }
 
 /// Generation after a change that re-plans; a failure is left to the next sweep.
-pub(crate) async fn generate_or_log(ctx: &AppState) {
-    if let Err(e) = generate(ctx, store::now()).await {
+/// After a change to one community's plans or grades: its visits at once (the job would make
+/// them too, later).
+pub(crate) async fn generate_or_log(ctx: &AppState, community_id: Uuid) {
+    if let Err(e) = generate_in(ctx, community_id, store::now()).await {
         tracing::warn!(error = %e, "visit generation failed");
     }
 }
@@ -643,7 +645,7 @@ pub async fn complete(
         }
     }
     if replanned {
-        generate_or_log(ctx).await;
+        generate_or_log(ctx, n.community_id).await;
     }
     let saved = store::visits::visits::get(&ctx.db, id).await?;
     let ids = store::visits::visits::needs(&ctx.db, id).await?;

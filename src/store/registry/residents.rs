@@ -6,8 +6,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::store::accounts::users::GrantExec;
-use crate::store::visits::visits::{GradeUpdate, VisitExec};
-use crate::store::{BeginWrite, Db, StoreResult, now, on_db, stale_or_missing};
+use crate::store::{ApplyIn, BeginWrite, Db, StoreResult, TxWrites, now, on_db, stale_or_missing};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ResidentRow {
@@ -59,12 +58,13 @@ const ADD_CATEGORY: &str =
     "insert into resident_care_categories (resident_id, category) values ($1, $2)";
 
 /// Creates (`expected_version` = None) or updates a resident with their care categories; a
-/// linked account is granted the resident role in the same transaction.
+/// linked account is granted the resident role, and what other capabilities add (`also`) is
+/// written, in the same transaction.
 pub async fn save(
     db: &Db,
     r: &ResidentRow,
     expected_version: Option<i64>,
-    grade: Option<&GradeUpdate>,
+    also: &dyn TxWrites,
 ) -> StoreResult<ResidentRow> {
     let t = now();
     on_db!(db, pool => {
@@ -98,12 +98,7 @@ pub async fn save(
         if let Some(user) = r.user_id {
             tx.ensure_grant(user, "resident", r.community_id).await?;
         }
-        if let Some(g) = grade {
-            tx.grade(g, None).await?;
-        }
-        if expected_version.is_some() {
-            tx.resident_saved(r.id, r.grid_id, r.active, t).await?;
-        }
+        also.apply_in(&mut *tx).await?;
         let saved: ResidentRow = sqlx::query_as(GET).bind(r.id).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(saved)
