@@ -1,6 +1,6 @@
 //! Residents' care categories (分类) and gender.
 
-use super::role::string_enum;
+use super::string_enum;
 
 string_enum!(
     /// 独居, 空巢, 高龄, 失能/残疾, 低保, 慢病, 留守/困境儿童.

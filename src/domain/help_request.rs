@@ -1,6 +1,6 @@
 //! Help requests (诉求/工单): their vocabulary and the lifecycle of DESIGN §3 as one table.
 
-use super::role::string_enum;
+use super::string_enum;
 
 string_enum!(Status {
     Submitted => "submitted",

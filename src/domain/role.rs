@@ -1,32 +1,6 @@
 //! Roles of DESIGN §2. Every role but `admin` is scoped to one community.
 
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $s),+ }
-            }
-
-            pub fn parse(s: &str) -> Result<Self, &'static str> {
-                match s { $($s => Ok($name::$variant),)+ _ => Err("unknown_value") }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-pub(crate) use string_enum;
+use super::string_enum;
 
 string_enum!(Role {
     Resident => "resident",

@@ -1,4 +1,4 @@
-use super::role::string_enum;
+use super::string_enum;
 
 string_enum!(Urgency {
     Emergency => "emergency",

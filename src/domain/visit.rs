@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use super::role::string_enum;
+use super::string_enum;
 
 string_enum!(Status {
     Scheduled => "scheduled",

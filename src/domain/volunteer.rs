@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::role::string_enum;
+use super::string_enum;
 
 string_enum!(VolunteerStatus {
     Active => "active",
