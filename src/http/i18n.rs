@@ -128,6 +128,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "您无权修改其中部分字段。",
     ),
     (
+        "link_not_allowed",
+        "Only someone who may grant this record's role here may link an account to it.",
+        "只有可在本社区授予该角色的人员才能为此档案关联账号。",
+    ),
+    (
         "reveal_not_allowed",
         "Your role may not see this personal data in full.",
         "您的角色无权查看完整个人信息。",

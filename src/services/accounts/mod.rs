@@ -1,5 +1,7 @@
 //! Login, token rotation, users and role grants.
 
+pub mod linking;
+
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -343,7 +345,7 @@ fn validate_user(input: &UserInput, password_required: bool) -> Result<ValidUser
 
 /// Who may grant `role` in `community`: admins anything; a community admin the community's
 /// everyday roles, never another community admin or a deployment admin.
-fn may_grant(p: &Principal, role: Role, community: Option<Uuid>) -> bool {
+pub(crate) fn may_grant(p: &Principal, role: Role, community: Option<Uuid>) -> bool {
     if p.is_admin() {
         return true;
     }

@@ -15,6 +15,7 @@ use crate::domain::mask::mask_phone;
 use crate::domain::phone::Phone;
 use crate::domain::role::Role;
 use crate::domain::text::{AddressLine, Description, Label, Name};
+use crate::services::accounts::linking;
 use crate::services::registry::communities::{deny, policy_of, visible};
 use crate::services::registry::resident_hooks::GradeOnSave;
 use crate::services::{
@@ -338,13 +339,6 @@ async fn build(
             Err(e) => return Err(e.into()),
         }
     }
-    if let Some(u) = i.user_id {
-        match store::accounts::users::get(&ctx.db, u).await {
-            Ok(_) => {}
-            Err(StoreError::NotFound) => f.push("user_id", "unknown_reference"),
-            Err(e) => return Err(e.into()),
-        }
-    }
     let errors_so_far = !f.is_empty();
     if errors_so_far {
         return Err(ServiceError::Validation(f.into_errors()));
@@ -444,6 +438,9 @@ pub async fn create(
         _ => return Err(deny(p, community_id)),
     }
     let mut row = build(ctx, community_id, &input, None).await?;
+    if let Some(u) = row.user_id {
+        linking::check(ctx, p, u, Role::Resident, community_id).await?;
+    }
     let save = ctx
         .resident_hooks
         .saving(
@@ -606,6 +603,9 @@ pub async fn update(
     }
     let input: ResidentInput = patch::apply(&current_input(ctx, &r)?, changes)?;
     let mut row = build(ctx, r.community_id, &input, Some(&r)).await?;
+    if let Some(u) = row.user_id.filter(|u| r.user_id != Some(*u)) {
+        linking::check(ctx, p, u, Role::Resident, r.community_id).await?;
+    }
     let explicit = changes.get("care_level").is_some();
     let save = ctx
         .resident_hooks

@@ -11,8 +11,10 @@ use crate::domain::Fields;
 use crate::domain::code::{Code, parse_code_set};
 use crate::domain::geo::Coordinates;
 use crate::domain::phone::Phone;
+use crate::domain::role::Role;
 use crate::domain::text::Name;
 use crate::domain::volunteer::{VolunteerStatus, WeeklySlot, WeeklySlotDto, parse_availability};
+use crate::services::accounts::linking;
 use crate::services::registry::communities::{deny, visible};
 use crate::services::{
     Page, PageRequest, ServiceError, ServiceResult, field_error, like_pattern, patch,
@@ -155,11 +157,6 @@ async fn build(
             Err(e) => return Err(e.into()),
         }
     }
-    match store::accounts::users::get(&ctx.db, i.user_id).await {
-        Ok(_) => {}
-        Err(StoreError::NotFound) => f.push("user_id", "unknown_reference"),
-        Err(e) => return Err(e.into()),
-    }
     if base.is_some_and(|b| b.user_id != i.user_id) {
         f.push("user_id", "immutable");
     }
@@ -214,6 +211,7 @@ pub async fn create(
         return Err(deny(p, community_id));
     }
     let (row, slots) = build(ctx, community_id, &input, None).await?;
+    linking::check(ctx, p, row.user_id, Role::Volunteer, community_id).await?;
     let saved = store::registry::volunteers::save(&ctx.db, &row, &slots, None)
         .await
         .map_err(duplicate_user)?;
