@@ -4,6 +4,7 @@
 
 mod help_requests;
 mod helpers;
+mod linking;
 mod spec;
 
 mod accounts;
