@@ -128,6 +128,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "您无权修改其中部分字段。",
     ),
     (
+        "already_linked",
+        "This resident record is already linked to an account.",
+        "该居民档案已关联账号。",
+    ),
+    (
         "link_not_allowed",
         "Only someone who may grant this record's role here may link an account to it.",
         "只有可在本社区授予该角色的人员才能为此档案关联账号。",

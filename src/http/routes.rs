@@ -5,7 +5,9 @@ use actix_web::{HttpResponse, Route, web};
 
 use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
-use super::handlers::registry::{communities, grids, residents, service_types, teams, volunteers};
+use super::handlers::registry::{
+    communities, grids, invitations, residents, service_types, teams, volunteers,
+};
 use super::handlers::requests::help_requests;
 use super::handlers::visits::{plans as visit_plans, visits};
 use super::handlers::{audit, health};
@@ -33,6 +35,8 @@ pub fn table() -> Vec<RouteDef> {
         post "/api/v1/auth/refresh" => auth::refresh,
         post "/api/v1/auth/logout" => auth::logout,
         get "/api/v1/me" => auth::me,
+        post "/api/v1/me/invitations/accept" => invitations::accept,
+        post "/api/v1/communities/{id}/invitations" => invitations::create,
 
         post "/api/v1/users" => users::create,
         get "/api/v1/users" => users::list,

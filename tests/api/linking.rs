@@ -7,15 +7,7 @@ use serde_json::{Value, json};
 use crate::helpers::{PASSWORD, TestApp, spawn_app};
 
 async fn fresh_account(app: &TestApp) -> String {
-    let username = format!("n{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
-    app.post(
-        "/api/v1/users",
-        &app.admin,
-        json!({"username": username, "display_name": "新用户", "password": PASSWORD, "roles": []}),
-    )
-    .await
-    .expect(201)
-    .id()
+    fresh_account_token(app).await.0
 }
 
 async fn roles_of(app: &TestApp, user: &str) -> Vec<(String, Option<String>)> {
@@ -192,4 +184,155 @@ async fn relinking_a_resident_record_follows_the_same_rules() {
         .await
         .expect(200);
     assert_eq!(linked.body["user_id"], json!(resident_a));
+}
+
+#[tokio::test]
+async fn an_account_of_another_community_joins_by_accepting_an_invitation() {
+    let app = spawn_app().await;
+    let (a, b) = (app.community("甲").await, app.community("乙").await);
+    let (_, manager_a) = app.user("community_admin", Some(&a)).await;
+    let (_, dispatcher_a) = app.user("dispatcher", Some(&a)).await;
+    let (volunteer_b, volunteer_b_token) = app.user("volunteer", Some(&b)).await;
+    let (_, manager_b) = app.user("community_admin", Some(&b)).await;
+    let record = app
+        .resident(&a, json!({"name": "赵阿姨"}))
+        .await
+        .expect(201)
+        .id();
+    let path = format!("/api/v1/communities/{a}/invitations");
+
+    // Who may not grant the role may not invite to it; outsiders do not see the community.
+    app.post(
+        &path,
+        &dispatcher_a,
+        json!({"role": "resident", "resident_id": record}),
+    )
+    .await
+    .problem(403, "forbidden");
+    app.post(&path, &manager_b, json!({"role": "volunteer"}))
+        .await
+        .problem(404, "not_found");
+    for (body, field, code) in [
+        (json!({"role": "resident"}), "resident_id", "required"),
+        (
+            json!({"role": "volunteer", "resident_id": record}),
+            "resident_id",
+            "not_allowed",
+        ),
+        (json!({"role": "dispatcher"}), "role", "unknown_value"),
+        (
+            json!({"role": "resident", "resident_id": uuid::Uuid::now_v7()}),
+            "resident_id",
+            "unknown_reference",
+        ),
+    ] {
+        let r = app
+            .post(&path, &manager_a, body)
+            .await
+            .problem(422, "validation_failed");
+        assert_eq!(r.field_codes(), [(field.into(), code.into())]);
+    }
+
+    let inv = app
+        .post(
+            &path,
+            &manager_a,
+            json!({"role": "resident", "resident_id": record}),
+        )
+        .await
+        .expect(201);
+    let code = inv.body["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 12);
+    let accept = "/api/v1/me/invitations/accept";
+    app.post(accept, &volunteer_b_token, json!({"code": "WRONGCODE234"}))
+        .await
+        .problem(404, "not_found");
+    assert_eq!(roles_of(&app, &volunteer_b).await.len(), 1);
+
+    let typed = format!("{}-{}", &code[..6], &code[6..]).to_lowercase();
+    let ok = app
+        .post(accept, &volunteer_b_token, json!({"code": typed}))
+        .await
+        .expect(200);
+    assert_eq!(ok.body["role"], "resident");
+    assert_eq!(ok.body["resident_id"], json!(record));
+    assert!(ok.body.get("code").is_none());
+    assert_eq!(
+        roles_of(&app, &volunteer_b).await,
+        [
+            ("resident".into(), Some(a.clone())),
+            ("volunteer".into(), Some(b))
+        ]
+    );
+    let r = app
+        .get(&format!("/api/v1/residents/{record}"), &app.admin)
+        .await
+        .expect(200);
+    assert_eq!(r.body["user_id"], json!(volunteer_b));
+
+    // Single use; and a linked record takes no new invitation.
+    app.post(accept, &volunteer_b_token, json!({"code": code}))
+        .await
+        .problem(404, "not_found");
+    app.post(
+        &path,
+        &manager_a,
+        json!({"role": "resident", "resident_id": record}),
+    )
+    .await
+    .problem(409, "already_linked");
+}
+
+#[tokio::test]
+async fn an_invitation_for_a_record_linked_meanwhile_changes_nothing() {
+    let app = spawn_app().await;
+    let a = app.community("甲").await;
+    let (_, manager_a) = app.user("community_admin", Some(&a)).await;
+    let record = app
+        .resident(&a, json!({"name": "钱大爷"}))
+        .await
+        .expect(201);
+    let inv = app
+        .post(
+            &format!("/api/v1/communities/{a}/invitations"),
+            &manager_a,
+            json!({"role": "resident", "resident_id": record.id()}),
+        )
+        .await
+        .expect(201);
+    let (resident_a, _) = app.user("resident", Some(&a)).await;
+    app.patch(
+        &format!("/api/v1/residents/{}", record.id()),
+        &manager_a,
+        &record.etag(),
+        json!({"user_id": resident_a}),
+    )
+    .await
+    .expect(200);
+    let late = fresh_account_token(&app).await;
+    app.post(
+        "/api/v1/me/invitations/accept",
+        &late.1,
+        json!({"code": inv.body["code"]}),
+    )
+    .await
+    .problem(409, "already_linked");
+    assert!(
+        roles_of(&app, &late.0).await.is_empty(),
+        "no role without the record"
+    );
+}
+
+async fn fresh_account_token(app: &TestApp) -> (String, String) {
+    let username = format!("n{}", &uuid::Uuid::now_v7().simple().to_string()[16..]);
+    let id = app
+        .post(
+            "/api/v1/users",
+            &app.admin,
+            json!({"username": username, "display_name": "新用户", "password": PASSWORD, "roles": []}),
+        )
+        .await
+        .expect(201)
+        .id();
+    (id, app.login(&username, PASSWORD).await)
 }

@@ -7,6 +7,7 @@
 
 pub mod communities;
 pub mod grids;
+pub mod invitations;
 pub mod resident_hooks;
 pub mod residents;
 pub mod service_types;

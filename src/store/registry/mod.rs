@@ -5,6 +5,7 @@
 
 pub mod communities;
 pub mod grids;
+pub mod invitations;
 pub mod residents;
 pub mod service_types;
 pub mod teams;
