@@ -188,7 +188,10 @@ async fn search_and_filters_with_a_nul_match_nothing_instead_of_everything() {
     let (app, c) = (&f.w.app, &f.w.c);
     for list in ["residents", "volunteers"] {
         let path = format!("/api/v1/communities/{c}/{list}");
-        assert_eq!(app.get(&path, &app.admin).await.expect(200).items().len(), 1);
+        assert_eq!(
+            app.get(&path, &app.admin).await.expect(200).items().len(),
+            1
+        );
         for q in ["q=%00", "q=%E5%AD%99%00"] {
             app.get(&format!("{path}?{q}"), &app.admin)
                 .await
@@ -244,7 +247,10 @@ async fn a_reveal_with_a_nul_in_its_reason_reveals_nothing_and_is_not_audited() 
     // The same reason without the control character is a reveal, audited: the filter above
     // would have seen one.
     let r = app
-        .get(&format!("{path}?reveal=true&reason=%E5%9B%9E%E8%AE%BF"), &app.admin)
+        .get(
+            &format!("{path}?reveal=true&reason=%E5%9B%9E%E8%AE%BF"),
+            &app.admin,
+        )
         .await
         .expect(200);
     assert_eq!(r.body["revealed"], true);
@@ -270,7 +276,10 @@ async fn a_login_with_a_control_character_is_refused_as_a_bad_field_not_a_failur
             .send(app.req(Method::POST, "/api/v1/auth/login").json(&body))
             .await
             .problem(422, "validation_failed");
-        assert_eq!(r.field_codes(), vec![(field.to_string(), "invalid_characters".to_string())]);
+        assert_eq!(
+            r.field_codes(),
+            vec![(field.to_string(), "invalid_characters".to_string())]
+        );
     }
     // The same on refresh and logout, whose token is a plain string.
     for path in ["/api/v1/auth/refresh", "/api/v1/auth/logout"] {
@@ -283,7 +292,10 @@ async fn a_login_with_a_control_character_is_refused_as_a_bad_field_not_a_failur
             .problem(422, "validation_failed");
         assert_eq!(
             r.field_codes(),
-            vec![("refresh_token".to_string(), "invalid_characters".to_string())]
+            vec![(
+                "refresh_token".to_string(),
+                "invalid_characters".to_string()
+            )]
         );
     }
     // Refused before the login is tried: no failure was counted against the account.
