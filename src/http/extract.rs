@@ -10,10 +10,13 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::error::ApiError;
 use crate::auth::Principal;
+use crate::domain::FieldError;
+use crate::domain::text::{has_forbidden_control, is_forbidden_control};
 use crate::services::{PageRequest, accounts, patch};
 use crate::state::AppState;
 
@@ -117,12 +120,73 @@ fn is_json(req: &HttpRequest) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Parses a body as JSON; syntax errors are 400, wrong shapes 422 with the field's path.
+/// `s` with the refused control characters made visible, for naming it in a problem document.
+fn shown(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if is_forbidden_control(c) {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Every string of the document holding a refused control character, keys included, by JSON
+/// path (`emergency_contacts[0].name`; a bad key is named with the bad characters shown as
+/// U+FFFD). Checked on the whole document before deserialising, so that a plain `String` field
+/// (a login, a reason, a policy kept as JSON) obeys the same rule as the domain's text types.
+fn control_characters(value: &Value, path: &mut String, found: &mut Vec<FieldError>) {
+    let bad = |path: &str, found: &mut Vec<FieldError>| {
+        found.push(FieldError {
+            field: path.to_string(),
+            code: "invalid_characters",
+        })
+    };
+    let len = path.len();
+    match value {
+        Value::String(s) if has_forbidden_control(s) => bad(path, found),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push_str(&format!("[{i}]"));
+                control_characters(item, path, found);
+                path.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&shown(key));
+                if has_forbidden_control(key) {
+                    bad(path, found);
+                } else {
+                    control_characters(item, path, found);
+                }
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Parses a body as JSON; syntax errors are 400, control characters in any string and wrong
+/// shapes 422 with the field's path.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let malformed = |e: &serde_json::Error| ApiError::BadRequest {
         code: "malformed_json",
         detail: Some(format!("line {} column {}", e.line(), e.column())),
     };
+    // A first, untyped pass finds the bad strings wherever they are; the typed pass below
+    // stays on the bytes so that its errors (duplicate fields, paths) are serde's own.
+    let document: Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
+    let mut found = Vec::new();
+    control_characters(&document, &mut String::new(), &mut found);
+    if !found.is_empty() {
+        return Err(ApiError::Validation(found));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -137,7 +201,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Every body of this API is an object; serde would take `[]` for a struct whose fields are
     // all optional.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ApiError::Validation(vec![crate::domain::FieldError {
+        return Err(ApiError::Validation(vec![FieldError {
             field: String::new(),
             code: "invalid_value",
         }]));
@@ -163,6 +227,33 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             let body = read_body(&req, &mut payload, limit).await?;
             parse_json(&body).map(ApiJson)
         })
+    }
+}
+
+/// Refuses a query string with a refused control character (see
+/// [`crate::domain::text::is_forbidden_control`]) in a parameter's name or value, once they
+/// are percent-decoded as `web::Query` decodes them. Checked for every request by the request
+/// middleware, before any handler reads its query: a NUL in `q` or `reason` must never reach
+/// the database (PostgreSQL refuses it; SQLite matched every row).
+pub fn check_query(query: &str) -> Result<(), ApiError> {
+    if query.is_empty() {
+        return Ok(());
+    }
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query).map_err(|e| {
+        ApiError::BadRequest {
+            code: "invalid_query",
+            detail: Some(e.to_string()),
+        }
+    })?;
+    match pairs
+        .iter()
+        .find(|(k, v)| has_forbidden_control(k) || has_forbidden_control(v))
+    {
+        Some((k, _)) => Err(ApiError::BadRequest {
+            code: "invalid_query",
+            detail: Some(format!("{}: control character", shown(k))),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -218,7 +309,7 @@ pub fn encode_cursor(id: Uuid) -> String {
 pub fn page_request(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::Validation(vec![crate::domain::FieldError {
+        return Err(ApiError::Validation(vec![FieldError {
             field: "limit".into(),
             code: "out_of_range",
         }]));
@@ -230,7 +321,7 @@ pub fn page_request(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequ
                 .decode(c)
                 .ok()
                 .and_then(|b| Uuid::from_slice(&b).ok())
-                .ok_or(ApiError::Validation(vec![crate::domain::FieldError {
+                .ok_or(ApiError::Validation(vec![FieldError {
                     field: "cursor".into(),
                     code: "invalid_value",
                 }]))?,
@@ -277,5 +368,78 @@ mod tests {
         };
         assert_eq!((e[0].field.as_str(), e[0].code), ("a", "required"));
         assert!(parse_json::<T>(br#"{"a": 1} trailing"#).is_err());
+    }
+
+    fn field_codes(e: ApiError) -> Vec<(String, &'static str)> {
+        let ApiError::Validation(e) = e else {
+            panic!("{e:?}")
+        };
+        e.into_iter().map(|e| (e.field, e.code)).collect()
+    }
+
+    #[test]
+    fn control_characters_anywhere_in_a_body_are_refused_by_path() {
+        let body = br#"{"login": "admin\u0000", "a": [{"b": "x\u001b[31m"}, "ok"],
+                        "policy": {"k\u0000ey": 1, "note": "\u0085"}, "text": "a\tb\r\nc"}"#;
+        let e = parse_json::<serde_json::Value>(body).unwrap_err();
+        let mut codes = field_codes(e);
+        codes.sort();
+        assert_eq!(
+            codes,
+            vec![
+                ("a[0].b".to_string(), "invalid_characters"),
+                ("login".to_string(), "invalid_characters"),
+                ("policy.k\u{fffd}ey".to_string(), "invalid_characters"),
+                ("policy.note".to_string(), "invalid_characters"),
+            ]
+        );
+        // Before its shape is looked at: a NUL in a field of the wrong type is still named.
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct T {
+            a: i64,
+        }
+        assert_eq!(
+            field_codes(parse_json::<T>(br#"{"a": "\u0000"}"#).unwrap_err()),
+            vec![("a".to_string(), "invalid_characters")]
+        );
+        // Tab and line breaks are text; a NUL that is not in a string is no JSON at all.
+        assert!(parse_json::<serde_json::Value>(br#"{"a": "x\ty\r\nz"}"#).is_ok());
+        assert!(matches!(
+            parse_json::<serde_json::Value>(b"{\"a\": \"\0\"}"),
+            Err(ApiError::BadRequest {
+                code: "malformed_json",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn control_characters_in_a_query_are_refused() {
+        for ok in [
+            "",
+            "q=%E5%AD%99",
+            "q=a+b&limit=3",
+            "reason=a%09b",
+            "q=%0A",
+            "q=%ZZ",
+        ] {
+            assert!(check_query(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "q=%00",
+            "q=a%00b",
+            "a=1&q=%1B",
+            "q=%7F",
+            "q=%C2%85",
+            "%00=1",
+            "q%01=1",
+        ] {
+            let Err(ApiError::BadRequest { code, detail }) = check_query(bad) else {
+                panic!("{bad}")
+            };
+            assert_eq!(code, "invalid_query", "{bad}");
+            assert!(detail.unwrap().contains("control character"), "{bad}");
+        }
     }
 }

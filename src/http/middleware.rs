@@ -13,7 +13,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::error::{ApiError, PROBLEM_JSON};
-use super::extract::{RequestId, bearer, read_body};
+use super::extract::{RequestId, bearer, check_query, read_body};
 use super::i18n::Lang;
 use super::metrics::Metrics;
 use crate::crypto::sha256_hex;
@@ -32,7 +32,8 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
 }
 
 /// Outermost middleware: every response leaves with `X-Request-Id`, every error as a problem
-/// document in the caller's language, and every request is logged and counted.
+/// document in the caller's language, and every request is logged and counted. A query string
+/// with a control character is refused here, for every route, before a handler reads it.
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -47,11 +48,14 @@ pub async fn request_context(
     let span =
         tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
 
-    let res = next
-        .call(req)
-        .instrument(span.clone())
-        .await?
-        .map_into_boxed_body();
+    let res = match check_query(req.query_string()) {
+        Err(e) => req.error_response(e),
+        Ok(()) => next
+            .call(req)
+            .instrument(span.clone())
+            .await?
+            .map_into_boxed_body(),
+    };
 
     let mut res = finish_problem(res, lang, &request_id, &span);
     res.headers_mut().insert(

@@ -17,5 +17,6 @@ mod dispatch;
 mod registry;
 mod residents;
 mod schema;
+mod text_input;
 mod visits;
 mod volunteers;
