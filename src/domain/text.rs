@@ -53,6 +53,17 @@ pub type Label = Text<32>;
 /// An address line.
 pub type AddressLine = Text<200>;
 
+/// The text a search (`q`) matches: the parts lowercased by Unicode's rules in Rust, so that
+/// `émile` finds "ÉMILE" on SQLite too (whose `lower()` and `LIKE` fold ASCII only) and on a
+/// PostgreSQL of any locale. Parts are joined by a line break, which no query may contain.
+pub fn search_key<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    parts
+        .into_iter()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +75,12 @@ mod tests {
         assert!(Text::<3>::parse("电力社").is_ok());
         assert_eq!(Text::<3>::parse("电力社区"), Err("too_long"));
         assert_eq!(Name::parse("a\u{0}b"), Err("invalid_characters"));
+    }
+
+    #[test]
+    fn search_keys_fold_every_script_and_keep_parts_apart() {
+        assert_eq!(search_key(["ÉMILE Zola", "Straße"]), "émile zola\nstraße");
+        assert_eq!(search_key(["王大爷", ""]), "王大爷\n");
     }
 
     #[test]

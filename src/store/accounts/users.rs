@@ -43,9 +43,15 @@ pub struct NewUser {
     pub active: bool,
 }
 
-const INSERT: &str = "insert into users (id, username, phone, display_name, password_hash, active, version, created_at, updated_at)
-    values ($1, $2, $3, $4, $5, $7, 1, $6, $6)
+const INSERT: &str = "insert into users (id, username, phone, display_name, password_hash, active, version, created_at, updated_at,
+        search_key)
+    values ($1, $2, $3, $4, $5, $7, 1, $6, $6, $8)
     returning id, username, phone, display_name, password_hash, active, version, created_at, updated_at";
+/// What `q` matches besides the phone: the display name and the username.
+fn search_key(display_name: &str, username: Option<&str>) -> String {
+    crate::domain::text::search_key([display_name, username.unwrap_or("")])
+}
+
 const INSERT_GRANT: &str =
     "insert into role_grants (id, user_id, role, community_id, granted_by, created_at)
     values ($1, $2, $3, $4, $5, $6)";
@@ -66,7 +72,7 @@ pub async fn insert(
         let row: UserRow = sqlx::query_as(INSERT)
             .bind(id).bind(&new.username).bind(&new.phone).bind(&new.display_name)
             .bind(&new.password_hash).bind(t)
-            .bind(new.active)
+            .bind(new.active).bind(search_key(new.display_name.as_str(), new.username.as_deref()))
             .fetch_one(&mut *tx).await?;
         for (role, community) in grants {
             sqlx::query(INSERT_GRANT)
@@ -134,7 +140,7 @@ macro_rules! user_page {
         "from users u
         where ($1 is null or u.id > $1)
           and ($2 is null or exists (select 1 from role_grants g where g.user_id = u.id and g.community_id = $2))
-          and ($3 is null or lower(u.display_name) like $3 escape '\\' or u.username like $3 escape '\\' or u.phone like $3 escape '\\')
+          and ($3 is null or u.search_key like $3 escape '\\' or u.phone like $3 escape '\\')
         order by u.id limit $4"
     };
 }
@@ -188,7 +194,7 @@ async fn list(
 }
 
 const UPDATE: &str = "update users set username = $3, phone = $4, display_name = $5, password_hash = $6, active = $7,
-        version = version + 1, updated_at = $8
+        version = version + 1, updated_at = $8, search_key = $9
     where id = $1 and version = $2
     returning id, username, phone, display_name, password_hash, active, version, created_at, updated_at";
 const EXISTS: &str = "select count(*) from users where id = $1";
@@ -204,6 +210,7 @@ pub async fn update(db: &Db, row: &UserRow, expected_version: i64) -> StoreResul
         let updated: Option<UserRow> = sqlx::query_as(UPDATE)
             .bind(row.id).bind(expected_version).bind(&row.username).bind(&row.phone)
             .bind(&row.display_name).bind(&row.password_hash).bind(row.active).bind(t)
+            .bind(search_key(&row.display_name, row.username.as_deref()))
             .fetch_optional(&mut *tx).await?;
         let Some(updated) = updated else {
             let n: i64 = sqlx::query_scalar(EXISTS).bind(row.id).fetch_one(&mut *tx).await?;

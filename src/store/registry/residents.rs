@@ -41,13 +41,14 @@ pub struct ResidentRow {
 
 const INSERT: &str = "insert into residents (id, community_id, grid_id, user_id, name, gender, birth_date, phone,
         id_card_cipher, id_card_hash, id_card_masked, building, unit, room, address, lat, lng, care_categories,
-        emergency_contacts, care_level, consent, notes, active, version, created_at, updated_at)
+        emergency_contacts, care_level, consent, notes, active, version, created_at, updated_at, search_key)
     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-        true, 1, $23, $23)";
+        true, 1, $23, $23, $24)";
 const UPDATE: &str = "update residents set grid_id = $3, user_id = $4, name = $5, gender = $6, birth_date = $7,
         phone = $8, id_card_cipher = $9, id_card_hash = $10, id_card_masked = $11, building = $12, unit = $13,
         room = $14, address = $15, lat = $16, lng = $17, care_categories = $18, emergency_contacts = $19,
-        care_level = $20, consent = $21, notes = $22, active = $23, version = version + 1, updated_at = $24
+        care_level = $20, consent = $21, notes = $22, active = $23, version = version + 1, updated_at = $24,
+        search_key = $25
     where id = $1 and version = $2";
 const GET: &str = "select id, community_id, grid_id, user_id, name, gender, birth_date, phone, id_card_cipher, id_card_hash,
     id_card_masked, building, unit, room, address, lat, lng, care_categories, emergency_contacts, care_level, consent,
@@ -67,6 +68,7 @@ pub async fn save(
     also: &dyn TxWrites,
 ) -> StoreResult<ResidentRow> {
     let t = now();
+    let key = search_key(r);
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
         match expected_version {
@@ -75,7 +77,7 @@ pub async fn save(
                     .bind(&r.gender).bind(r.birth_date).bind(&r.phone).bind(&r.id_card_cipher).bind(&r.id_card_hash)
                     .bind(&r.id_card_masked).bind(&r.building).bind(&r.unit).bind(&r.room).bind(&r.address)
                     .bind(r.lat).bind(r.lng).bind(&r.care_categories).bind(&r.emergency_contacts).bind(&r.care_level)
-                    .bind(&r.consent).bind(&r.notes).bind(t)
+                    .bind(&r.consent).bind(&r.notes).bind(t).bind(&key)
                     .execute(&mut *tx).await?;
             }
             Some(v) => {
@@ -83,7 +85,7 @@ pub async fn save(
                     .bind(&r.gender).bind(r.birth_date).bind(&r.phone).bind(&r.id_card_cipher).bind(&r.id_card_hash)
                     .bind(&r.id_card_masked).bind(&r.building).bind(&r.unit).bind(&r.room).bind(&r.address)
                     .bind(r.lat).bind(r.lng).bind(&r.care_categories).bind(&r.emergency_contacts).bind(&r.care_level)
-                    .bind(&r.consent).bind(&r.notes).bind(r.active).bind(t)
+                    .bind(&r.consent).bind(&r.notes).bind(r.active).bind(t).bind(&key)
                     .execute(&mut *tx).await?.rows_affected();
                 if n == 0 {
                     let e: i64 = sqlx::query_scalar(EXISTS).bind(r.id).fetch_one(&mut *tx).await?;
@@ -103,6 +105,17 @@ pub async fn save(
         tx.commit().await?;
         Ok(saved)
     })
+}
+
+/// What `q` matches besides the phone: the name, the address and building-unit-room.
+fn search_key(r: &ResidentRow) -> String {
+    let place = format!(
+        "{}-{}-{}",
+        r.building.as_deref().unwrap_or(""),
+        r.unit.as_deref().unwrap_or(""),
+        r.room.as_deref().unwrap_or("")
+    );
+    crate::domain::text::search_key([r.name.as_str(), r.address.as_deref().unwrap_or(""), &place])
 }
 
 pub async fn get(db: &Db, id: Uuid) -> StoreResult<ResidentRow> {
@@ -135,9 +148,7 @@ const LIST: &str = "select id, community_id, grid_id, user_id, name, gender, bir
       and ($3 is null or r.grid_id = $3)
       and ($4 is null or r.care_level = $4)
       and ($5 is null or exists (select 1 from resident_care_categories c where c.resident_id = r.id and c.category = $5))
-      and ($6 is null or lower(r.name) like $6 escape '\\' or r.phone like $6 escape '\\'
-           or lower(coalesce(r.address, '')) like $6 escape '\\'
-           or lower(coalesce(r.building, '') || '-' || coalesce(r.unit, '') || '-' || coalesce(r.room, '')) like $6 escape '\\')
+      and ($6 is null or r.search_key like $6 escape '\\' or r.phone like $6 escape '\\')
       and ($7 is null or r.grid_id in (select w.grid_id from grid_workers w where w.user_id = $7))
       and ($8 is null or r.user_id = $8)
       and ($9 or r.active)

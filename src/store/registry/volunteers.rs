@@ -40,12 +40,12 @@ pub struct Slot {
 }
 
 const INSERT: &str = "insert into volunteers (id, community_id, user_id, name, phone, home_grid_id, lat, lng, max_concurrent,
-        skills, availability, party_member, status, version, created_at, updated_at, cell_y, cell_x)
-    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $14, $15, $16)";
+        skills, availability, party_member, status, version, created_at, updated_at, cell_y, cell_x, search_key)
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $14, $15, $16, $17)";
 const UPDATE: &str =
     "update volunteers set name = $3, phone = $4, home_grid_id = $5, lat = $6, lng = $7,
         max_concurrent = $8, skills = $9, availability = $10, party_member = $11, status = $12,
-        version = version + 1, updated_at = $13, cell_y = $14, cell_x = $15
+        version = version + 1, updated_at = $13, cell_y = $14, cell_x = $15, search_key = $16
     where id = $1 and version = $2";
 const GET: &str = "select id, community_id, user_id, name, phone, home_grid_id, lat, lng, max_concurrent, skills,
     availability, party_member, status, version, created_at, updated_at from volunteers where id = $1";
@@ -72,6 +72,7 @@ pub async fn save(
         }
         _ => (None, None),
     };
+    let key = crate::domain::text::search_key([v.name.as_str()]);
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
         match expected_version {
@@ -79,13 +80,13 @@ pub async fn save(
                 sqlx::query(INSERT).bind(v.id).bind(v.community_id).bind(v.user_id).bind(&v.name).bind(&v.phone)
                     .bind(v.home_grid_id).bind(v.lat).bind(v.lng).bind(v.max_concurrent).bind(&v.skills)
                     .bind(&v.availability).bind(v.party_member).bind(&v.status).bind(t).bind(cell_y).bind(cell_x)
-                    .execute(&mut *tx).await?;
+                    .bind(&key).execute(&mut *tx).await?;
             }
             Some(ver) => {
                 let n = sqlx::query(UPDATE).bind(v.id).bind(ver).bind(&v.name).bind(&v.phone)
                     .bind(v.home_grid_id).bind(v.lat).bind(v.lng).bind(v.max_concurrent).bind(&v.skills)
                     .bind(&v.availability).bind(v.party_member).bind(&v.status).bind(t).bind(cell_y).bind(cell_x)
-                    .execute(&mut *tx).await?.rows_affected();
+                    .bind(&key).execute(&mut *tx).await?.rows_affected();
                 if n == 0 {
                     let e: i64 = sqlx::query_scalar(EXISTS).bind(v.id).fetch_one(&mut *tx).await?;
                     return Err(stale_or_missing(e > 0));
@@ -134,7 +135,7 @@ const LIST: &str = "select id, community_id, user_id, name, phone, home_grid_id,
       and ($5 is null or exists (select 1 from team_members m where m.volunteer_id = v.id and m.team_id = $5))
       and ($6 is null or v.home_grid_id = $6)
       and ($7 is null or v.party_member = $7)
-      and ($8 is null or lower(v.name) like $8 escape '\\' or v.phone like $8 escape '\\')
+      and ($8 is null or v.search_key like $8 escape '\\' or v.phone like $8 escape '\\')
       and ($9 is null or v.user_id = $9)
     order by v.id limit $10";
 
