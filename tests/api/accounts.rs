@@ -393,3 +393,32 @@ async fn users_change_their_own_name_and_password_but_not_their_roles() {
     .problem(422, "validation_failed");
     tokio::time::sleep(Duration::from_millis(1)).await;
 }
+
+#[tokio::test]
+async fn me_lists_the_callers_own_records_per_community() {
+    let app = crate::helpers::spawn_app().await;
+    let (a, b) = (app.community("甲").await, app.community("乙").await);
+    let (user, token) = app.user("volunteer", Some(&a)).await;
+    let v = app
+        .volunteer(&a, &user, serde_json::json!({}))
+        .await
+        .expect(201)
+        .id();
+    let r = app
+        .resident(&a, serde_json::json!({"name": "自己", "user_id": user}))
+        .await
+        .expect(201)
+        .id();
+    app.resident(&b, serde_json::json!({"name": "别人"}))
+        .await
+        .expect(201);
+    let me = app.get("/api/v1/me", &token).await.expect(200);
+    assert_eq!(
+        me.body["records"],
+        serde_json::json!([{"community_id": a, "resident_ids": [r], "volunteer_id": v}])
+    );
+    assert_eq!(me.body["id"], serde_json::json!(user));
+    let (_, nobody) = app.user("dispatcher", Some(&b)).await;
+    let me = app.get("/api/v1/me", &nobody).await.expect(200);
+    assert_eq!(me.body["records"], serde_json::json!([]));
+}

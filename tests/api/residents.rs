@@ -318,14 +318,22 @@ async fn search_folds_case_in_every_script_on_both_backends() {
     let app = crate::helpers::spawn_app().await;
     let a = app.community("甲").await;
     let r = app
-        .resident(&a, serde_json::json!({"name": "ÉMILE Dupont", "address": "Ülmenstraße 5"}))
+        .resident(
+            &a,
+            serde_json::json!({"name": "ÉMILE Dupont", "address": "Ülmenstraße 5"}),
+        )
         .await
         .expect(201)
         .id();
-    app.resident(&a, serde_json::json!({"name": "王大爷"})).await.expect(201);
+    app.resident(&a, serde_json::json!({"name": "王大爷"}))
+        .await
+        .expect(201);
     for q in ["émile", "%C3%A9MILE", "ülmen", "dupont"] {
         let found = app
-            .get(&format!("/api/v1/communities/{a}/residents?q={q}"), &app.admin)
+            .get(
+                &format!("/api/v1/communities/{a}/residents?q={q}"),
+                &app.admin,
+            )
             .await
             .expect(200);
         assert_eq!(found.item_ids(), [r.clone()], "q={q}");
@@ -337,11 +345,17 @@ async fn search_folds_case_in_every_script_on_both_backends() {
         .expect(201)
         .id();
     let found = app
-        .get(&format!("/api/v1/communities/{a}/volunteers?q=åsa"), &app.admin)
+        .get(
+            &format!("/api/v1/communities/{a}/volunteers?q=åsa"),
+            &app.admin,
+        )
         .await
         .expect(200);
     assert_eq!(found.item_ids(), [v]);
-    let renamed = app.get(&format!("/api/v1/users/{vu}"), &app.admin).await.expect(200);
+    let renamed = app
+        .get(&format!("/api/v1/users/{vu}"), &app.admin)
+        .await
+        .expect(200);
     app.patch(
         &format!("/api/v1/users/{vu}"),
         &app.admin,
@@ -351,7 +365,10 @@ async fn search_folds_case_in_every_script_on_both_backends() {
     .await
     .expect(200);
     let users = app
-        .get(&format!("/api/v1/users?community_id={a}&q=%C3%B0%C3%B3ra"), &app.admin)
+        .get(
+            &format!("/api/v1/users?community_id={a}&q=%C3%B0%C3%B3ra"),
+            &app.admin,
+        )
         .await
         .expect(200);
     assert_eq!(users.item_ids(), [vu]);

@@ -8,6 +8,7 @@
 pub mod communities;
 pub mod grids;
 pub mod invitations;
+pub mod me;
 pub mod resident_hooks;
 pub mod residents;
 pub mod service_types;

@@ -176,6 +176,16 @@ pub async fn ids_of_user(db: &Db, user_id: Uuid, community_id: Uuid) -> StoreRes
     on_db!(db, pool => Ok(sqlx::query_scalar(BY_USER).bind(user_id).bind(community_id).fetch_all(pool).await?))
 }
 
+const RECORDS_OF_USER: &str =
+    "select community_id, 'resident' as kind, id from residents where user_id = $1 and active
+    union all select community_id, 'volunteer' as kind, id from volunteers where user_id = $1
+    order by 1, 2, 3";
+
+/// Every active resident and volunteer record linked to an account, as (community, kind, id).
+pub async fn records_of_user(db: &Db, user_id: Uuid) -> StoreResult<Vec<(Uuid, String, Uuid)>> {
+    on_db!(db, pool => Ok(sqlx::query_as(RECORDS_OF_USER).bind(user_id).fetch_all(pool).await?))
+}
+
 const EXCLUDE: &str = "insert into resident_exclusions (resident_id, volunteer_id, reason, created_by, created_at)
     values ($1, $2, $3, $4, $5) on conflict (resident_id, volunteer_id) do update set reason = excluded.reason";
 const UNEXCLUDE: &str =

@@ -51,10 +51,10 @@ pub async fn logout(
 }
 
 pub async fn me(ctx: web::Data<AppState>, Auth(p): Auth) -> Result<HttpResponse, ApiError> {
-    let u = accounts::me(&ctx, &p).await?;
+    let u = crate::services::registry::me::me(&ctx, &p).await?;
     Ok(respond::versioned(
         actix_web::http::StatusCode::OK,
         &u,
-        u.version,
+        u.user.version,
     ))
 }
