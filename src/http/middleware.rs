@@ -90,28 +90,15 @@ fn finish_problem(
         return res;
     }
     let mut rendered = match res.response().error() {
-        Some(e) => {
-            match e.as_error::<ApiError>() {
-                Some(api) => {
-                    if let ApiError::Internal(msg) = api {
-                        span.in_scope(|| tracing::error!(error = %msg, "internal error"));
-                    }
-                    api.render(lang, Some(request_id))
+        Some(e) => match e.as_error::<ApiError>() {
+            Some(api) => {
+                if let ApiError::Internal(msg) = api {
+                    span.in_scope(|| tracing::error!(error = %msg, "internal error"));
                 }
-                None if e.as_error::<CorsError>().is_some() => {
-                    span.in_scope(|| tracing::debug!(error = %e, "CORS preflight refused"));
-                    ApiError::bad_request("cors_rejected").render(lang, Some(request_id))
-                }
-                None => {
-                    if status.is_server_error() {
-                        span.in_scope(|| tracing::error!(error = %e, status = status.as_u16(), "framework error"));
-                    } else {
-                        span.in_scope(|| tracing::debug!(error = %e, status = status.as_u16(), "framework error"));
-                    }
-                    ApiError::from_status(status).render(lang, Some(request_id))
-                }
+                api.render(lang, Some(request_id))
             }
-        }
+            None => foreign_problem(e, status, span).render(lang, Some(request_id)),
+        },
         None => {
             let is_problem = res
                 .headers()
@@ -133,6 +120,22 @@ fn finish_problem(
         rendered.headers_mut().append(name, value);
     }
     res.into_response(rendered)
+}
+
+/// An error raised outside our code (actix-web, actix-cors) as a problem. Only a server fault
+/// is an ERROR: a client's is in the access log already.
+fn foreign_problem(e: &Error, status: StatusCode, span: &tracing::Span) -> ApiError {
+    let _in = span.enter();
+    if e.as_error::<CorsError>().is_some() {
+        tracing::debug!(error = %e, "CORS preflight refused");
+        return ApiError::bad_request("cors_rejected");
+    }
+    if status.is_server_error() {
+        tracing::error!(error = %e, status = status.as_u16(), "framework error");
+    } else {
+        tracing::debug!(error = %e, status = status.as_u16(), "framework error");
+    }
+    ApiError::from_status(status)
 }
 
 /// CORS for browser consoles on the configured origins. Requests from other origins are

@@ -14,6 +14,7 @@ mod conventions;
 mod demo;
 mod dispatch;
 mod http_details;
+mod logging;
 mod registry;
 mod residents;
 mod schema;
