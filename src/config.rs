@@ -28,6 +28,8 @@ pub struct Config {
     pub log_json: bool,
     /// How often the sweeper looks for due timers; zero turns it off in this instance.
     pub sweep_interval: Duration,
+    /// Browser origins (`https://console.example.org`) allowed to call the API; none: no CORS.
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,31 @@ where
             problem: format!("{v:?} is not valid ({e})"),
         }),
     }
+}
+
+/// A comma-separated list of origins: `scheme://host[:port]`, lowercased as browsers send them.
+fn parse_origins(list: &str) -> Result<Vec<String>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let host = o
+                .strip_prefix("https://")
+                .or_else(|| o.strip_prefix("http://"))
+                .unwrap_or("");
+            let valid = !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
+            if valid {
+                Ok(o.to_ascii_lowercase())
+            } else {
+                Err(format!(
+                    "{o:?} is not an origin like https://console.example.org"
+                ))
+            }
+        })
+        .collect()
 }
 
 impl Config {
@@ -89,6 +116,36 @@ impl Config {
             admin_password: var("HUYING_ADMIN_PASSWORD"),
             log_json: var("HUYING_LOG_FORMAT").is_none_or(|f| f != "text"),
             sweep_interval: Duration::from_millis(parsed("HUYING_SWEEP_INTERVAL_MS", 1000u64)?),
+            cors_origins: parse_origins(&var("HUYING_CORS_ORIGINS").unwrap_or_default()).map_err(
+                |problem| ConfigError {
+                    name: "HUYING_CORS_ORIGINS",
+                    problem,
+                },
+            )?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cors_origins_are_a_list_of_origins() {
+        assert_eq!(
+            parse_origins(" https://Console.example.org, http://127.0.0.1:5173 ,").unwrap(),
+            ["https://console.example.org", "http://127.0.0.1:5173"]
+        );
+        assert_eq!(parse_origins("").unwrap(), Vec::<String>::new());
+        for bad in [
+            "*",
+            "console.example.org",
+            "https://x.org/",
+            "https://x.org/app",
+            "ftp://x.org",
+            "https://",
+        ] {
+            assert!(parse_origins(bad).is_err(), "{bad}");
+        }
     }
 }

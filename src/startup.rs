@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::auth::JwtKeys;
@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::crypto::Vault;
 use crate::http::error::ApiError;
 use crate::http::metrics::Metrics;
-use crate::http::middleware::{idempotency, request_context};
+use crate::http::middleware::{cors, created_location, idempotency, request_context};
 use crate::http::routes;
 use crate::services::accounts;
 use crate::state::AppState;
@@ -104,6 +104,7 @@ fn build_server(listener: TcpListener, state: AppState) -> std::io::Result<Serve
     let workers = state.config.workers.max(1);
     let state = web::Data::new(state);
     let metrics = web::Data::new(Metrics::new());
+    let cors_origins = state.config.cors_origins.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -120,6 +121,12 @@ fn build_server(listener: TcpListener, state: AppState) -> std::io::Result<Serve
                 .into()
             }))
             .wrap(from_fn(idempotency))
+            .wrap(from_fn(created_location))
+            // Inside `request_context`, so that a refused preflight is a problem document too.
+            .wrap(Condition::new(
+                !cors_origins.is_empty(),
+                cors(&cors_origins),
+            ))
             .wrap(from_fn(request_context))
             .configure(routes::configure)
             .default_service(web::to(routes::route_not_found))

@@ -27,8 +27,9 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0}")]
     NotFound(&'static str),
+    /// `allow` is the path's methods, for the `Allow` header.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: String },
     #[error("{0}")]
     Conflict(&'static str),
     #[error("precondition required")]
@@ -85,7 +86,7 @@ impl ApiError {
             | ApiError::NotFound(c)
             | ApiError::Conflict(c)
             | ApiError::Unprocessable(c) => c,
-            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PreconditionRequired => "precondition_required",
             ApiError::PreconditionFailed => "stale_version",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -130,8 +131,14 @@ impl ApiError {
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
             .insert_header((header::CONTENT_LANGUAGE, lang.tag()));
-        if let ApiError::TooManyRequests { retry_after_secs } = self {
-            res.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+        match self {
+            ApiError::TooManyRequests { retry_after_secs } => {
+                res.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+            }
+            ApiError::MethodNotAllowed { allow } if !allow.is_empty() => {
+                res.insert_header((header::ALLOW, allow.as_str()));
+            }
+            _ => {}
         }
         if status == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
@@ -145,7 +152,9 @@ impl ApiError {
             401 => ApiError::Unauthorized("missing_token"),
             403 => ApiError::Forbidden("forbidden"),
             404 => ApiError::NotFound("route_not_found"),
-            405 => ApiError::MethodNotAllowed,
+            405 => ApiError::MethodNotAllowed {
+                allow: String::new(),
+            },
             413 => ApiError::PayloadTooLarge,
             415 => ApiError::UnsupportedMediaType,
             400..=499 => ApiError::bad_request("bad_request"),
@@ -165,7 +174,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,

@@ -271,12 +271,18 @@ fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
         .map_err(|_| ApiError::bad_request("invalid_header"))?
         .trim();
     let s = s.strip_prefix("W/").unwrap_or(s);
-    s.strip_prefix('"')
+    let digits = s
+        .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
-        .and_then(|s| s.parse::<i64>().ok())
-        .map(Some)
-        .ok_or(ApiError::bad_request("invalid_header"))
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or(ApiError::bad_request("invalid_header"))?;
+    // A well-formed version beyond 64 bits names no version any object has: stale, like any
+    // other that does not match, once the object is found.
+    Ok(Some(digits.parse::<i64>().unwrap_or(NO_VERSION)))
 }
+
+/// Matches no object's version (versions start at 1).
+const NO_VERSION: i64 = -1;
 
 impl FromRequest for IfMatch {
     type Error = ApiError;

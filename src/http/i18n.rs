@@ -77,6 +77,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "请求头无效。",
     ),
     (
+        "cors_rejected",
+        "This origin, method or header is not allowed for cross-origin requests.",
+        "不允许该来源、方法或请求头的跨域请求。",
+    ),
+    (
         "unsupported_media_type",
         "The request body must be JSON.",
         "请求体必须是 JSON。",

@@ -1,8 +1,9 @@
 //! Cross-cutting request handling: request ids, problem documents in the caller's language,
-//! access logs and metrics; and `Idempotency-Key` replay for POSTs.
+//! access logs and metrics; CORS; `Location` on 201s; and `Idempotency-Key` replay for POSTs.
 
 use std::time::Instant;
 
+use actix_cors::{Cors, CorsError};
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -16,6 +17,8 @@ use super::error::{ApiError, PROBLEM_JSON};
 use super::extract::{RequestId, bearer, check_query, read_body};
 use super::i18n::Lang;
 use super::metrics::Metrics;
+use super::respond;
+use super::routes::CreatedAt;
 use crate::crypto::sha256_hex;
 use crate::state::AppState;
 use crate::store::idempotency::{self, Claim, StoredResponse};
@@ -77,8 +80,9 @@ pub async fn request_context(
     Ok(res)
 }
 
-/// Re-renders error responses as problem documents with language and request id; logs server
-/// errors with their cause, which never reaches the client.
+/// Re-renders error responses as problem documents with language and request id, keeping the
+/// headers other layers gave them (CORS, `Vary`); logs server errors with their cause, which
+/// never reaches the client. Client errors are the client's: the access log says enough.
 fn finish_problem(
     res: ServiceResponse<BoxBody>,
     lang: Lang,
@@ -89,7 +93,7 @@ fn finish_problem(
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
-    let rendered = match res.response().error() {
+    let mut rendered = match res.response().error() {
         Some(e) => match e.as_error::<ApiError>() {
             Some(api) => {
                 if let ApiError::Internal(msg) = api {
@@ -97,12 +101,7 @@ fn finish_problem(
                 }
                 api.render(lang, Some(request_id))
             }
-            None => {
-                span.in_scope(
-                    || tracing::warn!(error = %e, status = status.as_u16(), "framework error"),
-                );
-                ApiError::from_status(status).render(lang, Some(request_id))
-            }
+            None => foreign_problem(e, status, span).render(lang, Some(request_id)),
         },
         None => {
             let is_problem = res
@@ -115,7 +114,100 @@ fn finish_problem(
             ApiError::from_status(status).render(lang, Some(request_id))
         }
     };
+    let kept: Vec<(HeaderName, HeaderValue)> = res
+        .headers()
+        .iter()
+        .filter(|(name, _)| !rendered.headers().contains_key(*name))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    for (name, value) in kept {
+        rendered.headers_mut().append(name, value);
+    }
     res.into_response(rendered)
+}
+
+/// An error raised outside our code (actix-web, actix-cors) as a problem. Only a server fault
+/// is an ERROR: a client's is in the access log already.
+fn foreign_problem(e: &Error, status: StatusCode, span: &tracing::Span) -> ApiError {
+    let _in = span.enter();
+    if e.as_error::<CorsError>().is_some() {
+        tracing::debug!(error = %e, "CORS preflight refused");
+        return ApiError::bad_request("cors_rejected");
+    }
+    if status.is_server_error() {
+        tracing::error!(error = %e, status = status.as_u16(), "framework error");
+    } else {
+        tracing::debug!(error = %e, status = status.as_u16(), "framework error");
+    }
+    ApiError::from_status(status)
+}
+
+/// CORS for browser consoles on the configured origins. Requests from other origins are
+/// answered as usual without CORS headers (the browser then withholds the answer); their
+/// preflights are refused. Tokens travel in `Authorization`, never in cookies: no credentials.
+pub fn cors(origins: &[String]) -> Cors {
+    let cors = Cors::default()
+        .allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
+            HeaderName::from_static("idempotency-key"),
+            REQUEST_ID,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::ALLOW,
+            header::CONTENT_LANGUAGE,
+            header::WWW_AUTHENTICATE,
+            HeaderName::from_static("idempotent-replayed"),
+            REQUEST_ID,
+        ])
+        .max_age(3600);
+    origins.iter().fold(cors, |c, o| c.allowed_origin(o))
+}
+
+/// Gives a 201 the `Location` of what it created, from the route's `created` template and the
+/// answer; outside `idempotency`, so that a replayed 201 has it too.
+pub async fn created_location(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    if res.status() != StatusCode::CREATED || res.headers().contains_key(header::LOCATION) {
+        return Ok(res);
+    }
+    let template = res.request().match_pattern().and_then(|pattern| {
+        let created = res.request().app_data::<web::Data<CreatedAt>>()?;
+        created.0.get(pattern.as_str()).copied()
+    });
+    let Some(template) = template else {
+        return Ok(res);
+    };
+    let path = res.request().path().to_string();
+    let (http_req, response) = res.into_parts();
+    let (head, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body).await else {
+        let e = ApiError::Internal("unreadable body".into());
+        return Ok(ServiceResponse::new(http_req, HttpResponse::from_error(e)));
+    };
+    let location =
+        respond::location(template, &path, &bytes).and_then(|l| HeaderValue::from_str(&l).ok());
+    let mut response = head.set_body(bytes).map_into_boxed_body();
+    match location {
+        Some(l) => {
+            response.headers_mut().insert(header::LOCATION, l);
+        }
+        None => tracing::error!(
+            template,
+            "a created object's answer does not fill its Location"
+        ),
+    }
+    Ok(ServiceResponse::new(http_req, response))
 }
 
 fn valid_key(k: &str) -> bool {

@@ -1,9 +1,11 @@
-//! Response shapes shared by handlers: objects with ETags, pages with cursors.
+//! Response shapes shared by handlers: objects with ETags, pages with cursors; the `Location`
+//! of created objects.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use serde::Serialize;
+use serde_json::Value;
 
 use super::extract::encode_cursor;
 use crate::services::Page;
@@ -40,4 +42,54 @@ pub fn items<T: Serialize>(items: Vec<T>) -> HttpResponse {
 
 pub fn no_content() -> HttpResponse {
     HttpResponse::NoContent().finish()
+}
+
+/// The URL of a created object: `template` with `{path}` replaced by the request's path and
+/// `{a.b}` by the string at `a.b` in the answer. None when the answer lacks one.
+pub fn location(template: &str, request_path: &str, answer: &[u8]) -> Option<String> {
+    let answer: Value = serde_json::from_slice(answer).ok()?;
+    let mut url = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = open + rest[open..].find('}')?;
+        url.push_str(&rest[..open]);
+        match &rest[open + 1..close] {
+            "path" => url.push_str(request_path.trim_end_matches('/')),
+            field => {
+                let pointer = format!("/{}", field.replace('.', "/"));
+                url.push_str(answer.pointer(&pointer)?.as_str()?);
+            }
+        }
+        rest = &rest[close + 1..];
+    }
+    url.push_str(rest);
+    Some(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::location;
+
+    #[test]
+    fn locations_are_filled_from_the_answer_and_the_path() {
+        let answer = br#"{"id": "a1", "visit": {"id": "v2"}, "n": 3}"#;
+        let at = |t| location(t, "/api/v1/users/u9/roles/", answer);
+        assert_eq!(
+            at("/api/v1/users/{id}").as_deref(),
+            Some("/api/v1/users/a1")
+        );
+        assert_eq!(
+            at("{path}/{id}").as_deref(),
+            Some("/api/v1/users/u9/roles/a1")
+        );
+        assert_eq!(
+            at("/api/v1/visits/{visit.id}").as_deref(),
+            Some("/api/v1/visits/v2")
+        );
+        assert_eq!(at("{path}").as_deref(), Some("/api/v1/users/u9/roles"));
+        assert_eq!(at("/x/{missing}"), None);
+        assert_eq!(at("/x/{n}"), None, "only strings");
+        assert_eq!(at("/x/{id"), None);
+        assert_eq!(location("/x/{id}", "/", b"not json"), None);
+    }
 }

@@ -1,7 +1,12 @@
 //! The route table: the one list of every endpoint, used to build the router and checked
-//! against `openapi.yaml` by the contract test.
+//! against `openapi.yaml` by the contract test. Each path answers `HEAD` wherever it answers
+//! `GET`, and 405 with `Allow` for any other method; a creating `POST` names where its new
+//! object lives, for the `Location` of its 201.
 
-use actix_web::{HttpResponse, Route, web};
+use std::collections::HashMap;
+
+use actix_web::http::Method;
+use actix_web::{HttpResponse, Route, guard, web};
 
 use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
@@ -16,12 +21,28 @@ pub struct RouteDef {
     pub method: &'static str,
     pub path: &'static str,
     pub route: Route,
+    /// For a `POST` answering 201: the new object's URL, filled from the answer by
+    /// `respond::location`.
+    pub created: Option<&'static str>,
 }
 
 macro_rules! table {
-    ($( $m:ident $p:literal => $h:path ),* $(,)?) => {
-        vec![ $( RouteDef { method: stringify!($m), path: $p, route: web::$m().to($h) } ),* ]
+    ($( $m:ident $p:literal => $h:path $(=> $created:literal)? ),* $(,)?) => {
+        vec![ $( RouteDef {
+            method: stringify!($m),
+            path: $p,
+            route: route_for(stringify!($m)).to($h),
+            created: None $( .or(Some($created)) )?,
+        } ),* ]
     };
+}
+
+/// A route for one method; `get` also takes `HEAD` (actix-http sends no body for it).
+fn route_for(method: &str) -> Route {
+    match method {
+        "get" => web::route().guard(guard::Any(guard::Get()).or(guard::Head())),
+        m => web::method(Method::from_bytes(m.to_uppercase().as_bytes()).expect("a method")),
+    }
 }
 
 pub fn table() -> Vec<RouteDef> {
@@ -38,45 +59,45 @@ pub fn table() -> Vec<RouteDef> {
         post "/api/v1/me/invitations/accept" => invitations::accept,
         post "/api/v1/communities/{id}/invitations" => invitations::create,
 
-        post "/api/v1/users" => users::create,
+        post "/api/v1/users" => users::create => "/api/v1/users/{id}",
         get "/api/v1/users" => users::list,
         get "/api/v1/users/{id}" => users::get,
         patch "/api/v1/users/{id}" => users::update,
-        post "/api/v1/users/{id}/roles" => users::grant,
+        post "/api/v1/users/{id}/roles" => users::grant => "{path}/{id}",
         delete "/api/v1/users/{id}/roles/{grant_id}" => users::revoke,
 
-        post "/api/v1/communities" => communities::create,
+        post "/api/v1/communities" => communities::create => "/api/v1/communities/{id}",
         get "/api/v1/communities" => communities::list,
         get "/api/v1/communities/{id}" => communities::get,
         patch "/api/v1/communities/{id}" => communities::update,
         delete "/api/v1/communities/{id}" => communities::deactivate,
         get "/api/v1/communities/{id}/audit-log" => audit::list,
 
-        post "/api/v1/communities/{id}/grids" => grids::create,
+        post "/api/v1/communities/{id}/grids" => grids::create => "/api/v1/grids/{id}",
         get "/api/v1/communities/{id}/grids" => grids::list,
         get "/api/v1/grids/{id}" => grids::get,
         patch "/api/v1/grids/{id}" => grids::update,
         delete "/api/v1/grids/{id}" => grids::deactivate,
 
-        post "/api/v1/communities/{id}/residents" => residents::create,
+        post "/api/v1/communities/{id}/residents" => residents::create => "/api/v1/residents/{id}",
         get "/api/v1/communities/{id}/residents" => residents::list,
         get "/api/v1/residents/{id}" => residents::get,
         patch "/api/v1/residents/{id}" => residents::update,
         delete "/api/v1/residents/{id}" => residents::deactivate,
 
-        post "/api/v1/communities/{id}/volunteers" => volunteers::create,
+        post "/api/v1/communities/{id}/volunteers" => volunteers::create => "/api/v1/volunteers/{id}",
         get "/api/v1/communities/{id}/volunteers" => volunteers::list,
         get "/api/v1/volunteers/{id}" => volunteers::get,
         patch "/api/v1/volunteers/{id}" => volunteers::update,
         delete "/api/v1/volunteers/{id}" => volunteers::deactivate,
 
-        post "/api/v1/communities/{id}/teams" => teams::create,
+        post "/api/v1/communities/{id}/teams" => teams::create => "/api/v1/teams/{id}",
         get "/api/v1/communities/{id}/teams" => teams::list,
         get "/api/v1/teams/{id}" => teams::get,
         patch "/api/v1/teams/{id}" => teams::update,
         delete "/api/v1/teams/{id}" => teams::deactivate,
 
-        post "/api/v1/communities/{id}/service-types" => service_types::create,
+        post "/api/v1/communities/{id}/service-types" => service_types::create => "/api/v1/service-types/{id}",
         get "/api/v1/communities/{id}/service-types" => service_types::list,
         get "/api/v1/service-types/{id}" => service_types::get,
         patch "/api/v1/service-types/{id}" => service_types::update,
@@ -86,7 +107,7 @@ pub fn table() -> Vec<RouteDef> {
         put "/api/v1/residents/{id}/exclusions/{volunteer_id}" => help_requests::exclude,
         delete "/api/v1/residents/{id}/exclusions/{volunteer_id}" => help_requests::unexclude,
 
-        post "/api/v1/help-requests" => help_requests::place,
+        post "/api/v1/help-requests" => help_requests::place => "/api/v1/help-requests/{id}",
         get "/api/v1/help-requests" => help_requests::list,
         get "/api/v1/help-requests/{id}" => help_requests::get,
         get "/api/v1/help-requests/{id}/timeline" => help_requests::timeline,
@@ -112,11 +133,11 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/residents/{id}/grade" => visits::grade,
         put "/api/v1/residents/{id}/grade" => visits::set_grade,
         get "/api/v1/residents/{id}/grade-changes" => visits::grade_changes,
-        post "/api/v1/residents/{id}/assessments" => visits::assess,
+        post "/api/v1/residents/{id}/assessments" => visits::assess => "{path}",
         get "/api/v1/residents/{id}/assessments" => visits::assessments,
-        post "/api/v1/residents/{id}/major-changes" => visits::major_change,
+        post "/api/v1/residents/{id}/major-changes" => visits::major_change => "/api/v1/visits/{visit.id}",
 
-        post "/api/v1/communities/{id}/visit-plans" => visit_plans::create,
+        post "/api/v1/communities/{id}/visit-plans" => visit_plans::create => "/api/v1/visit-plans/{id}",
         get "/api/v1/communities/{id}/visit-plans" => visit_plans::list,
         get "/api/v1/visit-plans/{id}" => visit_plans::get,
         patch "/api/v1/visit-plans/{id}" => visit_plans::update,
@@ -132,31 +153,55 @@ pub fn table() -> Vec<RouteDef> {
     ]
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// The `Allow` of each path: its methods, with `HEAD` where it has `GET`.
+pub fn allowed_methods(routes: &[RouteDef]) -> HashMap<&'static str, String> {
+    let mut by_path: HashMap<&'static str, Vec<String>> = HashMap::new();
+    for r in routes {
+        let methods = by_path.entry(r.path).or_default();
+        methods.push(r.method.to_uppercase());
+        if r.method == "get" {
+            methods.push("HEAD".into());
+        }
+    }
+    by_path
+        .into_iter()
+        .map(|(path, methods)| (path, methods.join(", ")))
+        .collect()
 }
+
+/// Where the objects created by each `POST` live, by route pattern; read by
+/// `middleware::created_location`.
+pub struct CreatedAt(pub HashMap<&'static str, &'static str>);
 
 pub async fn route_not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("route_not_found"))
 }
 
-/// Registers every route, one resource per path, with 405 (a problem document) for other
-/// methods. Unknown paths go to `route_not_found`, installed as the app's default service.
+/// Registers every route, one resource per path, with 405 (a problem document with `Allow`)
+/// for other methods. Unknown paths go to `route_not_found`, installed as the app's default
+/// service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let mut paths: Vec<&'static str> = Vec::new();
-    let mut routes = table();
-    for r in &routes {
-        if !paths.contains(&r.path) {
-            paths.push(r.path);
+    let routes = table();
+    let allow = allowed_methods(&routes);
+    let created = routes
+        .iter()
+        .filter_map(|r| r.created.map(|c| (r.path, c)))
+        .collect();
+    cfg.app_data(web::Data::new(CreatedAt(created)));
+    let mut by_path: Vec<(&'static str, Vec<Route>)> = Vec::new();
+    for r in routes {
+        match by_path.iter_mut().find(|(p, _)| *p == r.path) {
+            Some((_, same)) => same.push(r.route),
+            None => by_path.push((r.path, vec![r.route])),
         }
     }
-    for path in paths {
-        let mut resource = web::resource(path).default_service(web::to(method_not_allowed));
-        let (mine, rest): (Vec<_>, Vec<_>) = routes.into_iter().partition(|r| r.path == path);
-        routes = rest;
-        for r in mine {
-            resource = resource.route(r.route);
-        }
-        cfg.service(resource);
+    for (path, routes) in by_path {
+        let allow = allow[path].clone();
+        let not_allowed = web::to(move || {
+            let allow = allow.clone();
+            async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
+        });
+        let resource = web::resource(path).default_service(not_allowed);
+        cfg.service(routes.into_iter().fold(resource, |res, r| res.route(r)));
     }
 }

@@ -14,6 +14,8 @@ mod contract;
 mod conventions;
 mod demo;
 mod dispatch;
+mod http_details;
+mod logging;
 mod registry;
 mod residents;
 mod schema;

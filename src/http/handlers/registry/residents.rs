@@ -22,6 +22,9 @@ pub async fn get(
     q: web::Query<GetQuery>,
     rid: RequestId,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(reason) = &q.reason {
+        svc::check_reason_length(reason)?;
+    }
     let reveal = q.reveal.then(|| Reveal {
         reason: q.reason.as_deref().unwrap_or(""),
         request_id: Some(&rid.0),
