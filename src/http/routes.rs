@@ -57,7 +57,8 @@ pub fn table() -> Vec<RouteDef> {
         post "/api/v1/auth/logout" => auth::logout,
         get "/api/v1/me" => auth::me,
         post "/api/v1/me/invitations/accept" => invitations::accept,
-        post "/api/v1/communities/{id}/invitations" => invitations::create,
+        post "/api/v1/communities/{id}/invitations" => invitations::create => "/api/v1/invitations/{id}",
+        get "/api/v1/invitations/{id}" => invitations::get,
 
         post "/api/v1/users" => users::create => "/api/v1/users/{id}",
         get "/api/v1/users" => users::list,

@@ -243,6 +243,20 @@ async fn an_account_of_another_community_joins_by_accepting_an_invitation() {
         .expect(201);
     let code = inv.body["code"].as_str().unwrap().to_string();
     assert_eq!(code.len(), 12);
+    let location = inv.header("location").unwrap().to_string();
+    assert_eq!(location, format!("/api/v1/invitations/{}", inv.id()));
+    let pending = app.get(&location, &manager_a).await.expect(200);
+    assert_eq!(pending.body["accepted_at"], Value::Null);
+    assert!(pending.body.get("code").is_none(), "the code is shown once");
+    app.get(&location, &dispatcher_a)
+        .await
+        .problem(403, "forbidden");
+    app.get(&location, &manager_b)
+        .await
+        .problem(404, "not_found");
+    app.get(&location, &volunteer_b_token)
+        .await
+        .problem(404, "not_found");
     let accept = "/api/v1/me/invitations/accept";
     app.post(accept, &volunteer_b_token, json!({"code": "WRONGCODE234"}))
         .await
@@ -257,6 +271,9 @@ async fn an_account_of_another_community_joins_by_accepting_an_invitation() {
     assert_eq!(ok.body["role"], "resident");
     assert_eq!(ok.body["resident_id"], json!(record));
     assert!(ok.body.get("code").is_none());
+    let taken = app.get(&location, &manager_a).await.expect(200);
+    assert_eq!(taken.body["accepted_by"], json!(volunteer_b));
+    assert_eq!(taken.body["accepted_at"], ok.body["accepted_at"]);
     assert_eq!(
         roles_of(&app, &volunteer_b).await,
         [

@@ -41,6 +41,8 @@ pub struct InvitationView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub accepted_by: Option<Uuid>,
 }
 
 fn view(r: InvitationRow, code: Option<String>) -> InvitationView {
@@ -51,6 +53,8 @@ fn view(r: InvitationRow, code: Option<String>) -> InvitationView {
         resident_id: r.resident_id,
         code,
         expires_at: r.expires_at,
+        accepted_at: None,
+        accepted_by: None,
     }
 }
 
@@ -116,6 +120,23 @@ pub async fn create(
     Ok(view(row, Some(code)))
 }
 
+/// Whether an invitation was taken, for those who may make it (the code is never shown again).
+pub async fn get(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<InvitationView> {
+    let s = store::registry::invitations::get(&ctx.db, id).await?;
+    let c = s.row.community_id;
+    if !p.is_member(c) {
+        return Err(ServiceError::NotFound);
+    }
+    if !may_grant(p, s.row.role, Some(c)) {
+        return Err(deny(p, c));
+    }
+    Ok(InvitationView {
+        accepted_at: s.accepted_at,
+        accepted_by: s.accepted_by,
+        ..view(s.row, None)
+    })
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInput {
@@ -133,10 +154,13 @@ pub async fn accept(
     if code.len() != CODE_LEN {
         return Err(ServiceError::NotFound);
     }
-    match store::registry::invitations::accept(&ctx.db, &token_hash(&code), p.user_id, store::now())
-        .await
-    {
-        Ok(r) => Ok(view(r, None)),
+    let at = store::now();
+    match store::registry::invitations::accept(&ctx.db, &token_hash(&code), p.user_id, at).await {
+        Ok(r) => Ok(InvitationView {
+            accepted_at: Some(at),
+            accepted_by: Some(p.user_id),
+            ..view(r, None)
+        }),
         Err(StoreError::Guard(c)) => Err(ServiceError::Conflict(c)),
         Err(StoreError::Conflict) => Err(ServiceError::Conflict("duplicate")),
         Err(e) => Err(e.into()),

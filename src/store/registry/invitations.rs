@@ -32,6 +32,22 @@ pub async fn insert(db: &Db, r: &InvitationRow, code_hash: &str) -> StoreResult<
     Ok(())
 }
 
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InvitationState {
+    #[sqlx(flatten)]
+    pub row: InvitationRow,
+    pub accepted_by: Option<Uuid>,
+    pub accepted_at: Option<DateTime<Utc>>,
+}
+
+const GET: &str =
+    "select id, community_id, role, resident_id, created_by, created_at, expires_at, accepted_by,
+    accepted_at from invitations where id = $1";
+
+pub async fn get(db: &Db, id: Uuid) -> StoreResult<InvitationState> {
+    on_db!(db, pool => Ok(sqlx::query_as(GET).bind(id).fetch_one(pool).await?))
+}
+
 const TAKE: &str = "update invitations set accepted_by = $2, accepted_at = $3
     where code_hash = $1 and accepted_at is null and expires_at > $3
     returning id, community_id, role, resident_id, created_by, created_at, expires_at";

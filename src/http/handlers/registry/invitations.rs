@@ -17,6 +17,14 @@ pub async fn create(
     Ok(HttpResponse::Created().json(svc::create(&ctx, &p, *community_id, input).await?))
 }
 
+pub async fn get(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(svc::get(&ctx, &p, *id).await?))
+}
+
 pub async fn accept(
     ctx: web::Data<AppState>,
     Auth(p): Auth,
