@@ -59,6 +59,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    #[error("file: {0}")]
+    Io(std::io::Error),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -208,7 +210,12 @@ impl Db {
 
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
-            Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
+            Db::Sqlite(p) => {
+                // PostgreSQL's migrator takes an advisory lock; SQLite's takes none, so
+                // instances starting together on one file take turns through a lock file.
+                let _turn = migration_lock(p).await?;
+                sqlx::migrate!("./migrations/sqlite").run(p).await?
+            }
             Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
         }
         Ok(())
@@ -236,6 +243,29 @@ impl Db {
     pub async fn close(&self) {
         on_db!(self, pool => pool.close().await)
     }
+}
+
+/// An exclusive lock on `<database file>.migrate-lock`, held until the returned file is dropped.
+async fn migration_lock(pool: &SqlitePool) -> StoreResult<Option<std::fs::File>> {
+    let db = pool.connect_options().get_filename().to_path_buf();
+    if db.as_os_str().is_empty() || db.to_string_lossy().contains(":memory:") {
+        return Ok(None);
+    }
+    let mut path = db.into_os_string();
+    path.push(".migrate-lock");
+    let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        f.lock()?;
+        Ok(f)
+    })
+    .await
+    .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
+    .map_err(StoreError::Io)?;
+    Ok(Some(file))
 }
 
 /// Hides a password in a connection URL before it reaches a log or an error message.

@@ -16,12 +16,12 @@ pub const ADMIN_PASSWORD: &str = "admin-password-1";
 pub const PASSWORD: &str = "password-123";
 
 /// A throwaway database; dropped (PostgreSQL) or deleted (SQLite) with the app.
-struct TestDb {
-    url: String,
+pub struct TestDb {
+    pub url: String,
 }
 
 impl TestDb {
-    async fn new() -> Self {
+    pub async fn new() -> Self {
         let name = format!("huying_test_{}", Uuid::now_v7().simple());
         let url = match std::env::var("TEST_DATABASE_URL")
             .ok()
@@ -53,7 +53,7 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         let url = self.url.clone();
         if let Some(path) = url.strip_prefix("sqlite://") {
-            for suffix in ["", "-wal", "-shm"] {
+            for suffix in ["", "-wal", "-shm", ".migrate-lock"] {
                 let _ = std::fs::remove_file(format!("{path}{suffix}"));
             }
             return;

@@ -19,6 +19,7 @@ mod logging;
 mod registry;
 mod residents;
 mod schema;
+mod startup;
 mod text_input;
 mod visits;
 mod volunteers;

@@ -433,20 +433,19 @@ pub async fn bootstrap_admin(
         .or_else(|| generated.clone())
         .unwrap_or_default();
     let hash = hash_off_thread(pw).await?;
-    store::accounts::users::insert(
-        &ctx.db,
-        NewUser {
-            username: Some("admin".into()),
-            phone: None,
-            display_name: "管理员".into(),
-            password_hash: hash,
-            active: true,
-        },
-        &[("admin".into(), None)],
-        None,
-    )
-    .await?;
-    Ok(Some(("admin".into(), generated)))
+    let first = NewUser {
+        username: Some("admin".into()),
+        phone: None,
+        display_name: "管理员".into(),
+        password_hash: hash,
+        active: true,
+    };
+    match store::accounts::users::insert(&ctx.db, first, &[("admin".into(), None)], None).await {
+        Ok(_) => Ok(Some(("admin".into(), generated))),
+        // Another instance starting at the same moment made the first admin: ours is not needed.
+        Err(StoreError::Conflict) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Creates or resets an admin account (the `create-admin` command).
