@@ -19,12 +19,11 @@ use crate::domain::policy::CommunityPolicy;
 use crate::domain::score::{self, Breakdown, Features};
 use crate::domain::time_zone::TimeZone;
 use crate::domain::urgency::Urgency;
+use crate::services::requests::lifecycle::{event, status_of, timer};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::requests::candidates::{self, Area, CandidateRow, CommunityStats, Filters};
-use crate::store::requests::help_requests::{
-    Effects, EventRow, HelpRequestRow, OfferRow, TimerRow,
-};
+use crate::store::requests::help_requests::{Effects, HelpRequestRow, OfferRow};
 use crate::store::{self, StoreError};
 
 /// Rank at least this many eligible volunteers before choosing.
@@ -350,42 +349,6 @@ pub async fn rank(
     );
     ranked.truncate(want);
     Ok(ranked)
-}
-
-pub fn event(
-    r: &HelpRequestRow,
-    kind: &str,
-    actor: Option<Uuid>,
-    from: Option<Status>,
-    to: Option<Status>,
-    data: serde_json::Value,
-    at: DateTime<Utc>,
-) -> EventRow {
-    EventRow {
-        id: Uuid::now_v7(),
-        request_id: r.id,
-        community_id: r.community_id,
-        kind: kind.to_string(),
-        actor_id: actor,
-        from_status: from.map(|s| s.as_str().to_string()),
-        to_status: to.map(|s| s.as_str().to_string()),
-        data: Json(data),
-        at,
-    }
-}
-
-pub fn timer(r: &HelpRequestRow, kind: &'static str, due_at: DateTime<Utc>) -> TimerRow {
-    TimerRow {
-        id: Uuid::now_v7(),
-        community_id: r.community_id,
-        kind,
-        request_id: r.id,
-        due_at,
-    }
-}
-
-pub fn status_of(r: &HelpRequestRow) -> Status {
-    Status::parse(&r.status).unwrap_or(Status::Escalated)
 }
 
 fn urgency_of(r: &HelpRequestRow) -> Urgency {

@@ -14,8 +14,10 @@ use crate::domain::help_request::{Action, DispatchMode, Status};
 use crate::domain::role::Role;
 use crate::domain::score;
 use crate::domain::text::Text;
-use crate::services::requests::dispatch::{self, Ranked, event, status_of, timer};
-use crate::services::requests::help_requests::{self, Access, HelpRequestView, load};
+use crate::services::requests::access::{Access, load};
+use crate::services::requests::dispatch::{self, Ranked};
+use crate::services::requests::lifecycle::{event, status_of, timer, transition};
+use crate::services::requests::view::{self, HelpRequestView};
 use crate::services::{ServiceError, ServiceResult, field_error};
 use crate::state::AppState;
 use crate::store::requests::help_requests::{AnswerOffer, Effects, OfferRow, RequestFilter};
@@ -115,7 +117,7 @@ pub async fn accept(
     }
     let r = store::requests::help_requests::get(&ctx.db, o.request_id).await?;
     let v = o.volunteer_id;
-    let saved = help_requests::transition(
+    let saved = transition(
         ctx,
         &r,
         Action::Accept,
@@ -146,7 +148,7 @@ pub async fn accept(
         }
         other => other,
     })?;
-    help_requests::get(ctx, p, saved.id).await
+    view::get(ctx, p, saved.id).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -295,7 +297,7 @@ pub async fn dispatch_by_hand(
     n.dispatch_mode = mode.as_str().to_string();
     fx.events[0].kind = "dispatched_by_hand".into();
     match store::requests::help_requests::apply(&ctx.db, &n, r.version, &fx).await {
-        Ok(saved) => help_requests::get(ctx, p, saved.id).await,
+        Ok(saved) => view::get(ctx, p, saved.id).await,
         Err(StoreError::StaleVersion) => Err(ServiceError::Conflict("state_changed")),
         Err(e) => Err(e.into()),
     }
