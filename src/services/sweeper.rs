@@ -55,7 +55,7 @@ async fn process(ctx: &AppState, t: &DueTimer, now: DateTime<Utc>) -> ServiceRes
         Err(StoreError::NotFound) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    if status_of(&r).is_final() {
+    if status_of(&r)?.is_final() {
         return Ok(());
     }
     match t.kind.as_str() {
@@ -89,7 +89,7 @@ async fn expire_offers(
         &next_round,
     )
     .await?;
-    if open == 0 && status_of(r) == Status::Offered {
+    if open == 0 && status_of(r)? == Status::Offered {
         dispatch::advance(ctx, r.id, now).await?;
     }
     Ok(())
@@ -105,7 +105,7 @@ async fn deadlines(ctx: &AppState, r: &HelpRequestRow, now: DateTime<Utc>) -> Se
             return Ok(());
         }
         r = store::requests::help_requests::get(&ctx.db, r.id).await?;
-        if status_of(&r).is_final() {
+        if status_of(&r)?.is_final() {
             return Ok(());
         }
     }
@@ -175,7 +175,7 @@ async fn flag_deadlines(
 }
 
 async fn auto_close(ctx: &AppState, r: &HelpRequestRow, now: DateTime<Utc>) -> ServiceResult<()> {
-    if status_of(r) != Status::Completed {
+    if status_of(r)? != Status::Completed {
         return Ok(());
     }
     let data = json!({"reason": "no_rating"});

@@ -55,7 +55,7 @@ pub(crate) async fn access(
             .any(|o| o.volunteer_id == v && o.answer.is_none());
         // A proactive need is open to every volunteer while the lifecycle allows a claim.
         let claimable =
-            r.origin == Origin::Proactive.as_str() && next(status_of(r), Action::Claim).is_ok();
+            r.origin == Origin::Proactive.as_str() && next(status_of(r)?, Action::Claim).is_ok();
         if r.assignee_id == Some(v) || open_offer || claimable {
             return Ok(Some(Access::Volunteer(v)));
         }

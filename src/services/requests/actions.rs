@@ -333,7 +333,7 @@ pub async fn cancel(
     }
     let why = reason("reason", input.reason.as_deref())?;
     let now = store::now();
-    let serving = matches!(status_of(&r), Status::Accepted | Status::InProgress);
+    let serving = matches!(status_of(&r)?, Status::Accepted | Status::InProgress);
     let saved = transition(
         ctx,
         &r,

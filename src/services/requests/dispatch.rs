@@ -363,9 +363,9 @@ pub fn offer_round(
     mode: &str,
     actor: Option<Uuid>,
     now: DateTime<Utc>,
-) -> Result<(HelpRequestRow, Effects), &'static str> {
-    let from = status_of(r);
-    let to = next(from, Action::Offer)?;
+) -> ServiceResult<(HelpRequestRow, Effects)> {
+    let from = status_of(r)?;
+    let to = next(from, Action::Offer).map_err(ServiceError::Conflict)?;
     let ttl = rules
         .policy
         .dispatch
@@ -419,9 +419,9 @@ pub fn escalate(
     r: &HelpRequestRow,
     reason: &str,
     now: DateTime<Utc>,
-) -> Result<(HelpRequestRow, Effects), &'static str> {
-    let from = status_of(r);
-    let to = next(from, Action::Escalate)?;
+) -> ServiceResult<(HelpRequestRow, Effects)> {
+    let from = status_of(r)?;
+    let to = next(from, Action::Escalate).map_err(ServiceError::Conflict)?;
     let mut n = r.clone();
     n.status = to.as_str().to_string();
     n.updated_at = now;
@@ -465,7 +465,7 @@ pub async fn plan_round(
 ) -> ServiceResult<(HelpRequestRow, Effects)> {
     let d = &rules.policy.dispatch;
     if r.attempts >= i64::from(d.max_attempts) {
-        return escalate(r, "attempts_exhausted", now).map_err(ServiceError::Conflict);
+        return escalate(r, "attempts_exhausted", now);
     }
     let fetched;
     let skills = match skills {
@@ -482,16 +482,16 @@ pub async fn plan_round(
     };
     let picked = rank(ctx, rules, r, skills, want, now).await?;
     if picked.is_empty() {
-        return escalate(r, "no_candidate", now).map_err(ServiceError::Conflict);
+        return escalate(r, "no_candidate", now);
     }
-    offer_round(r, rules, &picked, mode_name, None, now).map_err(ServiceError::Conflict)
+    offer_round(r, rules, &picked, mode_name, None, now)
 }
 
 /// Moves a request that waits for dispatch to its next round. Idempotent and safe to race: if
 /// anyone else moved the request first, this does nothing.
 pub async fn advance(ctx: &AppState, request_id: Uuid, now: DateTime<Utc>) -> ServiceResult<()> {
     let r = store::requests::help_requests::get(&ctx.db, request_id).await?;
-    let waiting = match status_of(&r) {
+    let waiting = match status_of(&r)? {
         Status::Dispatching => true,
         Status::Offered => {
             store::requests::help_requests::open_offer_count(&ctx.db, r.id).await? == 0

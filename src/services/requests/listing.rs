@@ -102,6 +102,10 @@ pub async fn list(
         |r| r.request.id,
         |r| view_with(r.request, access, r.resident),
     );
+    let page = Page {
+        items: page.items.into_iter().collect::<ServiceResult<_>>()?,
+        next_after: page.next_after,
+    };
     for v in &page.items {
         audit_full_read(ctx, p, v, access).await?;
     }

@@ -286,14 +286,13 @@ pub async fn dispatch_by_hand(
         DispatchMode::Claim => return Err(field_error("mode", "not_allowed")),
     };
     // Someone already offered it (another dispatcher, or the engine): theirs stands.
-    if status_of(&r) == Status::Offered
+    if status_of(&r)? == Status::Offered
         && store::requests::help_requests::open_offer_count(&ctx.db, r.id).await? > 0
     {
         return Err(ServiceError::Conflict("offers_open"));
     }
     let (mut n, mut fx) =
-        dispatch::offer_round(&r, &rules, &picked, mode.as_str(), Some(p.user_id), now)
-            .map_err(ServiceError::Conflict)?;
+        dispatch::offer_round(&r, &rules, &picked, mode.as_str(), Some(p.user_id), now)?;
     n.dispatch_mode = mode.as_str().to_string();
     fx.events[0].kind = "dispatched_by_hand".into();
     match store::requests::help_requests::apply(&ctx.db, &n, r.version, &fx).await {
@@ -473,7 +472,7 @@ pub async fn batch(
         }
     };
     for r in &requests {
-        if !matches!(status_of(r), Status::Escalated | Status::Dispatching) {
+        if !matches!(status_of(r)?, Status::Escalated | Status::Dispatching) {
             return Err(ServiceError::Conflict("request_not_waiting"));
         }
     }
@@ -554,16 +553,20 @@ pub async fn batch(
             result.unassigned.push(r.id);
             continue;
         };
-        let Ok((mut n, mut fx)) = dispatch::offer_round(
+        let (mut n, mut fx) = match dispatch::offer_round(
             r,
             &rules,
             std::slice::from_ref(&chosen),
             "batch",
             Some(p.user_id),
             now,
-        ) else {
-            result.unassigned.push(r.id);
-            continue;
+        ) {
+            Ok(round) => round,
+            Err(ServiceError::Conflict(_)) => {
+                result.unassigned.push(r.id);
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         n.dispatch_mode = DispatchMode::Manual.as_str().to_string();
         fx.events[0].kind = "dispatched_in_batch".into();

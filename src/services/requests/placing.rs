@@ -17,7 +17,7 @@ use crate::domain::text::{Description, Name, Text};
 use crate::domain::urgency::Urgency;
 use crate::services::requests::access::{Access, access};
 use crate::services::requests::dispatch::{self, Rules};
-use crate::services::requests::lifecycle::{event, next_sla_checkpoint, status_of, timer};
+use crate::services::requests::lifecycle::{event, next_sla_checkpoint, timer};
 use crate::services::requests::view::{HelpRequestView, view_with};
 use crate::services::{ServiceError, ServiceResult, field_error};
 use crate::state::AppState;
@@ -98,11 +98,11 @@ pub(crate) struct NewRequest<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// A new request as placed, before its first dispatch round.
-pub(crate) fn new_row(n: NewRequest) -> HelpRequestRow {
+/// A new request as placed, before its first dispatch round, and the state it starts in.
+fn new_row(n: NewRequest) -> (HelpRequestRow, Status) {
     let (respond_by, resolve_by) = deadlines(n.st, n.urgency, n.rules, n.now);
     let status = crate::domain::help_request::initial(n.rules.policy.triage);
-    HelpRequestRow {
+    let row = HelpRequestRow {
         id: Uuid::now_v7(),
         community_id: n.resident.community_id,
         resident_id: n.resident.id,
@@ -144,7 +144,8 @@ pub(crate) fn new_row(n: NewRequest) -> HelpRequestRow {
         version: 1,
         created_at: n.now,
         updated_at: n.now,
-    }
+    };
+    (row, status)
 }
 
 /// A need found on a visit: a proactive request placed as `visit`, written with the visit's
@@ -153,8 +154,7 @@ pub(crate) fn new_row(n: NewRequest) -> HelpRequestRow {
 pub(crate) fn found_need(n: NewRequest, visit_id: Uuid) -> (HelpRequestRow, Effects) {
     let now = n.now;
     let remind = n.rules.policy.deadlines.remind_at_percent;
-    let row = new_row(n);
-    let status = status_of(&row);
+    let (row, status) = new_row(n);
     let mut fx = Effects {
         at: now,
         ..Effects::default()
@@ -347,7 +347,7 @@ pub async fn place(
         return Err(ServiceError::Validation(f.into_errors()));
     }
 
-    let row = new_row(NewRequest {
+    let (row, status) = new_row(NewRequest {
         resident: &resident,
         st: &st,
         urgency,
@@ -365,7 +365,6 @@ pub async fn place(
         rules: &rules,
         now,
     });
-    let status = status_of(&row);
     let placed = event(
         &row,
         "placed",
@@ -403,5 +402,5 @@ pub async fn place(
         resident_address: resident.address,
         resident_user_id: resident.user_id,
     };
-    Ok(view_with(stored, a, brief))
+    view_with(stored, a, brief)
 }

@@ -72,7 +72,7 @@ pub struct HelpRequestView {
 
 pub async fn get(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<HelpRequestView> {
     let (r, a, brief) = load_full(ctx, p, id).await?;
-    let v = view_with(r, a, brief);
+    let v = view_with(r, a, brief)?;
     audit_full_read(ctx, p, &v, a).await?;
     Ok(v)
 }
@@ -90,7 +90,7 @@ pub(crate) async fn view(
         resident_address: res.address,
         resident_user_id: res.user_id,
     };
-    let v = view_with(r, a, brief);
+    let v = view_with(r, a, brief)?;
     audit_full_read(ctx, p, &v, a).await?;
     Ok(v)
 }
@@ -99,9 +99,10 @@ pub(crate) fn view_with(
     r: HelpRequestRow,
     a: Access,
     res: store::requests::help_requests::ResidentBrief,
-) -> HelpRequestView {
+) -> ServiceResult<HelpRequestView> {
+    let status = status_of(&r)?;
     let serving = matches!(a, Access::Volunteer(v) if r.assignee_id == Some(v)
-        && matches!(status_of(&r), Status::Accepted | Status::InProgress));
+        && matches!(status, Status::Accepted | Status::InProgress));
     let details = !matches!(a, Access::Volunteer(_)) || serving;
     let resident = if details {
         // The assignee calls the resident; everyone else sees the number masked.
@@ -120,7 +121,7 @@ pub(crate) fn view_with(
         None
     };
     let staffish = matches!(a, Access::Staff | Access::GridWorker);
-    HelpRequestView {
+    Ok(HelpRequestView {
         id: r.id,
         community_id: r.community_id,
         resident_id: r.resident_id,
@@ -168,7 +169,7 @@ pub(crate) fn view_with(
         version: r.version,
         created_at: r.created_at,
         updated_at: r.updated_at,
-    }
+    })
 }
 
 /// The assignee reads the resident's phone in full to serve them; like every full read of
