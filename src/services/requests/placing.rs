@@ -15,6 +15,7 @@ use crate::domain::role::Role;
 use crate::domain::sla::{self, ServiceTargets};
 use crate::domain::text::{Description, Name, Text};
 use crate::domain::urgency::Urgency;
+use crate::services::registry::residents;
 use crate::services::requests::access::{Access, access};
 use crate::services::requests::dispatch::{self, Rules};
 use crate::services::requests::lifecycle::{event, next_sla_checkpoint, timer};
@@ -210,21 +211,7 @@ pub async fn place(
         Err(e) => return Err(e.into()),
     };
     let c = resident.community_id;
-    let caller = if p.is_staff(c) {
-        PlacedAs::Staff
-    } else if resident.user_id == Some(p.user_id) && p.has(Role::Resident, c) {
-        PlacedAs::Resident
-    } else if p.has(Role::GridWorker, c)
-        && resident.grid_id.is_some()
-        && store::registry::grids::worker_grids(&ctx.db, p.user_id, c)
-            .await?
-            .iter()
-            .any(|g| Some(*g) == resident.grid_id)
-    {
-        PlacedAs::GridWorker
-    } else if p.has(Role::Volunteer, c) {
-        PlacedAs::Volunteer
-    } else {
+    let Some(caller) = residents::may_place_for(ctx, p, &resident).await? else {
         return Err(field_error("resident_id", "unknown_reference"));
     };
     let rules = dispatch::rules(ctx, c).await?;
