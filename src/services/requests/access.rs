@@ -24,6 +24,7 @@ pub enum Access {
     Volunteer(Uuid),
 }
 
+/// How the caller stands to `r`, whose resident's account is `resident_user`; `None`: not at all.
 pub(crate) async fn access(
     ctx: &AppState,
     p: &Principal,
