@@ -123,6 +123,16 @@ pub fn next(from: Status, action: Action) -> Result<Status, &'static str> {
         .ok_or("invalid_transition")
 }
 
+/// Every state `action` may be taken from, in the order of `Status::ALL`. SQL that lists such
+/// states is pinned to this by a test beside it.
+pub fn states_allowing(action: Action) -> Vec<Status> {
+    Status::ALL
+        .iter()
+        .copied()
+        .filter(|s| next(*s, action).is_ok())
+        .collect()
+}
+
 /// The states a request is first stored in: waiting for triage, or straight to dispatch.
 pub fn initial(triage: bool) -> Status {
     if triage { S::Submitted } else { S::Dispatching }
@@ -196,5 +206,19 @@ mod tests {
         assert_eq!(initial(true), S::Submitted);
         assert_eq!(initial(false), S::Dispatching);
         assert_eq!(next(S::Completed, A::Cancel), Err("invalid_transition"));
+    }
+
+    #[test]
+    fn the_states_allowing_an_action_are_the_tables() {
+        assert_eq!(
+            states_allowing(A::Claim),
+            [S::Dispatching, S::Offered, S::Escalated]
+        );
+        assert_eq!(states_allowing(A::Complete), [S::InProgress]);
+        for a in Action::ALL {
+            for s in Status::ALL {
+                assert_eq!(states_allowing(*a).contains(s), next(*s, *a).is_ok());
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@ pub mod policy;
 pub mod rates;
 pub mod role;
 pub mod score;
+pub mod sla;
 pub mod text;
 pub mod time_zone;
 pub mod urgency;

@@ -9,8 +9,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use crate::domain::help_request::{Action, Status};
-use crate::services::requests::dispatch::{self, event, status_of, timer};
-use crate::services::requests::help_requests::{self, next_sla_checkpoint, reminder_at};
+use crate::services::requests::dispatch;
+use crate::services::requests::lifecycle::{
+    event, next_sla_checkpoint, sla_of, status_of, timer, transition,
+};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::requests::help_requests::{Effects, HelpRequestRow};
@@ -53,7 +55,7 @@ async fn process(ctx: &AppState, t: &DueTimer, now: DateTime<Utc>) -> ServiceRes
         Err(StoreError::NotFound) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    if status_of(&r).is_final() {
+    if status_of(&r)?.is_final() {
         return Ok(());
     }
     match t.kind.as_str() {
@@ -87,7 +89,7 @@ async fn expire_offers(
         &next_round,
     )
     .await?;
-    if open == 0 && status_of(r) == Status::Offered {
+    if open == 0 && status_of(r)? == Status::Offered {
         dispatch::advance(ctx, r.id, now).await?;
     }
     Ok(())
@@ -103,7 +105,7 @@ async fn deadlines(ctx: &AppState, r: &HelpRequestRow, now: DateTime<Utc>) -> Se
             return Ok(());
         }
         r = store::requests::help_requests::get(&ctx.db, r.id).await?;
-        if status_of(&r).is_final() {
+        if status_of(&r)?.is_final() {
             return Ok(());
         }
     }
@@ -126,29 +128,15 @@ async fn flag_deadlines(
         None => json!("dispatchers"),
     };
     let pct = rules.policy.deadlines.remind_at_percent;
-    for (which, set_at, by, done) in [
-        (
-            "respond",
-            r.created_at,
-            r.respond_by,
-            r.responded_at.is_some(),
-        ),
-        (
-            "resolve",
-            r.resolve_from,
-            r.resolve_by,
-            r.completed_at.is_some(),
-        ),
-    ] {
-        if done {
-            continue;
-        }
+    let [respond, resolve] = sla_of(r);
+    for (which, d) in [("respond", respond), ("resolve", resolve)] {
+        let due = d.due_at(pct, now);
         let (reminded, overdue) = if which == "respond" {
             (&mut n.respond_reminded, &mut n.respond_overdue)
         } else {
             (&mut n.resolve_reminded, &mut n.resolve_overdue)
         };
-        if !*reminded && now >= reminder_at(set_at, by, pct) && now < by {
+        if due.remind {
             *reminded = true;
             fx.events.push(event(
                 r,
@@ -156,11 +144,11 @@ async fn flag_deadlines(
                 None,
                 None,
                 None,
-                json!({"deadline": which, "due": by, "notify": to(r)}),
+                json!({"deadline": which, "due": d.due, "notify": to(r)}),
                 now,
             ));
         }
-        if !*overdue && now >= by {
+        if due.overdue {
             *overdue = true;
             *reminded = true;
             fx.events.push(event(
@@ -169,7 +157,7 @@ async fn flag_deadlines(
                 None,
                 None,
                 None,
-                json!({"deadline": which, "due": by}),
+                json!({"deadline": which, "due": d.due}),
                 now,
             ));
             fx.events.push(event(r, "alert", None, None, None,
@@ -178,7 +166,7 @@ async fn flag_deadlines(
     }
     // One chain of SLA timers per request, whatever happened before.
     fx.drop_timers.push("sla");
-    if let Some(t) = next_sla_checkpoint(&n, rules.policy.deadlines.remind_at_percent, now)
+    if let Some(t) = next_sla_checkpoint(&n, pct, now)
         && t > now
     {
         fx.add_timers.push(timer(r, "sla", t));
@@ -187,11 +175,11 @@ async fn flag_deadlines(
 }
 
 async fn auto_close(ctx: &AppState, r: &HelpRequestRow, now: DateTime<Utc>) -> ServiceResult<()> {
-    if status_of(r) != Status::Completed {
+    if status_of(r)? != Status::Completed {
         return Ok(());
     }
     let data = json!({"reason": "no_rating"});
-    match help_requests::transition(ctx, r, Action::AutoClose, None, data, now, |n, _| {
+    match transition(ctx, r, Action::AutoClose, None, data, now, |n, _| {
         n.closed_at = Some(now);
         n.close_reason = Some("auto_closed".into());
     })

@@ -10,6 +10,7 @@ use crate::auth::Principal;
 use crate::domain::Fields;
 use crate::domain::care::{CareCategory, Gender, parse_categories};
 use crate::domain::geo::Coordinates;
+use crate::domain::help_request::PlacedAs;
 use crate::domain::id_card::IdCardNumber;
 use crate::domain::mask::mask_phone;
 use crate::domain::phone::Phone;
@@ -214,6 +215,34 @@ pub async fn load_for(
         Scope::None => return Err(ServiceError::NotFound),
     };
     Ok((r, a))
+}
+
+/// Whether the caller may place a help request for this resident, and as whom: staff, the
+/// resident themself, the grid worker of the resident's grid, or any volunteer of the community
+/// (a need they came across), taken in that order. `None`: the caller may not.
+pub async fn may_place_for(
+    ctx: &AppState,
+    p: &Principal,
+    resident: &ResidentRow,
+) -> ServiceResult<Option<PlacedAs>> {
+    let c = resident.community_id;
+    Ok(Some(if p.is_staff(c) {
+        PlacedAs::Staff
+    } else if resident.user_id == Some(p.user_id) && p.has(Role::Resident, c) {
+        PlacedAs::Resident
+    } else if p.has(Role::GridWorker, c)
+        && resident.grid_id.is_some()
+        && store::registry::grids::worker_grids(&ctx.db, p.user_id, c)
+            .await?
+            .iter()
+            .any(|g| Some(*g) == resident.grid_id)
+    {
+        PlacedAs::GridWorker
+    } else if p.has(Role::Volunteer, c) {
+        PlacedAs::Volunteer
+    } else {
+        return Ok(None);
+    }))
 }
 
 /// How the caller relates to residents of a community.

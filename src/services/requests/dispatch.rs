@@ -19,12 +19,11 @@ use crate::domain::policy::CommunityPolicy;
 use crate::domain::score::{self, Breakdown, Features};
 use crate::domain::time_zone::TimeZone;
 use crate::domain::urgency::Urgency;
+use crate::services::requests::lifecycle::{event, status_of, timer};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::requests::candidates::{self, Area, CandidateRow, CommunityStats, Filters};
-use crate::store::requests::help_requests::{
-    Effects, EventRow, HelpRequestRow, OfferRow, TimerRow,
-};
+use crate::store::requests::help_requests::{Effects, HelpRequestRow, OfferRow};
 use crate::store::{self, StoreError};
 
 /// Rank at least this many eligible volunteers before choosing.
@@ -352,42 +351,6 @@ pub async fn rank(
     Ok(ranked)
 }
 
-pub fn event(
-    r: &HelpRequestRow,
-    kind: &str,
-    actor: Option<Uuid>,
-    from: Option<Status>,
-    to: Option<Status>,
-    data: serde_json::Value,
-    at: DateTime<Utc>,
-) -> EventRow {
-    EventRow {
-        id: Uuid::now_v7(),
-        request_id: r.id,
-        community_id: r.community_id,
-        kind: kind.to_string(),
-        actor_id: actor,
-        from_status: from.map(|s| s.as_str().to_string()),
-        to_status: to.map(|s| s.as_str().to_string()),
-        data: Json(data),
-        at,
-    }
-}
-
-pub fn timer(r: &HelpRequestRow, kind: &'static str, due_at: DateTime<Utc>) -> TimerRow {
-    TimerRow {
-        id: Uuid::now_v7(),
-        community_id: r.community_id,
-        kind,
-        request_id: r.id,
-        due_at,
-    }
-}
-
-pub fn status_of(r: &HelpRequestRow) -> Status {
-    Status::parse(&r.status).unwrap_or(Status::Escalated)
-}
-
 fn urgency_of(r: &HelpRequestRow) -> Urgency {
     Urgency::parse(&r.urgency).unwrap_or(Urgency::Normal)
 }
@@ -400,9 +363,9 @@ pub fn offer_round(
     mode: &str,
     actor: Option<Uuid>,
     now: DateTime<Utc>,
-) -> Result<(HelpRequestRow, Effects), &'static str> {
-    let from = status_of(r);
-    let to = next(from, Action::Offer)?;
+) -> ServiceResult<(HelpRequestRow, Effects)> {
+    let from = status_of(r)?;
+    let to = next(from, Action::Offer).map_err(ServiceError::Conflict)?;
     let ttl = rules
         .policy
         .dispatch
@@ -456,9 +419,9 @@ pub fn escalate(
     r: &HelpRequestRow,
     reason: &str,
     now: DateTime<Utc>,
-) -> Result<(HelpRequestRow, Effects), &'static str> {
-    let from = status_of(r);
-    let to = next(from, Action::Escalate)?;
+) -> ServiceResult<(HelpRequestRow, Effects)> {
+    let from = status_of(r)?;
+    let to = next(from, Action::Escalate).map_err(ServiceError::Conflict)?;
     let mut n = r.clone();
     n.status = to.as_str().to_string();
     n.updated_at = now;
@@ -502,7 +465,7 @@ pub async fn plan_round(
 ) -> ServiceResult<(HelpRequestRow, Effects)> {
     let d = &rules.policy.dispatch;
     if r.attempts >= i64::from(d.max_attempts) {
-        return escalate(r, "attempts_exhausted", now).map_err(ServiceError::Conflict);
+        return escalate(r, "attempts_exhausted", now);
     }
     let fetched;
     let skills = match skills {
@@ -519,16 +482,16 @@ pub async fn plan_round(
     };
     let picked = rank(ctx, rules, r, skills, want, now).await?;
     if picked.is_empty() {
-        return escalate(r, "no_candidate", now).map_err(ServiceError::Conflict);
+        return escalate(r, "no_candidate", now);
     }
-    offer_round(r, rules, &picked, mode_name, None, now).map_err(ServiceError::Conflict)
+    offer_round(r, rules, &picked, mode_name, None, now)
 }
 
 /// Moves a request that waits for dispatch to its next round. Idempotent and safe to race: if
 /// anyone else moved the request first, this does nothing.
 pub async fn advance(ctx: &AppState, request_id: Uuid, now: DateTime<Utc>) -> ServiceResult<()> {
     let r = store::requests::help_requests::get(&ctx.db, request_id).await?;
-    let waiting = match status_of(&r) {
+    let waiting = match status_of(&r)? {
         Status::Dispatching => true,
         Status::Offered => {
             store::requests::help_requests::open_offer_count(&ctx.db, r.id).await? == 0

@@ -14,8 +14,10 @@ use crate::domain::help_request::{Action, DispatchMode, Status};
 use crate::domain::role::Role;
 use crate::domain::score;
 use crate::domain::text::Text;
-use crate::services::requests::dispatch::{self, Ranked, event, status_of, timer};
-use crate::services::requests::help_requests::{self, Access, HelpRequestView, load};
+use crate::services::requests::access::{Access, load};
+use crate::services::requests::dispatch::{self, Ranked};
+use crate::services::requests::lifecycle::{event, status_of, timer, transition};
+use crate::services::requests::view::{self, HelpRequestView};
 use crate::services::{ServiceError, ServiceResult, field_error};
 use crate::state::AppState;
 use crate::store::requests::help_requests::{AnswerOffer, Effects, OfferRow, RequestFilter};
@@ -115,7 +117,7 @@ pub async fn accept(
     }
     let r = store::requests::help_requests::get(&ctx.db, o.request_id).await?;
     let v = o.volunteer_id;
-    let saved = help_requests::transition(
+    let saved = transition(
         ctx,
         &r,
         Action::Accept,
@@ -146,7 +148,7 @@ pub async fn accept(
         }
         other => other,
     })?;
-    help_requests::get(ctx, p, saved.id).await
+    view::get(ctx, p, saved.id).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -284,18 +286,17 @@ pub async fn dispatch_by_hand(
         DispatchMode::Claim => return Err(field_error("mode", "not_allowed")),
     };
     // Someone already offered it (another dispatcher, or the engine): theirs stands.
-    if status_of(&r) == Status::Offered
+    if status_of(&r)? == Status::Offered
         && store::requests::help_requests::open_offer_count(&ctx.db, r.id).await? > 0
     {
         return Err(ServiceError::Conflict("offers_open"));
     }
     let (mut n, mut fx) =
-        dispatch::offer_round(&r, &rules, &picked, mode.as_str(), Some(p.user_id), now)
-            .map_err(ServiceError::Conflict)?;
+        dispatch::offer_round(&r, &rules, &picked, mode.as_str(), Some(p.user_id), now)?;
     n.dispatch_mode = mode.as_str().to_string();
     fx.events[0].kind = "dispatched_by_hand".into();
     match store::requests::help_requests::apply(&ctx.db, &n, r.version, &fx).await {
-        Ok(saved) => help_requests::get(ctx, p, saved.id).await,
+        Ok(saved) => view::get(ctx, p, saved.id).await,
         Err(StoreError::StaleVersion) => Err(ServiceError::Conflict("state_changed")),
         Err(e) => Err(e.into()),
     }
@@ -471,7 +472,7 @@ pub async fn batch(
         }
     };
     for r in &requests {
-        if !matches!(status_of(r), Status::Escalated | Status::Dispatching) {
+        if !matches!(status_of(r)?, Status::Escalated | Status::Dispatching) {
             return Err(ServiceError::Conflict("request_not_waiting"));
         }
     }
@@ -552,16 +553,20 @@ pub async fn batch(
             result.unassigned.push(r.id);
             continue;
         };
-        let Ok((mut n, mut fx)) = dispatch::offer_round(
+        let (mut n, mut fx) = match dispatch::offer_round(
             r,
             &rules,
             std::slice::from_ref(&chosen),
             "batch",
             Some(p.user_id),
             now,
-        ) else {
-            result.unassigned.push(r.id);
-            continue;
+        ) {
+            Ok(round) => round,
+            Err(ServiceError::Conflict(_)) => {
+                result.unassigned.push(r.id);
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         n.dispatch_mode = DispatchMode::Manual.as_str().to_string();
         fx.events[0].kind = "dispatched_in_batch".into();

@@ -21,9 +21,9 @@ use crate::domain::visit::{
 };
 use crate::services::registry::communities::deny;
 use crate::services::registry::residents::{self, ResidentAccess};
-use crate::services::requests::help_requests::{
-    NewRequest, ReasonInput, ResidentBrief, found_need, reason,
-};
+use crate::services::requests::actions::{ReasonInput, reason};
+use crate::services::requests::placing::{NewRequest, found_need};
+use crate::services::requests::view::ResidentBrief;
 use crate::services::visits::grading::{policy_and_zone, replan_for};
 use crate::services::visits::plans::{kinds_of, team_scope};
 use crate::services::{Page, PageRequest, ServiceError, ServiceResult};

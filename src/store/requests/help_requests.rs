@@ -668,6 +668,14 @@ pub struct RequestFilter {
     pub grid_worker: Option<Uuid>,
 }
 
+/// The states a proactive need may be claimed in (寻单), as SQL. The lifecycle table decides;
+/// a test pins this list to it.
+macro_rules! claimable_states {
+    () => {
+        "('dispatching', 'offered', 'escalated')"
+    };
+}
+
 const LIST: &str = concat!(
     "select ",
     request_columns_r!(),
@@ -689,7 +697,9 @@ const LIST: &str = concat!(
       and ($13 is null or r.resident_id in (select x.id from residents x where x.user_id = $13))
       and ($14 is null or r.assignee_id = $14
            or exists (select 1 from dispatch_offers o where o.request_id = r.id and o.volunteer_id = $14 and o.answer is null)
-           or (r.origin = 'proactive' and r.status in ('dispatching', 'offered', 'escalated')))
+           or (r.origin = 'proactive' and r.status in ",
+    claimable_states!(),
+    "))
       and ($15 is null or exists (select 1 from grid_workers g where g.grid_id = r.grid_id and g.user_id = $15))
     order by r.id desc limit $16"
 );
@@ -769,4 +779,27 @@ const OUTBOX_OF: &str = "select count(*) from outbox where aggregate_id = $1";
 /// How many outbox messages a request has produced (tests and diagnostics).
 pub async fn outbox_count(db: &Db, request_id: Uuid) -> StoreResult<i64> {
     on_db!(db, pool => Ok(sqlx::query_scalar(OUTBOX_OF).bind(request_id).fetch_one(pool).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::help_request::{Action, states_allowing};
+
+    #[test]
+    fn the_claimable_states_in_sql_are_the_lifecycle_tables() {
+        let mut listed: Vec<&str> = claimable_states!()
+            .trim_matches(['(', ')'])
+            .split(',')
+            .map(|s| s.trim().trim_matches('\''))
+            .collect();
+        let mut table: Vec<&str> = states_allowing(Action::Claim)
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        listed.sort_unstable();
+        table.sort_unstable();
+        assert_eq!(listed, table);
+        assert!(LIST.contains(concat!("r.status in ", claimable_states!())));
+    }
 }

@@ -9,8 +9,8 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Auth, encode_cursor, page_request};
 use crate::http::respond;
 use crate::services::registry::residents;
-use crate::services::requests::help_requests::{self as svc, ListQuery};
-use crate::services::requests::{offers, reports};
+use crate::services::requests::listing::{self, ListQuery};
+use crate::services::requests::{actions, offers, placing, reports, view};
 use crate::state::AppState;
 
 fn ok<T: serde::Serialize>(v: &T) -> HttpResponse {
@@ -20,9 +20,9 @@ fn ok<T: serde::Serialize>(v: &T) -> HttpResponse {
 pub async fn place(
     ctx: web::Data<AppState>,
     Auth(p): Auth,
-    ApiJson(input): ApiJson<svc::PlaceInput>,
+    ApiJson(input): ApiJson<placing::PlaceInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let v = svc::place(&ctx, &p, input).await?;
+    let v = placing::place(&ctx, &p, input).await?;
     Ok(respond::versioned(StatusCode::CREATED, &v, v.version))
 }
 
@@ -31,7 +31,7 @@ pub async fn get(
     Auth(p): Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let v = svc::get(&ctx, &p, *id).await?;
+    let v = view::get(&ctx, &p, *id).await?;
     Ok(respond::versioned(StatusCode::OK, &v, v.version))
 }
 
@@ -50,7 +50,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(q.limit, q.cursor.as_deref())?;
     Ok(respond::page(
-        svc::list(&ctx, &p, filters.into_inner(), page).await?,
+        listing::list(&ctx, &p, filters.into_inner(), page).await?,
     ))
 }
 
@@ -61,7 +61,7 @@ pub async fn timeline(
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(q.limit, q.cursor.as_deref())?;
-    Ok(respond::page(svc::timeline(&ctx, &p, *id, page).await?))
+    Ok(respond::page(view::timeline(&ctx, &p, *id, page).await?))
 }
 
 /// A lifecycle action on `/help-requests/{id}/…`: the service's answer is the request itself,
@@ -92,13 +92,13 @@ macro_rules! action {
 
 pub(crate) use action;
 
-action!(triage => svc::triage, svc::TriageInput);
-action!(start => svc::start);
-action!(give_back => svc::give_back, svc::ReasonInput);
-action!(complete => svc::complete, svc::CompleteInput);
-action!(rate => svc::rate, svc::RatingInput);
-action!(cancel => svc::cancel, svc::ReasonInput);
-action!(claim => svc::claim);
+action!(triage => actions::triage, actions::TriageInput);
+action!(start => actions::start);
+action!(give_back => actions::give_back, actions::ReasonInput);
+action!(complete => actions::complete, actions::CompleteInput);
+action!(rate => actions::rate, actions::RatingInput);
+action!(cancel => actions::cancel, actions::ReasonInput);
+action!(claim => actions::claim);
 action!(dispatch => offers::dispatch_by_hand, offers::DispatchInput);
 action!(accept => offers::accept);
 

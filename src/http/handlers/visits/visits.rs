@@ -105,7 +105,7 @@ pub async fn get(
 
 action!(start => svc::start);
 action!(complete => svc::complete, svc::CompleteInput);
-action!(cancel => svc::cancel, crate::services::requests::help_requests::ReasonInput);
+action!(cancel => svc::cancel, crate::services::requests::actions::ReasonInput);
 
 pub async fn coverage(
     ctx: web::Data<AppState>,
