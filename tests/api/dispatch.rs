@@ -929,3 +929,63 @@ async fn actions_out_of_order_are_409_and_bad_ids_are_refused_on_every_new_path(
         .expect(200);
     assert_eq!(list.body["volunteer_ids"], json!([]));
 }
+
+#[tokio::test]
+async fn offers_say_what_a_volunteer_needs_and_the_resident_sees_who_is_coming() {
+    let w = world(1, json!({})).await;
+    let id = w.place(&w.resident_token, json!({})).await.expect(201).id();
+    let mine = w.app.get("/api/v1/offers", &w.vols[0].1).await.expect(200);
+    let offer = mine.items()[0].clone();
+    assert_eq!(offer["request_id"], id.as_str());
+    assert!(offer["expires_at"].is_string());
+    let r = &offer["request"];
+    assert_eq!(
+        r["service_type"],
+        json!({"code": "errands", "name": "代购"})
+    );
+    assert_eq!(r["description"], "帮忙买药和米面");
+    assert_eq!(r["urgency"], "normal");
+    assert_eq!(r["area"], "第一网格");
+    let d = r["distance_m"].as_i64().unwrap();
+    assert!((100..=125).contains(&d), "about 111 m north, got {d}");
+    assert!(
+        r.get("address").is_none(),
+        "the address comes with accepting"
+    );
+    // Staff's view of the offers carries no such summary.
+    let staff = w.offers(&id).await;
+    assert!(staff[0].get("request").is_none());
+
+    let path = format!("/api/v1/help-requests/{id}");
+    let before = w.app.get(&path, &w.resident_token).await.expect(200);
+    assert_eq!(before.body["assignee"], Value::Null);
+    w.accept(&offer).await.expect(200);
+    let seen = w.app.get(&path, &w.resident_token).await.expect(200);
+    assert_eq!(seen.body["assignee_id"], w.vols[0].0.as_str());
+    assert_eq!(
+        seen.body["assignee"],
+        json!({"id": w.vols[0].0, "name": "志愿者小王", "phone": "139****1111"})
+    );
+    let listed = w
+        .app
+        .get(
+            &format!("/api/v1/help-requests?community_id={}", w.c),
+            &w.dispatcher,
+        )
+        .await
+        .expect(200);
+    assert_eq!(listed.items()[0]["assignee"]["name"], "志愿者小王");
+
+    w.act(
+        &id,
+        "cancel",
+        &w.resident_token,
+        json!({"reason": "不需要了"}),
+    )
+    .await
+    .expect(200);
+    let after = w.app.get(&path, &w.resident_token).await.expect(200);
+    assert_eq!(after.body["status"], "cancelled");
+    assert_eq!(after.body["assignee_id"], Value::Null);
+    assert_eq!(after.body["assignee"], Value::Null);
+}

@@ -38,6 +38,29 @@ pub struct OfferView {
     pub answer: Option<String>,
     pub answered_at: Option<DateTime<Utc>>,
     pub decline_reason: Option<String>,
+    /// In the volunteer's own list: what they need to decide without another call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<OfferedRequest>,
+}
+
+/// A request as its offer shows it: the area, not the address (that comes with accepting).
+#[derive(Debug, Serialize)]
+pub struct OfferedRequest {
+    pub service_type: OfferedServiceType,
+    pub urgency: String,
+    pub description: String,
+    pub window_start: Option<DateTime<Utc>>,
+    pub window_end: Option<DateTime<Utc>>,
+    /// The grid the request is in, by name.
+    pub area: Option<String>,
+    /// From the volunteer's home location, in metres, when both are known.
+    pub distance_m: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OfferedServiceType {
+    pub code: String,
+    pub name: String,
 }
 
 fn offer_view(o: OfferRow) -> OfferView {
@@ -55,6 +78,7 @@ fn offer_view(o: OfferRow) -> OfferView {
         answer: o.answer,
         answered_at: o.answered_at,
         decline_reason: o.decline_reason,
+        request: None,
     }
 }
 
@@ -79,15 +103,48 @@ pub async fn mine(ctx: &AppState, p: &Principal) -> ServiceResult<Vec<OfferView>
         if let Some(v) =
             store::requests::candidates::volunteer_of_user(&ctx.db, p.user_id, c).await?
         {
-            out.extend(
-                store::requests::help_requests::open_offers_of(&ctx.db, v)
-                    .await?
-                    .into_iter()
-                    .map(offer_view),
-            );
+            let me = store::registry::volunteers::get(&ctx.db, v).await?;
+            for o in store::requests::help_requests::open_offers_of(&ctx.db, v).await? {
+                let request = offered_request(ctx, o.request_id, me.lat.zip(me.lng)).await?;
+                out.push(OfferView {
+                    request: Some(request),
+                    ..offer_view(o)
+                });
+            }
         }
     }
     Ok(out)
+}
+
+async fn offered_request(
+    ctx: &AppState,
+    id: Uuid,
+    home: Option<(f64, f64)>,
+) -> ServiceResult<OfferedRequest> {
+    let r = store::requests::help_requests::get(&ctx.db, id).await?;
+    let st = store::registry::service_types::get(&ctx.db, r.service_type_id).await?;
+    let area = match r.grid_id {
+        Some(g) => Some(store::registry::grids::get(&ctx.db, g).await?.row.name),
+        None => None,
+    };
+    let distance_m = match (home, r.lat.zip(r.lng)) {
+        (Some((lat, lng)), Some((rlat, rlng))) => {
+            Some(score::distance_m(lat, lng, rlat, rlng).round() as i64)
+        }
+        _ => None,
+    };
+    Ok(OfferedRequest {
+        service_type: OfferedServiceType {
+            code: st.code,
+            name: st.name,
+        },
+        urgency: r.urgency,
+        description: r.description,
+        window_start: r.window_start,
+        window_end: r.window_end,
+        area,
+        distance_m,
+    })
 }
 
 /// The offer, if it is the caller's own; 404 for anyone else's.

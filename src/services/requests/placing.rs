@@ -388,6 +388,8 @@ pub async fn place(
         resident_phone: resident.phone,
         resident_address: resident.address,
         resident_user_id: resident.user_id,
+        assignee_name: None,
+        assignee_phone: None,
     };
     view_with(stored, a, brief)
 }

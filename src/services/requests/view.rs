@@ -27,6 +27,13 @@ pub struct ResidentBrief {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct AssigneeBrief {
+    pub id: Uuid,
+    pub name: String,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct HelpRequestView {
     pub id: Uuid,
     pub community_id: Uuid,
@@ -51,6 +58,9 @@ pub struct HelpRequestView {
     pub dispatch_mode: String,
     pub attempts: i64,
     pub assignee_id: Option<Uuid>,
+    /// Who is coming, for those who see the request's details: the volunteer's name and
+    /// their phone masked (the station puts calls through).
+    pub assignee: Option<AssigneeBrief>,
     pub respond_by: DateTime<Utc>,
     pub resolve_by: DateTime<Utc>,
     pub responded_at: Option<DateTime<Utc>>,
@@ -84,11 +94,17 @@ pub(crate) async fn view(
     a: Access,
 ) -> ServiceResult<HelpRequestView> {
     let res = store::registry::residents::get(&ctx.db, r.resident_id).await?;
+    let assignee = match r.assignee_id {
+        Some(v) => Some(store::registry::volunteers::get(&ctx.db, v).await?),
+        None => None,
+    };
     let brief = store::requests::help_requests::ResidentBrief {
         resident_name: res.name,
         resident_phone: res.phone,
         resident_address: res.address,
         resident_user_id: res.user_id,
+        assignee_name: assignee.as_ref().map(|v| v.name.clone()),
+        assignee_phone: assignee.and_then(|v| v.phone),
     };
     let v = view_with(r, a, brief)?;
     audit_full_read(ctx, p, &v, a).await?;
@@ -121,6 +137,16 @@ pub(crate) fn view_with(
         None
     };
     let staffish = matches!(a, Access::Staff | Access::GridWorker);
+    // A cancelled request has nobody assigned any more; its timeline keeps who was.
+    let assignee_id = r.assignee_id.filter(|_| status != Status::Cancelled);
+    let assignee = match (assignee_id, res.assignee_name) {
+        (Some(id), Some(name)) if details => Some(AssigneeBrief {
+            id,
+            name,
+            phone: res.assignee_phone.as_deref().map(mask_phone),
+        }),
+        _ => None,
+    };
     Ok(HelpRequestView {
         id: r.id,
         community_id: r.community_id,
@@ -151,7 +177,8 @@ pub(crate) fn view_with(
         status: r.status,
         dispatch_mode: r.dispatch_mode,
         attempts: r.attempts,
-        assignee_id: r.assignee_id,
+        assignee_id,
+        assignee,
         respond_by: r.respond_by,
         resolve_by: r.resolve_by,
         responded_at: r.responded_at,

@@ -181,13 +181,16 @@ macro_rules! request_columns_r {
     };
 }
 
-/// The resident as a request shows them: enough to serve, and whose account they are.
+/// The resident as a request shows them: enough to serve, and whose account they are; and the
+/// assigned volunteer, as the resident sees who is coming.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ResidentBrief {
     pub resident_name: String,
     pub resident_phone: Option<String>,
     pub resident_address: Option<String>,
     pub resident_user_id: Option<Uuid>,
+    pub assignee_name: Option<String>,
+    pub assignee_phone: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -231,8 +234,9 @@ const GET_WITH_RESIDENT: &str = concat!(
     "select ",
     request_columns_r!(),
     ", x.name as resident_name, x.phone as resident_phone, x.address as resident_address,
-        x.user_id as resident_user_id
-    from help_requests r join residents x on x.id = r.resident_id where r.id = $1"
+        x.user_id as resident_user_id, av.name as assignee_name, av.phone as assignee_phone
+    from help_requests r join residents x on x.id = r.resident_id
+    left join volunteers av on av.id = r.assignee_id where r.id = $1"
 );
 
 const ANSWER_OFFER: &str = "update dispatch_offers set answer = $3, answered_at = $4, decline_reason = $5
@@ -680,8 +684,9 @@ const LIST: &str = concat!(
     "select ",
     request_columns_r!(),
     ", x.name as resident_name, x.phone as resident_phone, x.address as resident_address,
-        x.user_id as resident_user_id
+        x.user_id as resident_user_id, av.name as assignee_name, av.phone as assignee_phone
     from help_requests r join residents x on x.id = r.resident_id
+    left join volunteers av on av.id = r.assignee_id
     where r.community_id = $1
       and ($2 is null or r.id < $2)
       and ($3 is null or r.status = $3)
