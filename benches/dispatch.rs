@@ -14,6 +14,8 @@ use rand::{Rng, SeedableRng};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
+use huying::domain::help_request::{Channel, DispatchMode, Origin, PlacedAs, Status};
+use huying::domain::urgency::Urgency;
 use huying::services::requests::dispatch;
 use huying::state::AppState;
 use huying::store::Db;
@@ -207,20 +209,20 @@ async fn fixture(rt_url: Option<&str>, n: usize) -> Option<Fixture> {
         grid_id: None,
         service_type_id: st,
         placed_by: None,
-        placed_as: "resident".into(),
+        placed_as: PlacedAs::Resident,
         caller_name: None,
         caller_phone: None,
-        channel: "app".into(),
-        origin: "call".into(),
-        urgency: "normal".into(),
+        channel: Channel::App,
+        origin: Origin::Call,
+        urgency: Urgency::Normal,
         description: "代购".into(),
         address: None,
         lat: Some(CENTRE.0),
         lng: Some(CENTRE.1),
         window_start: None,
         window_end: None,
-        status: "dispatching".into(),
-        dispatch_mode: "auto".into(),
+        status: Status::Dispatching,
+        dispatch_mode: DispatchMode::Auto,
         attempts: 0,
         assignee_id: None,
         respond_by: at,

@@ -10,9 +10,7 @@ use serde_json::json;
 
 use crate::domain::help_request::{Action, Status};
 use crate::services::requests::dispatch;
-use crate::services::requests::lifecycle::{
-    event, next_sla_checkpoint, sla_of, status_of, timer, transition,
-};
+use crate::services::requests::lifecycle::{event, next_sla_checkpoint, sla_of, timer, transition};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::requests::help_requests::{Effects, HelpRequestRow};
@@ -55,7 +53,7 @@ async fn process(ctx: &AppState, t: &DueTimer, now: DateTime<Utc>) -> ServiceRes
         Err(StoreError::NotFound) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    if status_of(&r)?.is_final() {
+    if r.status.is_final() {
         return Ok(());
     }
     match t.kind.as_str() {
@@ -89,7 +87,7 @@ async fn expire_offers(
         &next_round,
     )
     .await?;
-    if open == 0 && status_of(r)? == Status::Offered {
+    if open == 0 && r.status == Status::Offered {
         dispatch::advance(ctx, r.id, now).await?;
     }
     Ok(())
@@ -105,7 +103,7 @@ async fn deadlines(ctx: &AppState, r: &HelpRequestRow, now: DateTime<Utc>) -> Se
             return Ok(());
         }
         r = store::requests::help_requests::get(&ctx.db, r.id).await?;
-        if status_of(&r)?.is_final() {
+        if r.status.is_final() {
             return Ok(());
         }
     }
@@ -175,7 +173,7 @@ async fn flag_deadlines(
 }
 
 async fn auto_close(ctx: &AppState, r: &HelpRequestRow, now: DateTime<Utc>) -> ServiceResult<()> {
-    if status_of(r)? != Status::Completed {
+    if r.status != Status::Completed {
         return Ok(());
     }
     let data = json!({"reason": "no_rating"});

@@ -311,6 +311,33 @@ pub(crate) fn stale_or_missing(exists: bool) -> StoreError {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_state_is_stored_as_its_text_and_an_unknown_stored_value_is_an_error() {
+        use crate::domain::help_request::Status;
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let text: String = sqlx::query_scalar("select $1")
+            .bind(Status::InProgress)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(text, "in_progress");
+        for s in Status::ALL {
+            let back: Status = sqlx::query_scalar("select $1")
+                .bind(s.as_str())
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(back, *s);
+        }
+        for bad in ["", "Escalated", "reopened"] {
+            let read: Result<Status, _> = sqlx::query_scalar("select $1")
+                .bind(bad)
+                .fetch_one(&pool)
+                .await;
+            assert!(read.is_err(), "{bad:?} must not read as a state");
+        }
+    }
+
     #[test]
     fn redacts_password_but_keeps_user_and_host() {
         assert_eq!(

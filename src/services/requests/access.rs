@@ -6,7 +6,6 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::domain::help_request::{Action, Origin, next};
 use crate::domain::role::Role;
-use crate::services::requests::lifecycle::status_of;
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store;
@@ -55,8 +54,7 @@ pub(crate) async fn access(
             .iter()
             .any(|o| o.volunteer_id == v && o.answer.is_none());
         // A proactive need is open to every volunteer while the lifecycle allows a claim.
-        let claimable =
-            r.origin == Origin::Proactive.as_str() && next(status_of(r)?, Action::Claim).is_ok();
+        let claimable = r.origin == Origin::Proactive && next(r.status, Action::Claim).is_ok();
         if r.assignee_id == Some(v) || open_offer || claimable {
             return Ok(Some(Access::Volunteer(v)));
         }

@@ -10,12 +10,9 @@ use crate::auth::Principal;
 use crate::domain::Fields;
 use crate::domain::help_request::{Action, DispatchMode, Origin, Status};
 use crate::domain::text::{Description, Text};
-use crate::domain::urgency::Urgency;
 use crate::services::requests::access::{Access, assignee, load};
 use crate::services::requests::dispatch;
-use crate::services::requests::lifecycle::{
-    next_sla_checkpoint, status_of, then_dispatch, timer, transition,
-};
+use crate::services::requests::lifecycle::{next_sla_checkpoint, then_dispatch, timer, transition};
 use crate::services::requests::placing::deadlines;
 use crate::services::requests::view::{HelpRequestView, view};
 use crate::services::{ServiceError, ServiceResult, field_error};
@@ -287,7 +284,7 @@ pub async fn rate(
     };
     let (_, resolve) = {
         let st = store::registry::service_types::get(&ctx.db, r.service_type_id).await?;
-        let u = Urgency::parse(&r.urgency).unwrap_or(Urgency::Normal);
+        let u = r.urgency;
         deadlines(&st, u, &rules, now)
     };
     let remind = rules.policy.deadlines.remind_at_percent;
@@ -333,7 +330,7 @@ pub async fn cancel(
     }
     let why = reason("reason", input.reason.as_deref())?;
     let now = store::now();
-    let serving = matches!(status_of(&r)?, Status::Accepted | Status::InProgress);
+    let serving = matches!(r.status, Status::Accepted | Status::InProgress);
     let saved = transition(
         ctx,
         &r,
@@ -359,7 +356,7 @@ pub async fn claim(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Hel
     let Access::Volunteer(v) = a else {
         return Err(ServiceError::Forbidden("not_a_volunteer"));
     };
-    if r.origin != Origin::Proactive.as_str() {
+    if r.origin != Origin::Proactive {
         return Err(ServiceError::Conflict("not_claimable"));
     }
     let st = store::registry::service_types::get(&ctx.db, r.service_type_id).await?;
@@ -392,7 +389,7 @@ pub async fn claim(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Hel
         now,
         |n, fx| {
             n.assignee_id = Some(v);
-            n.dispatch_mode = DispatchMode::Claim.as_str().to_string();
+            n.dispatch_mode = DispatchMode::Claim;
             n.responded_at = n.responded_at.or(Some(now));
             fx.load = Some((v, 1));
             fx.withdraw_open_offers = true;

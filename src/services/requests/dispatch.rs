@@ -19,7 +19,7 @@ use crate::domain::policy::CommunityPolicy;
 use crate::domain::score::{self, Breakdown, Features};
 use crate::domain::time_zone::TimeZone;
 use crate::domain::urgency::Urgency;
-use crate::services::requests::lifecycle::{event, status_of, timer};
+use crate::services::requests::lifecycle::{event, timer};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::requests::candidates::{self, Area, CandidateRow, CommunityStats, Filters};
@@ -352,7 +352,7 @@ pub async fn rank(
 }
 
 fn urgency_of(r: &HelpRequestRow) -> Urgency {
-    Urgency::parse(&r.urgency).unwrap_or(Urgency::Normal)
+    r.urgency
 }
 
 /// Offers to `picked` (one round), moving the request to `offered`.
@@ -364,7 +364,7 @@ pub fn offer_round(
     actor: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> ServiceResult<(HelpRequestRow, Effects)> {
-    let from = status_of(r)?;
+    let from = r.status;
     let to = next(from, Action::Offer).map_err(ServiceError::Conflict)?;
     let ttl = rules
         .policy
@@ -373,7 +373,7 @@ pub fn offer_round(
         .for_urgency(urgency_of(r));
     let expires_at = now + Duration::minutes(i64::from(ttl));
     let mut n = r.clone();
-    n.status = to.as_str().to_string();
+    n.status = to;
     n.attempts += 1;
     n.updated_at = now;
     let offers: Vec<OfferRow> = picked
@@ -420,10 +420,10 @@ pub fn escalate(
     reason: &str,
     now: DateTime<Utc>,
 ) -> ServiceResult<(HelpRequestRow, Effects)> {
-    let from = status_of(r)?;
+    let from = r.status;
     let to = next(from, Action::Escalate).map_err(ServiceError::Conflict)?;
     let mut n = r.clone();
-    n.status = to.as_str().to_string();
+    n.status = to;
     n.updated_at = now;
     let fx = Effects {
         at: now,
@@ -475,7 +475,7 @@ pub async fn plan_round(
             &fetched.required_skills.0[..]
         }
     };
-    let mode = DispatchMode::parse(&r.dispatch_mode).unwrap_or(DispatchMode::Auto);
+    let mode = r.dispatch_mode;
     let (mode_name, want) = match mode {
         DispatchMode::Broadcast => ("broadcast", d.broadcast_k as usize),
         _ => ("auto", 1),
@@ -491,7 +491,7 @@ pub async fn plan_round(
 /// anyone else moved the request first, this does nothing.
 pub async fn advance(ctx: &AppState, request_id: Uuid, now: DateTime<Utc>) -> ServiceResult<()> {
     let r = store::requests::help_requests::get(&ctx.db, request_id).await?;
-    let waiting = match status_of(&r)? {
+    let waiting = match r.status {
         Status::Dispatching => true,
         Status::Offered => {
             store::requests::help_requests::open_offer_count(&ctx.db, r.id).await? == 0

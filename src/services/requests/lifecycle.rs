@@ -14,19 +14,6 @@ use crate::state::AppState;
 use crate::store::requests::help_requests::{Effects, EventRow, HelpRequestRow, TimerRow};
 use crate::store::{self, StoreError};
 
-/// The state a request is stored in. The table's check allows only the lifecycle's states, so
-/// anything else is damaged data: an error, never read as some other state.
-pub fn status_of(r: &HelpRequestRow) -> ServiceResult<Status> {
-    stored_status(r.id, &r.status)
-}
-
-/// `status_of` for a request read in part (reports read only some columns).
-pub fn stored_status(id: Uuid, status: &str) -> ServiceResult<Status> {
-    Status::parse(status).map_err(|_| {
-        ServiceError::Internal(format!("help request {id} has unknown status {status:?}"))
-    })
-}
-
 /// A timeline entry of the request.
 pub fn event(
     r: &HelpRequestRow,
@@ -120,10 +107,10 @@ pub async fn transition(
     now: DateTime<Utc>,
     build: impl FnOnce(&mut HelpRequestRow, &mut Effects),
 ) -> ServiceResult<HelpRequestRow> {
-    let from = status_of(r)?;
+    let from = r.status;
     let to = next(from, action).map_err(ServiceError::Conflict)?;
     let mut n = r.clone();
-    n.status = to.as_str().to_string();
+    n.status = to;
     n.updated_at = now;
     let mut fx = Effects {
         at: now,
@@ -161,7 +148,7 @@ pub(crate) async fn then_dispatch(
     saved: HelpRequestRow,
     now: DateTime<Utc>,
 ) -> ServiceResult<HelpRequestRow> {
-    if status_of(&saved)? != Status::Dispatching {
+    if saved.status != Status::Dispatching {
         return Ok(saved);
     }
     if let Err(e) = dispatch::advance(ctx, saved.id, now).await {
@@ -169,23 +156,4 @@ pub(crate) async fn then_dispatch(
         tracing::warn!(request_id = %saved.id, error = %e, "dispatch after transition failed");
     }
     Ok(store::requests::help_requests::get(&ctx.db, saved.id).await?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_stored_status_reads_as_itself_and_an_unknown_one_is_an_error() {
-        let id = Uuid::now_v7();
-        for s in Status::ALL {
-            assert_eq!(stored_status(id, s.as_str()).ok(), Some(*s));
-        }
-        for bad in ["", "Escalated", "reopened"] {
-            assert!(
-                matches!(stored_status(id, bad), Err(ServiceError::Internal(_))),
-                "{bad:?}"
-            );
-        }
-    }
 }

@@ -16,7 +16,7 @@ use crate::domain::score;
 use crate::domain::text::Text;
 use crate::services::requests::access::{Access, load};
 use crate::services::requests::dispatch::{self, Ranked};
-use crate::services::requests::lifecycle::{event, status_of, timer, transition};
+use crate::services::requests::lifecycle::{event, timer, transition};
 use crate::services::requests::view::{self, HelpRequestView};
 use crate::services::{ServiceError, ServiceResult, field_error};
 use crate::state::AppState;
@@ -138,7 +138,7 @@ async fn offered_request(
             code: st.code,
             name: st.name,
         },
-        urgency: r.urgency,
+        urgency: r.urgency.as_str().to_string(),
         description: r.description,
         window_start: r.window_start,
         window_end: r.window_end,
@@ -343,14 +343,14 @@ pub async fn dispatch_by_hand(
         DispatchMode::Claim => return Err(field_error("mode", "not_allowed")),
     };
     // Someone already offered it (another dispatcher, or the engine): theirs stands.
-    if status_of(&r)? == Status::Offered
+    if r.status == Status::Offered
         && store::requests::help_requests::open_offer_count(&ctx.db, r.id).await? > 0
     {
         return Err(ServiceError::Conflict("offers_open"));
     }
     let (mut n, mut fx) =
         dispatch::offer_round(&r, &rules, &picked, mode.as_str(), Some(p.user_id), now)?;
-    n.dispatch_mode = mode.as_str().to_string();
+    n.dispatch_mode = mode;
     fx.events[0].kind = "dispatched_by_hand".into();
     match store::requests::help_requests::apply(&ctx.db, &n, r.version, &fx).await {
         Ok(saved) => view::get(ctx, p, saved.id).await,
@@ -529,7 +529,7 @@ pub async fn batch(
         }
     };
     for r in &requests {
-        if !matches!(status_of(r)?, Status::Escalated | Status::Dispatching) {
+        if !matches!(r.status, Status::Escalated | Status::Dispatching) {
             return Err(ServiceError::Conflict("request_not_waiting"));
         }
     }
@@ -625,7 +625,7 @@ pub async fn batch(
             }
             Err(e) => return Err(e),
         };
-        n.dispatch_mode = DispatchMode::Manual.as_str().to_string();
+        n.dispatch_mode = DispatchMode::Manual;
         fx.events[0].kind = "dispatched_in_batch".into();
         match store::requests::help_requests::apply(&ctx.db, &n, r.version, &fx).await {
             Ok(_) => {

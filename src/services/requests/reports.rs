@@ -13,7 +13,6 @@ use crate::domain::rates::{Outcome, Rates, rates};
 use crate::domain::role::Role;
 use crate::domain::time_zone::TimeZone;
 use crate::services::registry::communities::visible;
-use crate::services::requests::lifecycle::stored_status;
 use crate::services::{PageRequest, ServiceError, ServiceResult, field_error};
 use crate::state::AppState;
 use crate::store;
@@ -100,7 +99,7 @@ pub async fn three_rates(
     };
     let mut groups: BTreeMap<String, Vec<Outcome>> = BTreeMap::new();
     for r in rows {
-        let status = stored_status(r.id, &r.status)?;
+        let status = r.status;
         let discarded = status == Status::Closed
             && matches!(r.close_reason.as_deref(), Some("duplicate" | "not_ours"));
         let outcome = Outcome {

@@ -8,10 +8,10 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::domain::geo::Coordinates;
-use crate::domain::help_request::Status;
+use crate::domain::help_request::{Channel, DispatchMode, Origin, PlacedAs, Status};
 use crate::domain::mask::mask_phone;
+use crate::domain::urgency::Urgency;
 use crate::services::requests::access::{Access, load, load_full};
-use crate::services::requests::lifecycle::status_of;
 use crate::services::{Page, PageRequest, ServiceResult};
 use crate::state::AppState;
 use crate::store;
@@ -43,19 +43,19 @@ pub struct HelpRequestView {
     pub grid_id: Option<Uuid>,
     pub service_type_id: Uuid,
     pub placed_by: Option<Uuid>,
-    pub placed_as: String,
+    pub placed_as: PlacedAs,
     pub caller_name: Option<String>,
     pub caller_phone: Option<String>,
-    pub channel: String,
-    pub origin: String,
-    pub urgency: String,
+    pub channel: Channel,
+    pub origin: Origin,
+    pub urgency: Urgency,
     pub description: String,
     pub address: Option<String>,
     pub location: Option<Coordinates>,
     pub window_start: Option<DateTime<Utc>>,
     pub window_end: Option<DateTime<Utc>>,
-    pub status: String,
-    pub dispatch_mode: String,
+    pub status: Status,
+    pub dispatch_mode: DispatchMode,
     pub attempts: i64,
     pub assignee_id: Option<Uuid>,
     /// Who is coming, for those who see the request's details: the volunteer's name and
@@ -116,7 +116,7 @@ pub(crate) fn view_with(
     a: Access,
     res: store::requests::help_requests::ResidentBrief,
 ) -> ServiceResult<HelpRequestView> {
-    let status = status_of(&r)?;
+    let status = r.status;
     let serving = matches!(a, Access::Volunteer(v) if r.assignee_id == Some(v)
         && matches!(status, Status::Accepted | Status::InProgress));
     let details = !matches!(a, Access::Volunteer(_)) || serving;

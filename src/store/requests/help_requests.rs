@@ -2,6 +2,8 @@
 //! the row (guarded by its version), the offers it answers or makes, the volunteer tallies,
 //! ratings and hours, timers, and one timeline entry plus one outbox row per event.
 
+use crate::domain::help_request::{Channel, DispatchMode, Origin, PlacedAs, Status};
+use crate::domain::urgency::Urgency;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::types::Json;
@@ -17,20 +19,20 @@ pub struct HelpRequestRow {
     pub grid_id: Option<Uuid>,
     pub service_type_id: Uuid,
     pub placed_by: Option<Uuid>,
-    pub placed_as: String,
+    pub placed_as: PlacedAs,
     pub caller_name: Option<String>,
     pub caller_phone: Option<String>,
-    pub channel: String,
-    pub origin: String,
-    pub urgency: String,
+    pub channel: Channel,
+    pub origin: Origin,
+    pub urgency: Urgency,
     pub description: String,
     pub address: Option<String>,
     pub lat: Option<f64>,
     pub lng: Option<f64>,
     pub window_start: Option<DateTime<Utc>>,
     pub window_end: Option<DateTime<Utc>>,
-    pub status: String,
-    pub dispatch_mode: String,
+    pub status: Status,
+    pub dispatch_mode: DispatchMode,
     pub attempts: i64,
     pub assignee_id: Option<Uuid>,
     pub respond_by: DateTime<Utc>,

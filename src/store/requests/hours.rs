@@ -44,7 +44,7 @@ pub struct RateRow {
     pub grid_id: Option<Uuid>,
     pub service_type_id: Uuid,
     pub assignee_id: Option<Uuid>,
-    pub status: String,
+    pub status: crate::domain::help_request::Status,
     pub created_at: DateTime<Utc>,
     pub respond_by: DateTime<Utc>,
     pub responded_at: Option<DateTime<Utc>>,
