@@ -87,4 +87,3 @@ macro_rules! string_enum {
     };
 }
 pub(crate) use string_enum;
-
