@@ -10,5 +10,6 @@ pub mod grids;
 pub mod resident_hooks;
 pub mod residents;
 pub mod service_types;
+mod shared;
 pub mod teams;
 pub mod volunteers;

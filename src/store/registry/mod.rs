@@ -7,5 +7,6 @@ pub mod communities;
 pub mod grids;
 pub mod residents;
 pub mod service_types;
+pub(crate) mod shared;
 pub mod teams;
 pub mod volunteers;
