@@ -11,7 +11,20 @@ pub mod registry;
 pub mod requests;
 pub mod visits;
 
-use serde::Deserialize;
+use actix_web::HttpResponse;
+use serde::{Deserialize, Serialize};
+
+/// `?limit=…&cursor=…`, for lists that take no filters (or read them from a query of their own).
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// 200 with the body as JSON.
+pub fn ok<T: Serialize>(v: &T) -> HttpResponse {
+    HttpResponse::Ok().json(v)
+}
 
 /// `?include_inactive=true&limit=…&cursor=…` for the simple registry lists.
 #[derive(Debug, Deserialize)]
@@ -97,3 +110,38 @@ macro_rules! simple_reads {
     };
 }
 pub(crate) use simple_reads;
+
+/// A lifecycle action on `/<objects>/{id}/…` (a help request's, a visit's): the service's answer
+/// is the object itself, with its new version as the ETag.
+macro_rules! action {
+    ($name:ident => $call:path) => {
+        pub async fn $name(
+            ctx: actix_web::web::Data<$crate::state::AppState>,
+            $crate::http::extract::Auth(p): $crate::http::extract::Auth,
+            id: actix_web::web::Path<uuid::Uuid>,
+        ) -> Result<actix_web::HttpResponse, $crate::http::error::ApiError> {
+            let v = $call(&ctx, &p, *id).await?;
+            Ok($crate::http::respond::versioned(
+                actix_web::http::StatusCode::OK,
+                &v,
+                v.version,
+            ))
+        }
+    };
+    ($name:ident => $call:path, $input:ty) => {
+        pub async fn $name(
+            ctx: actix_web::web::Data<$crate::state::AppState>,
+            $crate::http::extract::Auth(p): $crate::http::extract::Auth,
+            id: actix_web::web::Path<uuid::Uuid>,
+            $crate::http::extract::ApiJson(input): $crate::http::extract::ApiJson<$input>,
+        ) -> Result<actix_web::HttpResponse, $crate::http::error::ApiError> {
+            let v = $call(&ctx, &p, *id, input).await?;
+            Ok($crate::http::respond::versioned(
+                actix_web::http::StatusCode::OK,
+                &v,
+                v.version,
+            ))
+        }
+    };
+}
+pub(crate) use action;
