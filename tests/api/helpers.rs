@@ -15,6 +15,17 @@ use crate::spec::check_response;
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 pub const PASSWORD: &str = "password-123";
 
+/// Runs the same sqlx expression on whichever backend the test app uses.
+macro_rules! on_test_db {
+    ($app:expr, $pool:ident => $body:expr) => {
+        match &$app.state.db {
+            huying::store::Db::Sqlite($pool) => $body,
+            huying::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_test_db;
+
 /// A throwaway database; dropped (PostgreSQL) or deleted (SQLite) with the app.
 struct TestDb {
     url: String,
@@ -345,6 +356,36 @@ impl TestApp {
         .id()
     }
 
+    /// A team of volunteers.
+    pub async fn team(&self, community: &str, name: &str, members: &[&str]) -> String {
+        self.post(
+            &format!("/api/v1/communities/{community}/teams"),
+            &self.admin,
+            json!({"name": name, "member_ids": members}),
+        )
+        .await
+        .expect(201)
+        .id()
+    }
+
+    /// A service type needing `skills`, with the deadlines of the community's policy.
+    pub async fn service_type(
+        &self,
+        community: &str,
+        code: &str,
+        name: &str,
+        skills: &[&str],
+    ) -> String {
+        self.post(
+            &format!("/api/v1/communities/{community}/service-types"),
+            &self.admin,
+            json!({"code": code, "name": name, "required_skills": skills}),
+        )
+        .await
+        .expect(201)
+        .id()
+    }
+
     pub async fn resident(&self, community: &str, body: Value) -> Resp {
         self.post(
             &format!("/api/v1/communities/{community}/residents"),
@@ -368,6 +409,24 @@ impl TestApp {
             body,
         )
         .await
+    }
+
+    /// A volunteer's account and profile (`extra` as in [`Self::volunteer`]); returns
+    /// (volunteer id, access token).
+    pub async fn volunteer_account(&self, community: &str, extra: Value) -> (String, String) {
+        let (user_id, token) = self.user("volunteer", Some(community)).await;
+        let id = self
+            .volunteer(community, &user_id, extra)
+            .await
+            .expect(201)
+            .id();
+        (id, token)
+    }
+
+    /// One number the database holds about row `id` (`$1` in `sql`): what the API does not show.
+    pub async fn scalar(&self, sql: &'static str, id: &str) -> i64 {
+        let id = Uuid::parse_str(id).unwrap();
+        on_test_db!(self, p => sqlx::query_scalar(sql).bind(id).fetch_one(p).await).unwrap()
     }
 }
 
