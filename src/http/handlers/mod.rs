@@ -35,20 +35,12 @@ pub struct SimpleListQuery {
     pub cursor: Option<String>,
 }
 
-/// The create / get / update / deactivate handlers every registry object shares; `$svc` is its
-/// service module and `$input` its input type.
+/// The handlers every registry object shares: `update` (merge patch) and `deactivate`, each
+/// against the object's version, and with `$input` a `create` in a community. `$svc` is its
+/// service module, imported as `svc` with what the handlers name.
 macro_rules! registry_handlers {
     ($svc:path, $input:ty) => {
-        use actix_web::http::StatusCode;
-        use actix_web::{HttpResponse, web};
-        use serde_json::Value;
-        use uuid::Uuid;
-
-        use $crate::http::error::ApiError;
-        use $crate::http::extract::{ApiJson, Auth, IfMatch, OptionalIfMatch};
-        use $crate::http::respond;
-        use $crate::state::AppState;
-        use $svc as svc;
+        $crate::http::handlers::registry_handlers!($svc);
 
         pub async fn create(
             ctx: web::Data<AppState>,
@@ -59,6 +51,18 @@ macro_rules! registry_handlers {
             let v = svc::create(&ctx, &p, *community_id, input).await?;
             Ok(respond::versioned(StatusCode::CREATED, &v, v.version))
         }
+    };
+    ($svc:path) => {
+        use actix_web::http::StatusCode;
+        use actix_web::{HttpResponse, web};
+        use serde_json::Value;
+        use uuid::Uuid;
+
+        use $crate::http::error::ApiError;
+        use $crate::http::extract::{ApiJson, Auth, IfMatch, OptionalIfMatch};
+        use $crate::http::respond;
+        use $crate::state::AppState;
+        use $svc as svc;
 
         pub async fn update(
             ctx: web::Data<AppState>,
@@ -84,8 +88,8 @@ macro_rules! registry_handlers {
 }
 pub(crate) use registry_handlers;
 
-/// `get` by id and the plain community-scoped list.
-macro_rules! simple_reads {
+/// `get` by id, with the version as ETag; after `registry_handlers!`.
+macro_rules! get_handler {
     () => {
         pub async fn get(
             ctx: web::Data<AppState>,
@@ -95,6 +99,14 @@ macro_rules! simple_reads {
             let v = svc::get(&ctx, &p, *id).await?;
             Ok(respond::versioned(StatusCode::OK, &v, v.version))
         }
+    };
+}
+pub(crate) use get_handler;
+
+/// `get` by id and the plain community-scoped list.
+macro_rules! simple_reads {
+    () => {
+        $crate::http::handlers::get_handler!();
 
         pub async fn list(
             ctx: web::Data<AppState>,
