@@ -316,17 +316,16 @@ impl TestApp {
         r.body["access_token"].as_str().unwrap().to_string()
     }
 
+    /// Creates as the admin; the new object's id.
+    pub async fn created(&self, path: &str, body: Value) -> String {
+        self.post(path, &self.admin, body).await.expect(201).id()
+    }
+
     /// A community with a unique code.
     pub async fn community(&self, name: &str) -> String {
         let code = format!("c{}", &Uuid::now_v7().simple().to_string()[20..]);
-        self.post(
-            "/api/v1/communities",
-            &self.admin,
-            json!({"code": code, "name": name}),
-        )
-        .await
-        .expect(201)
-        .id()
+        self.created("/api/v1/communities", json!({"code": code, "name": name}))
+            .await
     }
 
     /// A user holding `role` in `community`; returns (user id, access token).
@@ -346,26 +345,16 @@ impl TestApp {
     }
 
     pub async fn grid(&self, community: &str, name: &str, workers: &[&str]) -> String {
-        self.post(
-            &format!("/api/v1/communities/{community}/grids"),
-            &self.admin,
-            json!({"name": name, "grid_worker_ids": workers}),
-        )
-        .await
-        .expect(201)
-        .id()
+        let path = format!("/api/v1/communities/{community}/grids");
+        self.created(&path, json!({"name": name, "grid_worker_ids": workers}))
+            .await
     }
 
     /// A team of volunteers.
     pub async fn team(&self, community: &str, name: &str, members: &[&str]) -> String {
-        self.post(
-            &format!("/api/v1/communities/{community}/teams"),
-            &self.admin,
-            json!({"name": name, "member_ids": members}),
-        )
-        .await
-        .expect(201)
-        .id()
+        let path = format!("/api/v1/communities/{community}/teams");
+        self.created(&path, json!({"name": name, "member_ids": members}))
+            .await
     }
 
     /// A service type needing `skills`, with the deadlines of the community's policy.
@@ -376,14 +365,12 @@ impl TestApp {
         name: &str,
         skills: &[&str],
     ) -> String {
-        self.post(
-            &format!("/api/v1/communities/{community}/service-types"),
-            &self.admin,
+        let path = format!("/api/v1/communities/{community}/service-types");
+        self.created(
+            &path,
             json!({"code": code, "name": name, "required_skills": skills}),
         )
         .await
-        .expect(201)
-        .id()
     }
 
     pub async fn resident(&self, community: &str, body: Value) -> Resp {
