@@ -213,18 +213,36 @@ async fn deactivation_keeps_the_record_whole_and_checks_its_version() {
     let (v, _) = app.volunteer_account(&c, json!({})).await;
     let t = app.team(&c, "队", &[&v]).await;
     let s = app.service_type(&c, "errands", "代购", &["errands"]).await;
-    // The community last: its objects stay readable to the admin after it.
+    // The community last: its objects stay readable to the admin after it. Each is also
+    // listed, inactive, as it reads alone.
+    let list = |what: &str| format!("/api/v1/communities/{c}/{what}?include_inactive=true");
     let objects = [
-        (format!("/api/v1/grids/{g}"), "grid_worker_ids", json!([w])),
-        (format!("/api/v1/teams/{t}"), "member_ids", json!([v])),
+        (
+            format!("/api/v1/grids/{g}"),
+            list("grids"),
+            "grid_worker_ids",
+            json!([w]),
+        ),
+        (
+            format!("/api/v1/teams/{t}"),
+            list("teams"),
+            "member_ids",
+            json!([v]),
+        ),
         (
             format!("/api/v1/service-types/{s}"),
+            list("service-types"),
             "required_skills",
             json!(["errands"]),
         ),
-        (format!("/api/v1/communities/{c}"), "code", json!(null)),
+        (
+            format!("/api/v1/communities/{c}"),
+            "/api/v1/communities?include_inactive=true".to_string(),
+            "code",
+            json!(null),
+        ),
     ];
-    for (path, field, held) in objects {
+    for (path, listed, field, held) in objects {
         let delete = |etag: &str| {
             app.req(Method::DELETE, &path)
                 .bearer_auth(&app.admin)
@@ -251,6 +269,9 @@ async fn deactivation_keeps_the_record_whole_and_checks_its_version() {
             &held
         };
         assert_eq!(&after.body[field], kept, "{path}");
+        let items = app.get(&listed, &app.admin).await.expect(200).items();
+        let item = items.iter().find(|i| i["id"] == after.body["id"]);
+        assert_eq!(item, Some(&after.body), "{listed}");
         // Deactivating what is inactive already writes nothing, whatever version is named.
         app.send(delete("\"1\"")).await.expect(204);
         assert_eq!(

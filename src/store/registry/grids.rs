@@ -94,14 +94,15 @@ pub async fn list(
 ) -> StoreResult<Vec<Grid>> {
     let rows: Vec<GridRow> = on_db!(db, pool => sqlx::query_as(LIST)
         .bind(community_id).bind(after).bind(include_inactive).bind(limit).fetch_all(pool).await?);
-    let mut workers = WORKERS.by_owner(db, community_id).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Grid {
-            worker_ids: workers.remove(&row.id).unwrap_or_default(),
-            row,
-        })
-        .collect())
+    WORKERS
+        .attach(
+            db,
+            community_id,
+            rows,
+            |r| r.id,
+            |row, worker_ids| Grid { row, worker_ids },
+        )
+        .await
 }
 
 /// The active grids of `community_id` that `user_id` looks after.

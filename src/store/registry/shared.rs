@@ -42,19 +42,28 @@ impl Links {
         on_db!(db, pool => Ok(sqlx::query_scalar(self.of_owner).bind(owner).fetch_all(pool).await?))
     }
 
-    /// The ids of every owner in the community, by owner.
-    pub async fn by_owner(
+    /// Each of the community's `rows` made whole with the ids it owns.
+    pub async fn attach<R, T>(
         &self,
         db: &Db,
         community_id: Uuid,
-    ) -> StoreResult<HashMap<Uuid, Vec<Uuid>>> {
+        rows: Vec<R>,
+        id: impl Fn(&R) -> Uuid,
+        whole: impl Fn(R, Vec<Uuid>) -> T,
+    ) -> StoreResult<Vec<T>> {
         let pairs: Vec<(Uuid, Uuid)> = on_db!(db, pool =>
             sqlx::query_as(self.of_community).bind(community_id).fetch_all(pool).await?);
         let mut by_owner: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-        for (owner, id) in pairs {
-            by_owner.entry(owner).or_default().push(id);
+        for (owner, owned) in pairs {
+            by_owner.entry(owner).or_default().push(owned);
         }
-        Ok(by_owner)
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let owned = by_owner.remove(&id(&row)).unwrap_or_default();
+                whole(row, owned)
+            })
+            .collect())
     }
 }
 

@@ -88,12 +88,13 @@ pub async fn list(
 ) -> StoreResult<Vec<Team>> {
     let rows: Vec<TeamRow> = on_db!(db, pool => sqlx::query_as(LIST)
         .bind(community_id).bind(after).bind(include_inactive).bind(limit).fetch_all(pool).await?);
-    let mut members = MEMBERS.by_owner(db, community_id).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Team {
-            member_ids: members.remove(&row.id).unwrap_or_default(),
-            row,
-        })
-        .collect())
+    MEMBERS
+        .attach(
+            db,
+            community_id,
+            rows,
+            |r| r.id,
+            |row, member_ids| Team { row, member_ids },
+        )
+        .await
 }
