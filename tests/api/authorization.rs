@@ -32,32 +32,10 @@ async fn outsiders_get_404_or_403_on_every_endpoint_and_nothing_changes() {
         .await
         .expect(201);
     let rid = r.id();
-    let (vu, _) = app.user("volunteer", Some(&a)).await;
-    let v = app.volunteer(&a, &vu, json!({})).await.expect(201).id();
-    let (vol_user, vol_a) = app.user("volunteer", Some(&a)).await;
-    let own_v = app
-        .volunteer(&a, &vol_user, json!({}))
-        .await
-        .expect(201)
-        .id();
-    let t = app
-        .post(
-            &format!("/api/v1/communities/{a}/teams"),
-            &app.admin,
-            json!({"name": "队", "member_ids": [v]}),
-        )
-        .await
-        .expect(201)
-        .id();
-    let s = app
-        .post(
-            &format!("/api/v1/communities/{a}/service-types"),
-            &app.admin,
-            json!({"code": "repairs", "name": "维修"}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let (v, _) = app.volunteer_account(&a, json!({})).await;
+    let (own_v, vol_a) = app.volunteer_account(&a, json!({})).await;
+    let t = app.team(&a, "队", &[&v]).await;
+    let s = app.service_type(&a, "repairs", "维修", &[]).await;
     let (u, _) = app.user("dispatcher", Some(&a)).await;
     let grant = app
         .get(&format!("/api/v1/users/{u}"), &app.admin)

@@ -204,24 +204,8 @@ async fn idempotency_keys_replay_the_first_response_and_create_nothing_twice() {
         .expect(201);
     assert_ne!(theirs.id(), first.id());
     // A failed request stores its answer too: retrying gives the same 422.
-    let bad = app
-        .send(
-            app.req(Method::POST, &path)
-                .bearer_auth(&app.admin)
-                .header("idempotency-key", "k-3")
-                .json(&json!({"name": ""})),
-        )
-        .await
-        .problem(422, "validation_failed");
-    let bad_again = app
-        .send(
-            app.req(Method::POST, &path)
-                .bearer_auth(&app.admin)
-                .header("idempotency-key", "k-3")
-                .json(&json!({"name": ""})),
-        )
-        .await
-        .problem(422, "validation_failed");
+    let bad = send("k-3", "").await.problem(422, "validation_failed");
+    let bad_again = send("k-3", "").await.problem(422, "validation_failed");
     assert_eq!(bad.body["errors"], bad_again.body["errors"]);
 }
 
@@ -237,24 +221,8 @@ async fn every_update_and_deactivation_refuses_stale_missing_and_malformed_preco
         .expect(201)
         .id();
     let v = app.volunteer(&c, &u, json!({})).await.expect(201).id();
-    let t = app
-        .post(
-            &format!("/api/v1/communities/{c}/teams"),
-            &app.admin,
-            json!({"name": "队"}),
-        )
-        .await
-        .expect(201)
-        .id();
-    let s = app
-        .post(
-            &format!("/api/v1/communities/{c}/service-types"),
-            &app.admin,
-            json!({"code": "repairs", "name": "维修"}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let t = app.team(&c, "队", &[]).await;
+    let s = app.service_type(&c, "repairs", "维修", &[]).await;
     let objects = [
         format!("/api/v1/users/{u}"),
         format!("/api/v1/communities/{c}"),

@@ -132,10 +132,8 @@ async fn a_returned_request_goes_to_another_volunteer_and_an_unsatisfied_one_is_
         .await
         .expect(200);
     let redo = w
-        .act(
+        .rate(
             &id,
-            "rating",
-            &w.resident_token,
             json!({"rating": 2, "solved": false, "comment": "买错了"}),
         )
         .await
@@ -174,15 +172,10 @@ async fn volunteers_claim_proactive_needs_they_have_the_skills_for() {
     assert_eq!(need.body["placed_as"], "grid_worker");
     let id = need.id();
     // A volunteer without the skill may see it but not take it.
-    let (uid, other) = w.app.user("volunteer", Some(&w.c)).await;
-    w.app
-        .volunteer(
-            &w.c,
-            &uid,
-            json!({"skills": ["cooking"], "availability": []}),
-        )
-        .await
-        .expect(201);
+    let (_, other) = w
+        .app
+        .volunteer_account(&w.c, json!({"skills": ["cooking"], "availability": []}))
+        .await;
     w.act(&id, "claim", &other, json!({}))
         .await
         .problem(409, "missing_skills");
@@ -219,17 +212,13 @@ async fn residents_exclude_volunteers_and_the_explanation_says_why_each_was_left
         .expect(200);
     assert_eq!(ex.body["volunteer_ids"], json!([nearest]));
     // A volunteer without the skill and one paused.
-    let (uid, _) = w.app.user("volunteer", Some(&w.c)).await;
-    let cook = w
+    let (cook, _) = w
         .app
-        .volunteer(
+        .volunteer_account(
             &w.c,
-            &uid,
             json!({"skills": ["cooking"], "availability": [], "home_grid_id": w.grid}),
         )
-        .await
-        .expect(201)
-        .id();
+        .await;
     let id = w.place(&w.resident_token, json!({})).await.expect(201).id();
     let first = w.open_offers(&id).await.remove(0);
     assert_eq!(first["volunteer_id"], w.vols[1].0.as_str());
@@ -355,23 +344,13 @@ async fn batch_assignment_offers_the_waiting_requests_in_one_step() {
 async fn the_three_rates_are_reported_by_community_grid_service_type_team_and_period() {
     let w = world(2, json!({})).await;
     let (a, _) = completed(&w).await;
-    w.act(
-        &a,
-        "rating",
-        &w.resident_token,
-        json!({"rating": 5, "solved": true}),
-    )
-    .await
-    .expect(200);
+    w.rate(&a, json!({"rating": 5, "solved": true}))
+        .await
+        .expect(200);
     let (b, _) = completed(&w).await;
-    w.act(
-        &b,
-        "rating",
-        &w.resident_token,
-        json!({"rating": 3, "solved": true}),
-    )
-    .await
-    .expect(200);
+    w.rate(&b, json!({"rating": 3, "solved": true}))
+        .await
+        .expect(200);
     let c = w.place(&w.resident_token, json!({})).await.expect(201).id();
     w.act(&c, "cancel", &w.resident_token, json!({"reason": "不用了"}))
         .await
@@ -491,15 +470,10 @@ async fn bad_input_is_refused_with_a_clear_problem_and_nothing_written() {
     // On an existing request: a rating of 6, someone else's offer, someone else's request.
     let (id, _) = completed(&w).await;
     let version = w.get(&id).await["version"].clone();
-    w.act(
-        &id,
-        "rating",
-        &w.resident_token,
-        json!({"rating": 6, "solved": true}),
-    )
-    .await
-    .problem(422, "validation_failed");
-    w.act(&id, "rating", &w.resident_token, json!({"rating": 4}))
+    w.rate(&id, json!({"rating": 6, "solved": true}))
+        .await
+        .problem(422, "validation_failed");
+    w.rate(&id, json!({"rating": 4}))
         .await
         .problem(422, "validation_failed");
     let (other_res_user, other_res) = w.app.user("resident", Some(&w.c)).await;
@@ -536,13 +510,7 @@ async fn bad_input_is_refused_with_a_clear_problem_and_nothing_written() {
         .await
         .problem(404, "not_found");
     // Dispatch by hand to a volunteer of another community.
-    let (ou, _) = w.app.user("volunteer", Some(&other)).await;
-    let stranger = w
-        .app
-        .volunteer(&other, &ou, json!({}))
-        .await
-        .expect(201)
-        .id();
+    let (stranger, _) = w.app.volunteer_account(&other, json!({})).await;
     w.act(
         &id2,
         "dispatch",
@@ -861,14 +829,9 @@ async fn actions_out_of_order_are_409_and_bad_ids_are_refused_on_every_new_path(
     w.act(&id, "start", &t, json!({}))
         .await
         .problem(409, "invalid_transition");
-    w.act(
-        &id,
-        "rating",
-        &w.resident_token,
-        json!({"rating": 5, "solved": true}),
-    )
-    .await
-    .problem(409, "invalid_transition");
+    w.rate(&id, json!({"rating": 5, "solved": true}))
+        .await
+        .problem(409, "invalid_transition");
     assert_eq!(
         w.kinds(&id).await,
         ["placed", "offered", "accepted", "started"]
@@ -899,13 +862,7 @@ async fn actions_out_of_order_are_409_and_bad_ids_are_refused_on_every_new_path(
     }
     // Excluding a volunteer of another community, or nobody at all: 404, nothing stored.
     let other = w.app.community("乙社区").await;
-    let (ou, _) = w.app.user("volunteer", Some(&other)).await;
-    let stranger = w
-        .app
-        .volunteer(&other, &ou, json!({}))
-        .await
-        .expect(201)
-        .id();
+    let (stranger, _) = w.app.volunteer_account(&other, json!({})).await;
     for v in [stranger, ghost.to_string()] {
         w.app
             .send(

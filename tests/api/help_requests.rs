@@ -46,29 +46,18 @@ pub async fn world(volunteers: usize, policy: Value) -> World {
         .await
         .expect(201)
         .id();
-    let service_type = app
-        .post(
-            &format!("/api/v1/communities/{c}/service-types"),
-            &app.admin,
-            json!({"code": "errands", "name": "代购", "required_skills": ["errands"]}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let service_type = app.service_type(&c, "errands", "代购", &["errands"]).await;
     let mut vols = Vec::new();
     for i in 0..volunteers {
-        let (uid, token) = app.user("volunteer", Some(&c)).await;
-        let v = app
-            .volunteer(
+        let location = json!({"lat": HOME.0 + 0.001 * (i as f64 + 1.0), "lng": HOME.1});
+        vols.push(
+            app.volunteer_account(
                 &c,
-                &uid,
                 json!({"skills": ["errands"], "availability": [], "home_grid_id": grid,
-                       "location": {"lat": HOME.0 + 0.001 * (i as f64 + 1.0), "lng": HOME.1}}),
+                       "location": location}),
             )
-            .await
-            .expect(201)
-            .id();
-        vols.push((v, token));
+            .await,
+        );
     }
     let (_, dispatcher) = app.user("dispatcher", Some(&c)).await;
     World {
@@ -145,6 +134,11 @@ impl World {
             .await
     }
 
+    /// 评单: the resident rates the request.
+    pub async fn rate(&self, id: &str, body: Value) -> Resp {
+        self.act(id, "rating", &self.resident_token, body).await
+    }
+
     pub async fn accept(&self, offer: &Value) -> Resp {
         let token = self.token_of(offer["volunteer_id"].as_str().unwrap());
         self.app
@@ -161,12 +155,7 @@ impl World {
     }
 
     pub async fn scalar(&self, sql: &'static str, id: &str) -> i64 {
-        let id = uuid::Uuid::parse_str(id).unwrap();
-        match &self.app.state.db {
-            huying::store::Db::Sqlite(p) => sqlx::query_scalar(sql).bind(id).fetch_one(p).await,
-            huying::store::Db::Postgres(p) => sqlx::query_scalar(sql).bind(id).fetch_one(p).await,
-        }
-        .unwrap()
+        self.app.scalar(sql, id).await
     }
 
     pub async fn load_of(&self, volunteer: &str) -> i64 {
@@ -268,10 +257,8 @@ async fn a_call_goes_from_placing_to_rating_with_every_step_on_the_timeline() {
 
     // 评单 by the resident: satisfied closes.
     let rated = w
-        .act(
+        .rate(
             &id,
-            "rating",
-            &w.resident_token,
             json!({"rating": 5, "solved": true, "comment": "很及时"}),
         )
         .await
@@ -301,14 +288,9 @@ async fn a_call_goes_from_placing_to_rating_with_every_step_on_the_timeline() {
         1
     );
     // A second rating is an illegal transition.
-    w.act(
-        &id,
-        "rating",
-        &w.resident_token,
-        json!({"rating": 5, "solved": true}),
-    )
-    .await
-    .problem(409, "invalid_transition");
+    w.rate(&id, json!({"rating": 5, "solved": true}))
+        .await
+        .problem(409, "invalid_transition");
 }
 
 #[tokio::test]

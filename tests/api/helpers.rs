@@ -15,6 +15,17 @@ use crate::spec::check_response;
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 pub const PASSWORD: &str = "password-123";
 
+/// Runs the same sqlx expression on whichever backend the test app uses.
+macro_rules! on_test_db {
+    ($app:expr, $pool:ident => $body:expr) => {
+        match &$app.state.db {
+            huying::store::Db::Sqlite($pool) => $body,
+            huying::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_test_db;
+
 /// A throwaway database; dropped (PostgreSQL) or deleted (SQLite) with the app.
 pub struct TestDb {
     pub url: String,
@@ -305,17 +316,16 @@ impl TestApp {
         r.body["access_token"].as_str().unwrap().to_string()
     }
 
+    /// Creates as the admin; the new object's id.
+    pub async fn created(&self, path: &str, body: Value) -> String {
+        self.post(path, &self.admin, body).await.expect(201).id()
+    }
+
     /// A community with a unique code.
     pub async fn community(&self, name: &str) -> String {
         let code = format!("c{}", &Uuid::now_v7().simple().to_string()[20..]);
-        self.post(
-            "/api/v1/communities",
-            &self.admin,
-            json!({"code": code, "name": name}),
-        )
-        .await
-        .expect(201)
-        .id()
+        self.created("/api/v1/communities", json!({"code": code, "name": name}))
+            .await
     }
 
     /// A user holding `role` in `community`; returns (user id, access token).
@@ -335,14 +345,32 @@ impl TestApp {
     }
 
     pub async fn grid(&self, community: &str, name: &str, workers: &[&str]) -> String {
-        self.post(
-            &format!("/api/v1/communities/{community}/grids"),
-            &self.admin,
-            json!({"name": name, "grid_worker_ids": workers}),
+        let path = format!("/api/v1/communities/{community}/grids");
+        self.created(&path, json!({"name": name, "grid_worker_ids": workers}))
+            .await
+    }
+
+    /// A team of volunteers.
+    pub async fn team(&self, community: &str, name: &str, members: &[&str]) -> String {
+        let path = format!("/api/v1/communities/{community}/teams");
+        self.created(&path, json!({"name": name, "member_ids": members}))
+            .await
+    }
+
+    /// A service type needing `skills`, with the deadlines of the community's policy.
+    pub async fn service_type(
+        &self,
+        community: &str,
+        code: &str,
+        name: &str,
+        skills: &[&str],
+    ) -> String {
+        let path = format!("/api/v1/communities/{community}/service-types");
+        self.created(
+            &path,
+            json!({"code": code, "name": name, "required_skills": skills}),
         )
         .await
-        .expect(201)
-        .id()
     }
 
     pub async fn resident(&self, community: &str, body: Value) -> Resp {
@@ -368,6 +396,24 @@ impl TestApp {
             body,
         )
         .await
+    }
+
+    /// A volunteer's account and profile (`extra` as in [`Self::volunteer`]); returns
+    /// (volunteer id, access token).
+    pub async fn volunteer_account(&self, community: &str, extra: Value) -> (String, String) {
+        let (user_id, token) = self.user("volunteer", Some(community)).await;
+        let id = self
+            .volunteer(community, &user_id, extra)
+            .await
+            .expect(201)
+            .id();
+        (id, token)
+    }
+
+    /// One number the database holds about row `id` (`$1` in `sql`): what the API does not show.
+    pub async fn scalar(&self, sql: &'static str, id: &str) -> i64 {
+        let id = Uuid::parse_str(id).unwrap();
+        on_test_db!(self, p => sqlx::query_scalar(sql).bind(id).fetch_one(p).await).unwrap()
     }
 }
 

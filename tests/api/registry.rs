@@ -1,5 +1,6 @@
 //! Grids, teams and the service catalogue.
 
+use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::spawn_app;
@@ -154,10 +155,8 @@ async fn service_types_take_their_deadlines_from_policy() {
 async fn teams_hold_volunteers_of_their_community() {
     let app = spawn_app().await;
     let (a, b) = (app.community("甲").await, app.community("乙").await);
-    let (ua, _) = app.user("volunteer", Some(&a)).await;
-    let (ub, _) = app.user("volunteer", Some(&b)).await;
-    let va = app.volunteer(&a, &ua, json!({})).await.expect(201).id();
-    let vb = app.volunteer(&b, &ub, json!({})).await.expect(201).id();
+    let (va, _) = app.volunteer_account(&a, json!({})).await;
+    let (vb, _) = app.volunteer_account(&b, json!({})).await;
     let path = format!("/api/v1/communities/{a}/teams");
     let t = app
         .post(
@@ -203,4 +202,82 @@ async fn teams_hold_volunteers_of_their_community() {
         .items()
         .is_empty()
     );
+}
+
+#[tokio::test]
+async fn deactivation_keeps_the_record_whole_and_checks_its_version() {
+    let app = spawn_app().await;
+    let c = app.community("甲").await;
+    let (w, _) = app.user("grid_worker", Some(&c)).await;
+    let g = app.grid(&c, "第一网格", &[&w]).await;
+    let (v, _) = app.volunteer_account(&c, json!({})).await;
+    let t = app.team(&c, "队", &[&v]).await;
+    let s = app.service_type(&c, "errands", "代购", &["errands"]).await;
+    // The community last: its objects stay readable to the admin after it. Each is also
+    // listed, inactive, as it reads alone.
+    let list = |what: &str| format!("/api/v1/communities/{c}/{what}?include_inactive=true");
+    let objects = [
+        (
+            format!("/api/v1/grids/{g}"),
+            list("grids"),
+            "grid_worker_ids",
+            json!([w]),
+        ),
+        (
+            format!("/api/v1/teams/{t}"),
+            list("teams"),
+            "member_ids",
+            json!([v]),
+        ),
+        (
+            format!("/api/v1/service-types/{s}"),
+            list("service-types"),
+            "required_skills",
+            json!(["errands"]),
+        ),
+        (
+            format!("/api/v1/communities/{c}"),
+            "/api/v1/communities?include_inactive=true".to_string(),
+            "code",
+            json!(null),
+        ),
+    ];
+    for (path, listed, field, held) in objects {
+        let delete = |etag: &str| {
+            app.req(Method::DELETE, &path)
+                .bearer_auth(&app.admin)
+                .header("if-match", etag)
+        };
+        let before = app.get(&path, &app.admin).await.expect(200);
+        let version = before.body["version"].as_i64().unwrap();
+        app.send(delete(&format!("\"{}\"", version + 1)))
+            .await
+            .problem(412, "stale_version");
+        assert_eq!(
+            app.get(&path, &app.admin).await.expect(200).body,
+            before.body,
+            "{path}"
+        );
+        app.send(delete(&before.etag())).await.expect(204);
+        let after = app.get(&path, &app.admin).await.expect(200);
+        assert_eq!(after.body["active"], false, "{path}");
+        assert_eq!(after.body["version"], version + 1, "{path}");
+        assert_eq!(after.body["name"], before.body["name"], "{path}");
+        let kept = if held.is_null() {
+            &before.body[field]
+        } else {
+            &held
+        };
+        assert_eq!(&after.body[field], kept, "{path}");
+        let items = app.get(&listed, &app.admin).await.expect(200).items();
+        let item = items.iter().find(|i| i["id"] == after.body["id"]);
+        assert_eq!(item, Some(&after.body), "{listed}");
+        // Deactivating what is inactive already writes nothing, whatever version is named.
+        app.send(delete("\"1\"")).await.expect(204);
+        assert_eq!(
+            app.get(&path, &app.admin).await.expect(200).body,
+            after.body,
+            "{path}"
+        );
+    }
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use serde_json::{Value, json};
 
-use crate::helpers::{Resp, TestApp, spawn_app};
+use crate::helpers::{Resp, TestApp, on_test_db, spawn_app};
 use huying::services::sweeper;
 use huying::services::visits::visits;
 
@@ -36,27 +36,15 @@ async fn v_world() -> V {
     app.volunteer(&c, &party_user, json!({"party_member": true}))
         .await
         .expect(201);
-    let (other_user, other_vol) = app.user("volunteer", Some(&c)).await;
-    let other_vol_id = app
-        .volunteer(
+    let (other_vol_id, other_vol) = app
+        .volunteer_account(
             &c,
-            &other_user,
             json!({"skills": ["errands"], "availability": [], "home_grid_id": grid,
                    "location": {"lat": 36.001, "lng": 113.0}}),
         )
-        .await
-        .expect(201)
-        .id();
+        .await;
     let (_, dispatcher) = app.user("dispatcher", Some(&c)).await;
-    let service_type = app
-        .post(
-            &format!("/api/v1/communities/{c}/service-types"),
-            &app.admin,
-            json!({"code": "errands", "name": "代购", "required_skills": ["errands"]}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let service_type = app.service_type(&c, "errands", "代购", &["errands"]).await;
     V {
         app,
         c,
@@ -105,12 +93,33 @@ impl V {
             .await
     }
 
+    /// 孙大娘 (80+, living alone) with the usual plan; returns (resident id, plan id).
+    async fn sun_with_plan(&self) -> (String, String) {
+        let sun = self.resident(json!(["advanced_age", "living_alone"])).await;
+        let plan = self.plan(&sun, json!({})).await.expect(201).id();
+        (sun, plan)
+    }
+
+    /// The first visit in the caller's own list.
+    async fn first_visit(&self, token: &str) -> String {
+        self.visits(token, "mine=true").await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     async fn visits(&self, token: &str, query: &str) -> Vec<Value> {
         self.app
             .get(&format!("/api/v1/visits?limit=200&{query}"), token)
             .await
             .expect(200)
             .items()
+    }
+
+    /// A resident's visits in one status, as the dispatcher sees them.
+    async fn visits_of(&self, resident: &str, status: &str) -> Vec<Value> {
+        let query = format!("resident_id={resident}&status={status}");
+        self.visits(&self.dispatcher, &query).await
     }
 
     async fn grade(&self, resident: &str) -> Value {
@@ -142,12 +151,7 @@ impl V {
     }
 
     async fn scalar(&self, sql: &'static str, id: &str) -> i64 {
-        let id = uuid::Uuid::parse_str(id).unwrap();
-        match &self.app.state.db {
-            huying::store::Db::Sqlite(p) => sqlx::query_scalar(sql).bind(id).fetch_one(p).await,
-            huying::store::Db::Postgres(p) => sqlx::query_scalar(sql).bind(id).fetch_one(p).await,
-        }
-        .unwrap()
+        self.app.scalar(sql, id).await
     }
 
     /// Moves a visit's window (tests of what happens once time has passed).
@@ -156,26 +160,9 @@ impl V {
         let id = uuid::Uuid::parse_str(visit).unwrap();
         let start = start.trunc_subsecs_micro();
         let end = end.trunc_subsecs_micro();
-        match &self.app.state.db {
-            huying::store::Db::Sqlite(p) => {
-                let r = sqlx::query(SQL)
-                    .bind(id)
-                    .bind(start)
-                    .bind(end)
-                    .execute(p)
-                    .await;
-                assert_eq!(r.unwrap().rows_affected(), 1);
-            }
-            huying::store::Db::Postgres(p) => {
-                let r = sqlx::query(SQL)
-                    .bind(id)
-                    .bind(start)
-                    .bind(end)
-                    .execute(p)
-                    .await;
-                assert_eq!(r.unwrap().rows_affected(), 1);
-            }
-        }
+        let r = on_test_db!(self.app, p => sqlx::query(SQL).bind(id).bind(start).bind(end)
+            .execute(p).await.map(|r| r.rows_affected()));
+        assert_eq!(r.unwrap(), 1);
     }
 }
 
@@ -421,23 +408,13 @@ async fn plans_generate_visits_once_in_the_community_zone_and_replan_on_a_grade_
         )
         .await
         .expect(200);
-    let open = w
-        .visits(
-            &w.dispatcher,
-            &format!("resident_id={sun}&status=scheduled"),
-        )
-        .await;
+    let open = w.visits_of(&sun, "scheduled").await;
     assert_eq!(open.len(), 1);
     assert_eq!(
         time(&open[0]["window_end"]) - time(&open[0]["window_start"]),
         Duration::days(90)
     );
-    let cancelled = w
-        .visits(
-            &w.dispatcher,
-            &format!("resident_id={sun}&status=cancelled"),
-        )
-        .await;
+    let cancelled = w.visits_of(&sun, "cancelled").await;
     assert_eq!(cancelled.len(), 6);
     assert!(cancelled.iter().all(|v| v["cancel_reason"] == "replanned"));
     let p = w
@@ -461,12 +438,7 @@ async fn plans_generate_visits_once_in_the_community_zone_and_replan_on_a_grade_
         .expect(200);
     assert_eq!(p.body["every_days"], 14);
     assert_eq!(p.body["epoch"], 3);
-    let open = w
-        .visits(
-            &w.dispatcher,
-            &format!("resident_id={sun}&status=scheduled"),
-        )
-        .await;
+    let open = w.visits_of(&sun, "scheduled").await;
     assert_eq!(
         open.len(),
         3,
@@ -476,20 +448,14 @@ async fn plans_generate_visits_once_in_the_community_zone_and_replan_on_a_grade_
         .delete(&format!("/api/v1/visit-plans/{plan_id}"), &w.gw)
         .await
         .expect(204);
-    let open = w
-        .visits(
-            &w.dispatcher,
-            &format!("resident_id={sun}&status=scheduled"),
-        )
-        .await;
+    let open = w.visits_of(&sun, "scheduled").await;
     assert!(open.is_empty());
 }
 
 #[tokio::test]
 async fn a_visit_goes_from_my_list_to_completion_and_its_needs_are_dispatched() {
     let w = v_world().await;
-    let sun = w.resident(json!(["advanced_age", "living_alone"])).await;
-    w.plan(&sun, json!({})).await.expect(201);
+    let (sun, _) = w.sun_with_plan().await;
     let mine = w.visits(&w.party, "mine=true").await;
     assert_eq!(mine.len(), 5);
     // Lists mask the phone; the team's single read shows it in full, audited.
@@ -617,12 +583,8 @@ async fn a_visit_goes_from_my_list_to_completion_and_its_needs_are_dispatched() 
 #[tokio::test]
 async fn bad_completions_write_nothing() {
     let w = v_world().await;
-    let sun = w.resident(json!(["advanced_age", "living_alone"])).await;
-    w.plan(&sun, json!({})).await.expect(201);
-    let visit = w.visits(&w.gw, "mine=true").await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (sun, _) = w.sun_with_plan().await;
+    let visit = w.first_visit(&w.gw).await;
     let cases = [
         json!({"contact_kind": "home_visit", "duration_minutes": -5, "condition": "well"}),
         json!({"contact_kind": "telepathy", "duration_minutes": 5, "condition": "well"}),
@@ -804,8 +766,7 @@ async fn a_major_change_brings_a_visit_within_a_day_by_the_team_or_the_grid() {
 #[tokio::test]
 async fn missed_visits_alert_and_coverage_counts_on_time_late_and_missed() {
     let w = v_world().await;
-    let sun = w.resident(json!(["advanced_age", "living_alone"])).await;
-    w.plan(&sun, json!({})).await.expect(201);
+    let (sun, _) = w.sun_with_plan().await;
     let vs = w.visits(&w.gw, "mine=true").await;
     // The second window (next week) stays ahead: the team's upcoming load.
     let (a, b, c) = (
@@ -1033,12 +994,8 @@ async fn bad_plans_are_refused_and_write_nothing() {
 #[tokio::test]
 async fn each_role_sees_only_its_own_visits_plans_and_residents() {
     let w = v_world().await;
-    let sun = w.resident(json!(["advanced_age", "living_alone"])).await;
-    let plan = w.plan(&sun, json!({})).await.expect(201).id();
-    let visit = w.visits(&w.gw, "mine=true").await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (sun, plan) = w.sun_with_plan().await;
+    let visit = w.first_visit(&w.gw).await;
     // A second grid with its own worker and resident.
     let (gw2_user, gw2) = w.app.user("grid_worker", Some(&w.c)).await;
     let grid2 = w.app.grid(&w.c, "第二网格", &[&gw2_user]).await;
@@ -1326,12 +1283,8 @@ async fn a_volunteer_reports_a_need_they_found_and_claims_it() {
 #[tokio::test]
 async fn open_visits_follow_a_move_and_end_with_the_resident() {
     let w = v_world().await;
-    let sun = w.resident(json!(["advanced_age", "living_alone"])).await;
-    let plan = w.plan(&sun, json!({})).await.expect(201).id();
-    let first = w.visits(&w.gw, "mine=true").await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (sun, plan) = w.sun_with_plan().await;
+    let first = w.first_visit(&w.gw).await;
     w.act(&first, "complete", &w.gw, complete_body("well"))
         .await
         .expect(200);
@@ -1351,12 +1304,7 @@ async fn open_visits_follow_a_move_and_end_with_the_resident() {
         )
         .await
         .expect(200);
-    let open = w
-        .visits(
-            &w.dispatcher,
-            &format!("resident_id={sun}&status=scheduled"),
-        )
-        .await;
+    let open = w.visits_of(&sun, "scheduled").await;
     assert_eq!(open.len(), 4);
     assert!(open.iter().all(|v| v["grid_id"] == grid2.as_str()));
     // What was done stays with the grid it was done in.
@@ -1382,12 +1330,7 @@ async fn open_visits_follow_a_move_and_end_with_the_resident() {
         .await
         .expect(200);
     assert_eq!(p.body["active"], false);
-    let cancelled = w
-        .visits(
-            &w.dispatcher,
-            &format!("resident_id={sun}&status=cancelled"),
-        )
-        .await;
+    let cancelled = w.visits_of(&sun, "cancelled").await;
     assert_eq!(cancelled.len(), 4);
     assert!(
         cancelled

@@ -11,7 +11,20 @@ pub mod registry;
 pub mod requests;
 pub mod visits;
 
-use serde::Deserialize;
+use actix_web::HttpResponse;
+use serde::{Deserialize, Serialize};
+
+/// `?limit=…&cursor=…`, for lists that take no filters (or read them from a query of their own).
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// 200 with the body as JSON.
+pub fn ok<T: Serialize>(v: &T) -> HttpResponse {
+    HttpResponse::Ok().json(v)
+}
 
 /// `?include_inactive=true&limit=…&cursor=…` for the simple registry lists.
 #[derive(Debug, Deserialize)]
@@ -22,20 +35,12 @@ pub struct SimpleListQuery {
     pub cursor: Option<String>,
 }
 
-/// The create / get / update / deactivate handlers every registry object shares; `$svc` is its
-/// service module and `$input` its input type.
+/// The handlers every registry object shares: `update` (merge patch) and `deactivate`, each
+/// against the object's version, and with `$input` a `create` in a community. `$svc` is its
+/// service module, imported as `svc` with what the handlers name.
 macro_rules! registry_handlers {
     ($svc:path, $input:ty) => {
-        use actix_web::http::StatusCode;
-        use actix_web::{HttpResponse, web};
-        use serde_json::Value;
-        use uuid::Uuid;
-
-        use $crate::http::error::ApiError;
-        use $crate::http::extract::{ApiJson, Auth, IfMatch, OptionalIfMatch};
-        use $crate::http::respond;
-        use $crate::state::AppState;
-        use $svc as svc;
+        $crate::http::handlers::registry_handlers!($svc);
 
         pub async fn create(
             ctx: web::Data<AppState>,
@@ -46,6 +51,18 @@ macro_rules! registry_handlers {
             let v = svc::create(&ctx, &p, *community_id, input).await?;
             Ok(respond::versioned(StatusCode::CREATED, &v, v.version))
         }
+    };
+    ($svc:path) => {
+        use actix_web::http::StatusCode;
+        use actix_web::{HttpResponse, web};
+        use serde_json::Value;
+        use uuid::Uuid;
+
+        use $crate::http::error::ApiError;
+        use $crate::http::extract::{ApiJson, Auth, IfMatch, OptionalIfMatch};
+        use $crate::http::respond;
+        use $crate::state::AppState;
+        use $svc as svc;
 
         pub async fn update(
             ctx: web::Data<AppState>,
@@ -71,8 +88,8 @@ macro_rules! registry_handlers {
 }
 pub(crate) use registry_handlers;
 
-/// `get` by id and the plain community-scoped list.
-macro_rules! simple_reads {
+/// `get` by id, with the version as ETag; after `registry_handlers!`.
+macro_rules! get_handler {
     () => {
         pub async fn get(
             ctx: web::Data<AppState>,
@@ -82,6 +99,14 @@ macro_rules! simple_reads {
             let v = svc::get(&ctx, &p, *id).await?;
             Ok(respond::versioned(StatusCode::OK, &v, v.version))
         }
+    };
+}
+pub(crate) use get_handler;
+
+/// `get` by id and the plain community-scoped list.
+macro_rules! simple_reads {
+    () => {
+        $crate::http::handlers::get_handler!();
 
         pub async fn list(
             ctx: web::Data<AppState>,
@@ -97,3 +122,38 @@ macro_rules! simple_reads {
     };
 }
 pub(crate) use simple_reads;
+
+/// A lifecycle action on `/<objects>/{id}/…` (a help request's, a visit's): the service's answer
+/// is the object itself, with its new version as the ETag.
+macro_rules! action {
+    ($name:ident => $call:path) => {
+        pub async fn $name(
+            ctx: actix_web::web::Data<$crate::state::AppState>,
+            $crate::http::extract::Auth(p): $crate::http::extract::Auth,
+            id: actix_web::web::Path<uuid::Uuid>,
+        ) -> Result<actix_web::HttpResponse, $crate::http::error::ApiError> {
+            let v = $call(&ctx, &p, *id).await?;
+            Ok($crate::http::respond::versioned(
+                actix_web::http::StatusCode::OK,
+                &v,
+                v.version,
+            ))
+        }
+    };
+    ($name:ident => $call:path, $input:ty) => {
+        pub async fn $name(
+            ctx: actix_web::web::Data<$crate::state::AppState>,
+            $crate::http::extract::Auth(p): $crate::http::extract::Auth,
+            id: actix_web::web::Path<uuid::Uuid>,
+            $crate::http::extract::ApiJson(input): $crate::http::extract::ApiJson<$input>,
+        ) -> Result<actix_web::HttpResponse, $crate::http::error::ApiError> {
+            let v = $call(&ctx, &p, *id, input).await?;
+            Ok($crate::http::respond::versioned(
+                actix_web::http::StatusCode::OK,
+                &v,
+                v.version,
+            ))
+        }
+    };
+}
+pub(crate) use action;

@@ -12,6 +12,7 @@ use crate::domain::code::Code;
 use crate::domain::policy::CommunityPolicy;
 use crate::domain::text::Name;
 use crate::domain::time_zone::TimeZone;
+use crate::services::registry::shared::{duplicate, yes};
 use crate::services::{Page, PageRequest, ServiceError, ServiceResult, patch};
 use crate::state::AppState;
 use crate::store::{self, registry::communities::CommunityRow};
@@ -34,9 +35,6 @@ fn default_tz() -> String {
 }
 fn empty_object() -> Value {
     json!({})
-}
-fn yes() -> bool {
-    true
 }
 
 #[derive(Debug, Serialize)]
@@ -131,10 +129,7 @@ pub async fn create(
     let row =
         store::registry::communities::insert(&ctx.db, &v.code, &v.name, &v.time_zone, &v.policy)
             .await
-            .map_err(|e| match e {
-                store::StoreError::Conflict => crate::services::field_error("code", "duplicate"),
-                other => other.into(),
-            })?;
+            .map_err(duplicate("code"))?;
     Ok(view(row))
 }
 
@@ -202,10 +197,7 @@ pub async fn update(
     };
     let saved = store::registry::communities::update(&ctx.db, &new, version)
         .await
-        .map_err(|e| match e {
-            store::StoreError::Conflict => crate::services::field_error("code", "duplicate"),
-            other => other.into(),
-        })?;
+        .map_err(duplicate("code"))?;
     Ok(view(saved))
 }
 
@@ -219,18 +211,9 @@ pub async fn deactivate(
     if !p.is_admin() {
         return Err(ServiceError::Forbidden("forbidden"));
     }
-    if !row.active {
-        return Ok(());
+    if row.active {
+        let expected = version.unwrap_or(row.version);
+        store::registry::communities::deactivate(&ctx.db, id, expected).await?;
     }
-    let expected = version.unwrap_or(row.version);
-    store::registry::communities::update(
-        &ctx.db,
-        &CommunityRow {
-            active: false,
-            ..row
-        },
-        expected,
-    )
-    .await?;
     Ok(())
 }

@@ -11,10 +11,11 @@ use crate::domain::geo::Coordinates;
 use crate::domain::role::Role;
 use crate::domain::text::{Description, Name};
 use crate::services::registry::communities::{deny, visible};
-use crate::services::{Page, PageRequest, ServiceError, ServiceResult, field_error, patch};
+use crate::services::registry::shared::{duplicate, for_member, yes};
+use crate::services::{Page, PageRequest, ServiceResult, patch};
 use crate::state::AppState;
+use crate::store;
 use crate::store::registry::grids::{Grid, GridRow};
-use crate::store::{self, StoreError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,10 +29,6 @@ pub struct GridInput {
     pub grid_worker_ids: Vec<Uuid>,
     #[serde(default = "yes")]
     pub active: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Debug, Serialize)]
@@ -122,13 +119,6 @@ async fn build(
     Ok((row, workers))
 }
 
-fn duplicate_name(e: StoreError) -> ServiceError {
-    match e {
-        StoreError::Conflict => field_error("name", "duplicate"),
-        other => other.into(),
-    }
-}
-
 pub async fn create(
     ctx: &AppState,
     p: &Principal,
@@ -142,16 +132,13 @@ pub async fn create(
     let (row, workers) = build(ctx, community_id, &input, None).await?;
     let saved = store::registry::grids::save(&ctx.db, &row, None, &workers)
         .await
-        .map_err(duplicate_name)?;
+        .map_err(duplicate("name"))?;
     Ok(view(saved))
 }
 
 async fn load(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Grid> {
     let g = store::registry::grids::get(&ctx.db, id).await?;
-    if !p.is_member(g.row.community_id) {
-        return Err(ServiceError::NotFound);
-    }
-    Ok(g)
+    for_member(p, g.row.community_id, g)
 }
 
 pub async fn get(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<GridView> {
@@ -203,7 +190,7 @@ pub async fn update(
     let (row, workers) = build(ctx, community_id, &input, Some(g.row)).await?;
     let saved = store::registry::grids::save(&ctx.db, &row, Some(version), &workers)
         .await
-        .map_err(duplicate_name)?;
+        .map_err(duplicate("name"))?;
     Ok(view(saved))
 }
 
@@ -217,19 +204,9 @@ pub async fn deactivate(
     if !p.can_manage(g.row.community_id) {
         return Err(deny(p, g.row.community_id));
     }
-    if !g.row.active {
-        return Ok(());
+    if g.row.active {
+        let expected = version.unwrap_or(g.row.version);
+        store::registry::grids::deactivate(&ctx.db, id, expected).await?;
     }
-    let expected = version.unwrap_or(g.row.version);
-    store::registry::grids::save(
-        &ctx.db,
-        &GridRow {
-            active: false,
-            ..g.row
-        },
-        Some(expected),
-        &g.worker_ids,
-    )
-    .await?;
     Ok(())
 }

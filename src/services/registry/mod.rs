@@ -12,5 +12,6 @@ pub mod me;
 pub mod resident_hooks;
 pub mod residents;
 pub mod service_types;
+mod shared;
 pub mod teams;
 pub mod volunteers;

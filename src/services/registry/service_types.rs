@@ -12,10 +12,11 @@ use crate::domain::code::{Code, parse_code_set};
 use crate::domain::text::{Description, Name};
 use crate::domain::urgency::Urgency;
 use crate::services::registry::communities::{deny, policy_of, visible};
-use crate::services::{Page, PageRequest, ServiceError, ServiceResult, field_error, patch};
+use crate::services::registry::shared::{duplicate, for_member, yes};
+use crate::services::{Page, PageRequest, ServiceResult, patch};
 use crate::state::AppState;
+use crate::store;
 use crate::store::registry::service_types::ServiceTypeRow;
-use crate::store::{self, StoreError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,9 +40,6 @@ pub struct ServiceTypeInput {
 
 fn normal() -> String {
     Urgency::Normal.as_str().to_string()
-}
-fn yes() -> bool {
-    true
 }
 
 #[derive(Debug, Serialize)]
@@ -121,13 +119,6 @@ async fn build(
     })?)
 }
 
-fn duplicate_code(e: StoreError) -> ServiceError {
-    match e {
-        StoreError::Conflict => field_error("code", "duplicate"),
-        other => other.into(),
-    }
-}
-
 pub async fn create(
     ctx: &AppState,
     p: &Principal,
@@ -142,16 +133,13 @@ pub async fn create(
     Ok(view(
         store::registry::service_types::insert(&ctx.db, &row)
             .await
-            .map_err(duplicate_code)?,
+            .map_err(duplicate("code"))?,
     ))
 }
 
 async fn load(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<ServiceTypeRow> {
     let r = store::registry::service_types::get(&ctx.db, id).await?;
-    if !p.is_member(r.community_id) {
-        return Err(ServiceError::NotFound);
-    }
-    Ok(r)
+    for_member(p, r.community_id, r)
 }
 
 pub async fn get(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<ServiceTypeView> {
@@ -206,7 +194,7 @@ pub async fn update(
     Ok(view(
         store::registry::service_types::update(&ctx.db, &row, version)
             .await
-            .map_err(duplicate_code)?,
+            .map_err(duplicate("code"))?,
     ))
 }
 
@@ -220,15 +208,9 @@ pub async fn deactivate(
     if !p.can_manage(r.community_id) {
         return Err(deny(p, r.community_id));
     }
-    if !r.active {
-        return Ok(());
+    if r.active {
+        let expected = version.unwrap_or(r.version);
+        store::registry::service_types::deactivate(&ctx.db, id, expected).await?;
     }
-    let expected = version.unwrap_or(r.version);
-    store::registry::service_types::update(
-        &ctx.db,
-        &ServiceTypeRow { active: false, ..r },
-        expected,
-    )
-    .await?;
     Ok(())
 }

@@ -9,10 +9,11 @@ use crate::auth::Principal;
 use crate::domain::Fields;
 use crate::domain::text::{Description, Name};
 use crate::services::registry::communities::{deny, visible};
-use crate::services::{Page, PageRequest, ServiceError, ServiceResult, field_error, patch};
+use crate::services::registry::shared::{duplicate, for_member, yes};
+use crate::services::{Page, PageRequest, ServiceResult, patch};
 use crate::state::AppState;
+use crate::store;
 use crate::store::registry::teams::{Team, TeamRow};
-use crate::store::{self, StoreError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,10 +25,6 @@ pub struct TeamInput {
     pub member_ids: Vec<Uuid>,
     #[serde(default = "yes")]
     pub active: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Debug, Serialize)]
@@ -99,13 +96,6 @@ async fn build(
     Ok((row, members))
 }
 
-fn duplicate_name(e: StoreError) -> ServiceError {
-    match e {
-        StoreError::Conflict => field_error("name", "duplicate"),
-        other => other.into(),
-    }
-}
-
 pub async fn create(
     ctx: &AppState,
     p: &Principal,
@@ -120,16 +110,13 @@ pub async fn create(
     Ok(view(
         store::registry::teams::save(&ctx.db, &row, None, &members)
             .await
-            .map_err(duplicate_name)?,
+            .map_err(duplicate("name"))?,
     ))
 }
 
 async fn load(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Team> {
     let t = store::registry::teams::get(&ctx.db, id).await?;
-    if !p.is_member(t.row.community_id) {
-        return Err(ServiceError::NotFound);
-    }
-    Ok(t)
+    for_member(p, t.row.community_id, t)
 }
 
 pub async fn get(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<TeamView> {
@@ -178,7 +165,7 @@ pub async fn update(
     Ok(view(
         store::registry::teams::save(&ctx.db, &row, Some(version), &members)
             .await
-            .map_err(duplicate_name)?,
+            .map_err(duplicate("name"))?,
     ))
 }
 
@@ -192,19 +179,9 @@ pub async fn deactivate(
     if !p.is_staff(t.row.community_id) {
         return Err(deny(p, t.row.community_id));
     }
-    if !t.row.active {
-        return Ok(());
+    if t.row.active {
+        let expected = version.unwrap_or(t.row.version);
+        store::registry::teams::deactivate(&ctx.db, id, expected).await?;
     }
-    let expected = version.unwrap_or(t.row.version);
-    store::registry::teams::save(
-        &ctx.db,
-        &TeamRow {
-            active: false,
-            ..t.row
-        },
-        Some(expected),
-        &t.member_ids,
-    )
-    .await?;
     Ok(())
 }

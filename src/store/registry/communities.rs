@@ -5,6 +5,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::store::registry::shared;
 use crate::store::{Db, StoreResult, missing_or_stale, now, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -67,6 +68,9 @@ const UPDATE: &str =
     where id = $1 and version = $2
     returning id, code, name, time_zone, policy, active, version, created_at, updated_at";
 const EXISTS: &str = "select count(*) from communities where id = $1";
+const DEACTIVATE: &str =
+    "update communities set active = false, version = version + 1, updated_at = $3
+    where id = $1 and version = $2";
 
 pub async fn update(
     db: &Db,
@@ -81,6 +85,10 @@ pub async fn update(
         Some(r) => Ok(r),
         None => Err(missing_or_stale(db, EXISTS, row.id).await),
     }
+}
+
+pub async fn deactivate(db: &Db, id: Uuid, expected_version: i64) -> StoreResult<()> {
+    shared::deactivate(db, DEACTIVATE, EXISTS, id, expected_version).await
 }
 
 const ACTIVE_IDS: &str = "select id from communities where active order by id";

@@ -1,11 +1,10 @@
 //! Grids (网格) and their grid workers.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::store::{BeginWrite, Db, StoreResult, now, on_db, stale_or_missing};
+use crate::store::registry::shared::{self, Links, SaveExec};
+use crate::store::{BeginWrite, Db, StoreResult, now, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GridRow {
@@ -28,28 +27,24 @@ pub struct Grid {
     pub worker_ids: Vec<Uuid>,
 }
 
-#[derive(sqlx::FromRow)]
-struct WorkerRow {
-    grid_id: Uuid,
-    user_id: Uuid,
-}
-
 const INSERT: &str = "insert into grids (id, community_id, name, description, centre_lat, centre_lng, active, version, created_at, updated_at)
     values ($1, $2, $3, $4, $5, $6, true, 1, $7, $7)";
 const UPDATE: &str =
     "update grids set name = $3, description = $4, centre_lat = $5, centre_lng = $6, active = $7,
         version = version + 1, updated_at = $8
     where id = $1 and version = $2";
+const DEACTIVATE: &str = "update grids set active = false, version = version + 1, updated_at = $3
+    where id = $1 and version = $2";
 const GET: &str = "select id, community_id, name, description, centre_lat, centre_lng, active, version, created_at, updated_at
     from grids where id = $1";
 const EXISTS: &str = "select count(*) from grids where id = $1";
-const CLEAR_WORKERS: &str = "delete from grid_workers where grid_id = $1";
-const ADD_WORKER: &str = "insert into grid_workers (grid_id, user_id) values ($1, $2)";
-const WORKERS: &str =
-    "select grid_id, user_id from grid_workers where grid_id = $1 order by user_id";
-const COMMUNITY_WORKERS: &str =
-    "select w.grid_id, w.user_id from grid_workers w join grids g on g.id = w.grid_id
-    where g.community_id = $1 order by w.user_id";
+const WORKERS: Links = Links {
+    of_owner: "select user_id from grid_workers where grid_id = $1 order by user_id",
+    of_community: "select w.grid_id, w.user_id from grid_workers w join grids g on g.id = w.grid_id
+        where g.community_id = $1 order by w.user_id",
+    clear: "delete from grid_workers where grid_id = $1",
+    add: "insert into grid_workers (grid_id, user_id) values ($1, $2)",
+};
 const LIST: &str = "select id, community_id, name, description, centre_lat, centre_lng, active, version, created_at, updated_at
     from grids where community_id = $1 and ($2 is null or id > $2) and ($3 or active) order by id limit $4";
 const WORKER_GRIDS: &str = "select w.grid_id from grid_workers w join grids g on g.id = w.grid_id
@@ -65,37 +60,29 @@ pub async fn save(
     let t = now();
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        match expected_version {
-            None => {
-                sqlx::query(INSERT).bind(row.id).bind(row.community_id).bind(&row.name).bind(&row.description)
-                    .bind(row.centre_lat).bind(row.centre_lng).bind(t).execute(&mut *tx).await?;
-            }
-            Some(v) => {
-                let n = sqlx::query(UPDATE).bind(row.id).bind(v).bind(&row.name).bind(&row.description)
-                    .bind(row.centre_lat).bind(row.centre_lng).bind(row.active).bind(t)
-                    .execute(&mut *tx).await?.rows_affected();
-                if n == 0 {
-                    let e: i64 = sqlx::query_scalar(EXISTS).bind(row.id).fetch_one(&mut *tx).await?;
-                    return Err(stale_or_missing(e > 0));
-                }
-                sqlx::query(CLEAR_WORKERS).bind(row.id).execute(&mut *tx).await?;
-            }
-        }
-        for w in workers {
-            sqlx::query(ADD_WORKER).bind(row.id).bind(w).execute(&mut *tx).await?;
-        }
+        let written = match expected_version {
+            None => sqlx::query(INSERT).bind(row.id).bind(row.community_id).bind(&row.name).bind(&row.description)
+                .bind(row.centre_lat).bind(row.centre_lng).bind(t).execute(&mut *tx).await?,
+            Some(v) => sqlx::query(UPDATE).bind(row.id).bind(v).bind(&row.name).bind(&row.description)
+                .bind(row.centre_lat).bind(row.centre_lng).bind(row.active).bind(t).execute(&mut *tx).await?,
+        };
+        tx.check_written(written.rows_affected(), EXISTS, row.id).await?;
+        tx.replace_links(&WORKERS, row.id, workers).await?;
         let saved: GridRow = sqlx::query_as(GET).bind(row.id).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(Grid { row: saved, worker_ids: workers.to_vec() })
     })
 }
 
+/// Marks a grid inactive, keeping its workers.
+pub async fn deactivate(db: &Db, id: Uuid, expected_version: i64) -> StoreResult<()> {
+    shared::deactivate(db, DEACTIVATE, EXISTS, id, expected_version).await
+}
+
 pub async fn get(db: &Db, id: Uuid) -> StoreResult<Grid> {
-    on_db!(db, pool => {
-        let row: GridRow = sqlx::query_as(GET).bind(id).fetch_one(pool).await?;
-        let workers: Vec<WorkerRow> = sqlx::query_as(WORKERS).bind(id).fetch_all(pool).await?;
-        Ok(Grid { row, worker_ids: workers.into_iter().map(|w| w.user_id).collect() })
-    })
+    let row: GridRow = on_db!(db, pool => sqlx::query_as(GET).bind(id).fetch_one(pool).await?);
+    let worker_ids = WORKERS.of_owner(db, id).await?;
+    Ok(Grid { row, worker_ids })
 }
 
 pub async fn list(
@@ -105,21 +92,17 @@ pub async fn list(
     include_inactive: bool,
     limit: i64,
 ) -> StoreResult<Vec<Grid>> {
-    let (rows, workers): (Vec<GridRow>, Vec<WorkerRow>) = on_db!(db, pool => (
-        sqlx::query_as(LIST).bind(community_id).bind(after).bind(include_inactive).bind(limit).fetch_all(pool).await?,
-        sqlx::query_as(COMMUNITY_WORKERS).bind(community_id).fetch_all(pool).await?,
-    ));
-    let mut by_grid: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for w in workers {
-        by_grid.entry(w.grid_id).or_default().push(w.user_id);
-    }
-    Ok(rows
-        .into_iter()
-        .map(|row| Grid {
-            worker_ids: by_grid.remove(&row.id).unwrap_or_default(),
-            row,
-        })
-        .collect())
+    let rows: Vec<GridRow> = on_db!(db, pool => sqlx::query_as(LIST)
+        .bind(community_id).bind(after).bind(include_inactive).bind(limit).fetch_all(pool).await?);
+    WORKERS
+        .attach(
+            db,
+            community_id,
+            rows,
+            |r| r.id,
+            |row, worker_ids| Grid { row, worker_ids },
+        )
+        .await
 }
 
 /// The active grids of `community_id` that `user_id` looks after.

@@ -8,5 +8,6 @@ pub mod grids;
 pub mod invitations;
 pub mod residents;
 pub mod service_types;
+pub(crate) mod shared;
 pub mod teams;
 pub mod volunteers;

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::store::registry::shared;
 use crate::store::{Db, StoreResult, missing_or_stale, now, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -42,6 +43,9 @@ const UPDATE: &str = "update service_types set code = $3, name = $4, description
     returning id, community_id, code, name, description, required_skills, default_urgency, respond_minutes, resolve_hours,
         active, version, created_at, updated_at";
 const EXISTS: &str = "select count(*) from service_types where id = $1";
+const DEACTIVATE: &str =
+    "update service_types set active = false, version = version + 1, updated_at = $3
+    where id = $1 and version = $2";
 
 pub async fn update(
     db: &Db,
@@ -56,6 +60,10 @@ pub async fn update(
         Some(r) => Ok(r),
         None => Err(missing_or_stale(db, EXISTS, r.id).await),
     }
+}
+
+pub async fn deactivate(db: &Db, id: Uuid, expected_version: i64) -> StoreResult<()> {
+    shared::deactivate(db, DEACTIVATE, EXISTS, id, expected_version).await
 }
 
 const GET: &str = "select id, community_id, code, name, description, required_skills, default_urgency, respond_minutes,

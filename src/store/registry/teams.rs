@@ -1,11 +1,10 @@
 //! Volunteer teams.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::store::{BeginWrite, Db, StoreResult, now, on_db, stale_or_missing};
+use crate::store::registry::shared::{self, Links, SaveExec};
+use crate::store::{BeginWrite, Db, StoreResult, now, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TeamRow {
@@ -25,25 +24,22 @@ pub struct Team {
     pub member_ids: Vec<Uuid>,
 }
 
-#[derive(sqlx::FromRow)]
-struct MemberRow {
-    team_id: Uuid,
-    volunteer_id: Uuid,
-}
-
 const INSERT: &str = "insert into teams (id, community_id, name, description, active, version, created_at, updated_at)
     values ($1, $2, $3, $4, true, 1, $5, $5)";
 const UPDATE: &str = "update teams set name = $3, description = $4, active = $5, version = version + 1, updated_at = $6
     where id = $1 and version = $2";
+const DEACTIVATE: &str = "update teams set active = false, version = version + 1, updated_at = $3
+    where id = $1 and version = $2";
 const GET: &str = "select id, community_id, name, description, active, version, created_at, updated_at from teams where id = $1";
 const EXISTS: &str = "select count(*) from teams where id = $1";
-const CLEAR_MEMBERS: &str = "delete from team_members where team_id = $1";
-const ADD_MEMBER: &str = "insert into team_members (team_id, volunteer_id) values ($1, $2)";
-const MEMBERS: &str =
-    "select team_id, volunteer_id from team_members where team_id = $1 order by volunteer_id";
-const COMMUNITY_MEMBERS: &str =
-    "select m.team_id, m.volunteer_id from team_members m join teams t on t.id = m.team_id
-    where t.community_id = $1 order by m.volunteer_id";
+const MEMBERS: Links = Links {
+    of_owner: "select volunteer_id from team_members where team_id = $1 order by volunteer_id",
+    of_community:
+        "select m.team_id, m.volunteer_id from team_members m join teams t on t.id = m.team_id
+        where t.community_id = $1 order by m.volunteer_id",
+    clear: "delete from team_members where team_id = $1",
+    add: "insert into team_members (team_id, volunteer_id) values ($1, $2)",
+};
 const LIST: &str =
     "select id, community_id, name, description, active, version, created_at, updated_at from teams
     where community_id = $1 and ($2 is null or id > $2) and ($3 or active) order by id limit $4";
@@ -58,36 +54,29 @@ pub async fn save(
     let t = now();
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        match expected_version {
-            None => {
-                sqlx::query(INSERT).bind(row.id).bind(row.community_id).bind(&row.name).bind(&row.description)
-                    .bind(t).execute(&mut *tx).await?;
-            }
-            Some(v) => {
-                let n = sqlx::query(UPDATE).bind(row.id).bind(v).bind(&row.name).bind(&row.description)
-                    .bind(row.active).bind(t).execute(&mut *tx).await?.rows_affected();
-                if n == 0 {
-                    let e: i64 = sqlx::query_scalar(EXISTS).bind(row.id).fetch_one(&mut *tx).await?;
-                    return Err(stale_or_missing(e > 0));
-                }
-                sqlx::query(CLEAR_MEMBERS).bind(row.id).execute(&mut *tx).await?;
-            }
-        }
-        for m in members {
-            sqlx::query(ADD_MEMBER).bind(row.id).bind(m).execute(&mut *tx).await?;
-        }
+        let written = match expected_version {
+            None => sqlx::query(INSERT).bind(row.id).bind(row.community_id).bind(&row.name).bind(&row.description)
+                .bind(t).execute(&mut *tx).await?,
+            Some(v) => sqlx::query(UPDATE).bind(row.id).bind(v).bind(&row.name).bind(&row.description)
+                .bind(row.active).bind(t).execute(&mut *tx).await?,
+        };
+        tx.check_written(written.rows_affected(), EXISTS, row.id).await?;
+        tx.replace_links(&MEMBERS, row.id, members).await?;
         let saved: TeamRow = sqlx::query_as(GET).bind(row.id).fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(Team { row: saved, member_ids: members.to_vec() })
     })
 }
 
+/// Marks a team inactive, keeping its members.
+pub async fn deactivate(db: &Db, id: Uuid, expected_version: i64) -> StoreResult<()> {
+    shared::deactivate(db, DEACTIVATE, EXISTS, id, expected_version).await
+}
+
 pub async fn get(db: &Db, id: Uuid) -> StoreResult<Team> {
-    on_db!(db, pool => {
-        let row: TeamRow = sqlx::query_as(GET).bind(id).fetch_one(pool).await?;
-        let members: Vec<MemberRow> = sqlx::query_as(MEMBERS).bind(id).fetch_all(pool).await?;
-        Ok(Team { row, member_ids: members.into_iter().map(|m| m.volunteer_id).collect() })
-    })
+    let row: TeamRow = on_db!(db, pool => sqlx::query_as(GET).bind(id).fetch_one(pool).await?);
+    let member_ids = MEMBERS.of_owner(db, id).await?;
+    Ok(Team { row, member_ids })
 }
 
 pub async fn list(
@@ -97,19 +86,15 @@ pub async fn list(
     include_inactive: bool,
     limit: i64,
 ) -> StoreResult<Vec<Team>> {
-    let (rows, members): (Vec<TeamRow>, Vec<MemberRow>) = on_db!(db, pool => (
-        sqlx::query_as(LIST).bind(community_id).bind(after).bind(include_inactive).bind(limit).fetch_all(pool).await?,
-        sqlx::query_as(COMMUNITY_MEMBERS).bind(community_id).fetch_all(pool).await?,
-    ));
-    let mut by_team: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for m in members {
-        by_team.entry(m.team_id).or_default().push(m.volunteer_id);
-    }
-    Ok(rows
-        .into_iter()
-        .map(|row| Team {
-            member_ids: by_team.remove(&row.id).unwrap_or_default(),
-            row,
-        })
-        .collect())
+    let rows: Vec<TeamRow> = on_db!(db, pool => sqlx::query_as(LIST)
+        .bind(community_id).bind(after).bind(include_inactive).bind(limit).fetch_all(pool).await?);
+    MEMBERS
+        .attach(
+            db,
+            community_id,
+            rows,
+            |r| r.id,
+            |row, member_ids| Team { row, member_ids },
+        )
+        .await
 }

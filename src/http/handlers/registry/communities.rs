@@ -1,15 +1,11 @@
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
-use serde_json::Value;
-use uuid::Uuid;
+crate::http::handlers::registry_handlers!(crate::services::registry::communities);
+crate::http::handlers::get_handler!();
 
-use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, Auth, IfMatch, OptionalIfMatch, page_request};
+use crate::http::extract::page_request;
 use crate::http::handlers::SimpleListQuery;
-use crate::http::respond;
-use crate::services::registry::communities::{self as svc, CommunityInput};
-use crate::state::AppState;
+use crate::services::registry::communities::CommunityInput;
 
+/// A community lies in no community: its path names none.
 pub async fn create(
     ctx: web::Data<AppState>,
     Auth(p): Auth,
@@ -28,34 +24,4 @@ pub async fn list(
     Ok(respond::page(
         svc::list(&ctx, &p, q.include_inactive, page).await?,
     ))
-}
-
-pub async fn get(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::get(&ctx, &p, *id).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
-
-pub async fn update(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    IfMatch(version): IfMatch,
-    ApiJson(changes): ApiJson<Value>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::update(&ctx, &p, *id, version, &changes).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
-
-pub async fn deactivate(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-    OptionalIfMatch(version): OptionalIfMatch,
-) -> Result<HttpResponse, ApiError> {
-    svc::deactivate(&ctx, &p, *id, version).await?;
-    Ok(respond::no_content())
 }

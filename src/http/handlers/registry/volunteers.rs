@@ -2,20 +2,12 @@ crate::http::handlers::registry_handlers!(
     crate::services::registry::volunteers,
     crate::services::registry::volunteers::VolunteerInput
 );
+crate::http::handlers::get_handler!();
 
 use serde::Deserialize;
 
 use crate::http::extract::page_request;
 use crate::services::registry::volunteers::ListQuery;
-
-pub async fn get(
-    ctx: web::Data<AppState>,
-    Auth(p): Auth,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let v = svc::get(&ctx, &p, *id).await?;
-    Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
 
 #[derive(Deserialize)]
 pub struct VolunteerListQuery {

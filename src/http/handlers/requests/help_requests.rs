@@ -2,20 +2,16 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Auth, encode_cursor, page_request};
+use crate::http::handlers::{PageQuery, action, ok};
 use crate::http::respond;
 use crate::services::registry::residents;
 use crate::services::requests::listing::{self, ListQuery};
 use crate::services::requests::{actions, offers, placing, reports, view};
 use crate::state::AppState;
-
-fn ok<T: serde::Serialize>(v: &T) -> HttpResponse {
-    HttpResponse::Ok().json(v)
-}
 
 pub async fn place(
     ctx: web::Data<AppState>,
@@ -33,12 +29,6 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let v = view::get(&ctx, &p, *id).await?;
     Ok(respond::versioned(StatusCode::OK, &v, v.version))
-}
-
-#[derive(Deserialize)]
-pub struct PageQuery {
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
 }
 
 /// The filters and the page come from the same query string; each reads its own fields.
@@ -63,34 +53,6 @@ pub async fn timeline(
     let page = page_request(q.limit, q.cursor.as_deref())?;
     Ok(respond::page(view::timeline(&ctx, &p, *id, page).await?))
 }
-
-/// A lifecycle action on `/help-requests/{id}/…`: the service's answer is the request itself,
-/// with its new version as the ETag.
-macro_rules! action {
-    ($name:ident => $call:path) => {
-        pub async fn $name(
-            ctx: web::Data<AppState>,
-            Auth(p): Auth,
-            id: web::Path<Uuid>,
-        ) -> Result<HttpResponse, ApiError> {
-            let v = $call(&ctx, &p, *id).await?;
-            Ok(respond::versioned(StatusCode::OK, &v, v.version))
-        }
-    };
-    ($name:ident => $call:path, $input:ty) => {
-        pub async fn $name(
-            ctx: web::Data<AppState>,
-            Auth(p): Auth,
-            id: web::Path<Uuid>,
-            ApiJson(input): ApiJson<$input>,
-        ) -> Result<HttpResponse, ApiError> {
-            let v = $call(&ctx, &p, *id, input).await?;
-            Ok(respond::versioned(StatusCode::OK, &v, v.version))
-        }
-    };
-}
-
-pub(crate) use action;
 
 action!(triage => actions::triage, actions::TriageInput);
 action!(start => actions::start);

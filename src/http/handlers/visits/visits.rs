@@ -6,14 +6,10 @@ use uuid::Uuid;
 
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Auth, RequestId, page_request};
-use crate::http::handlers::requests::help_requests::{PageQuery, action};
+use crate::http::handlers::{PageQuery, action, ok};
 use crate::http::respond;
 use crate::services::visits::{coverage, grading, visits as svc};
 use crate::state::AppState;
-
-fn ok<T: serde::Serialize>(v: &T) -> HttpResponse {
-    HttpResponse::Ok().json(v)
-}
 
 pub async fn assess(
     ctx: web::Data<AppState>,
