@@ -30,7 +30,7 @@ use huying::services::visits::coverage::{self, CoverageQuery};
 use huying::services::visits::visits;
 use huying::state::AppState;
 use huying::store::Db;
-use huying::store::visits::visits::PlanRow;
+use huying::store::visits::plans::PlanRow;
 
 const RESIDENTS: usize = 10_000;
 const GRIDS: usize = 20;
@@ -208,7 +208,7 @@ async fn fixture(pg_base: Option<&str>) -> Option<Fixture> {
     let db = &ctx.db;
     futures_util::stream::iter(plans)
         .map(|(row, team)| async move {
-            huying::store::visits::visits::create_plan(db, &row, &team)
+            huying::store::visits::plans::create_plan(db, &row, &team)
                 .await
                 .expect("create plan");
         })

@@ -30,9 +30,11 @@ use crate::services::{Page, PageRequest, ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::audit::NewAudit;
 use crate::store::requests::help_requests::{Effects, HelpRequestRow};
+use crate::store::visits::generation::{DuePlan, Generated};
+use crate::store::visits::grades::{GradeChangeRow, GradeUpdate};
+use crate::store::visits::plans::PlanRow;
 use crate::store::visits::visits::{
-    DuePlan, Generated, GradeChangeRow, GradeUpdate, MajorChangeRow, PlanRow, VisitChange,
-    VisitEvent, VisitFilter, VisitRow, VisitWithResident,
+    MajorChangeRow, VisitChange, VisitEvent, VisitFilter, VisitRow, VisitWithResident,
 };
 use crate::store::{self, StoreError};
 
@@ -215,11 +217,11 @@ pub async fn generate_in(
     let (policy, tz) = policy_and_zone(ctx, community_id).await?;
     let until = now + Duration::days(i64::from(policy.visit.horizon_days));
     let mut out = GenerationView::default();
-    if !store::visits::visits::any_due(&ctx.db, community_id, until).await? {
+    if !store::visits::generation::any_due(&ctx.db, community_id, until).await? {
         return Ok(out);
     }
     loop {
-        let (plans, created) = store::visits::visits::generate_batch(
+        let (plans, created) = store::visits::generation::generate_batch(
             &ctx.db,
             community_id,
             until,
@@ -262,8 +264,8 @@ pub async fn generate_now(
 /// and the dispatchers), then the next visits are generated.
 pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
     let mut n = 0;
-    while store::visits::visits::any_missed(&ctx.db, now).await? {
-        let missed = store::visits::visits::mark_missed(&ctx.db, now, MISSED_BATCH).await?;
+    while store::visits::generation::any_missed(&ctx.db, now).await? {
+        let missed = store::visits::generation::mark_missed(&ctx.db, now, MISSED_BATCH).await?;
         n += missed.len();
         if (missed.len() as i64) < MISSED_BATCH {
             break;
@@ -283,7 +285,7 @@ enum VisitAccess {
 /// A visit's team: its plan's care team, or for a visit outside any plan, its grid's workers.
 async fn on_team(ctx: &AppState, v: &VisitRow, user_id: Uuid) -> ServiceResult<bool> {
     Ok(match (v.plan_id, v.grid_id) {
-        (Some(plan), _) => store::visits::visits::members(&ctx.db, plan)
+        (Some(plan), _) => store::visits::plans::members(&ctx.db, plan)
             .await?
             .iter()
             .any(|m| m.user_id == user_id),
@@ -696,11 +698,11 @@ async fn urgent_finding(
     now: DateTime<Utc>,
 ) -> ServiceResult<(GradeUpdate, VisitRow)> {
     let (policy, tz) = policy_and_zone(ctx, v.community_id).await?;
-    let (old, _, _) = store::visits::visits::grade_of(&ctx.db, v.resident_id).await?;
+    let (old, _, _) = store::visits::grades::grade_of(&ctx.db, v.resident_id).await?;
     let new = raised(&policy.visit, old.as_deref());
     let hours = i64::from(policy.visit.urgent_follow_up_hours);
     let due = now + Duration::hours(hours);
-    let plan = store::visits::visits::active_plan(&ctx.db, v.resident_id).await?;
+    let plan = store::visits::plans::active_plan(&ctx.db, v.resident_id).await?;
     // The regular windows start again on the day after the follow-up is due.
     let anchor_on = local_day(due, tz) + Duration::days(1);
     let replan = if old != new {
@@ -862,7 +864,7 @@ pub async fn report_major_change(
         return Err(ServiceError::Conflict("resident_inactive"));
     }
     let (policy, _) = policy_and_zone(ctx, r.community_id).await?;
-    let plan = store::visits::visits::active_plan(&ctx.db, r.id).await?;
+    let plan = store::visits::plans::active_plan(&ctx.db, r.id).await?;
     let due = now + Duration::hours(i64::from(policy.visit.major_change_within_hours));
     let visit = ad_hoc_visit(
         r.community_id,
