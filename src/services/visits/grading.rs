@@ -388,7 +388,7 @@ async fn apply(
     }
     if update.replan.is_some() {
         // The plan's new windows at once (the job would make them too).
-        crate::services::visits::visits::generate_or_log(ctx, r.community_id).await;
+        crate::services::visits::generation::generate_or_log(ctx, r.community_id).await;
     }
     Ok(GradeView {
         resident_id: r.id,

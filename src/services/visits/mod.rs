@@ -3,7 +3,10 @@
 //!
 //! May use: `requests` (needs become help requests), `registry`, `accounts`, `domain`, `store`.
 
+mod access;
+pub mod completion;
 pub mod coverage;
+pub mod generation;
 pub mod grading;
 pub mod plans;
 pub mod records;

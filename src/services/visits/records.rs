@@ -56,7 +56,7 @@ impl ResidentSave for Writes {
         Box::pin(async move {
             if self.grade.as_ref().is_some_and(|g| g.replan.is_some()) {
                 // The plan's new windows at once (the job would make them too).
-                super::visits::generate_or_log(ctx, self.community_id).await;
+                super::generation::generate_or_log(ctx, self.community_id).await;
             }
         })
     }
