@@ -7,6 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::visits::{VisitEvent, VisitExec, VisitRow, visit_columns};
+use crate::domain::visit::Action;
 use crate::store::{BeginWrite, Db, StoreResult, on_db};
 
 /// An active plan due for generation, with what computing its windows needs.
@@ -36,11 +37,12 @@ pub struct Generated {
 
 const INSERT_VISITS_PG: &str = "insert into visits (id, community_id, resident_id, grid_id, plan_id,
     epoch, seq, reason, contact_kind, window_start, window_end, status, version, created_at, updated_at)
-    select u.id, u.community_id, u.resident_id, u.grid_id, u.plan_id, u.epoch, u.seq, 'plan',
-        u.contact_kind, u.window_start, u.window_end, 'scheduled', 1, $10, $10
+    select u.id, u.community_id, u.resident_id, u.grid_id, u.plan_id, u.epoch, u.seq, u.reason,
+        u.contact_kind, u.window_start, u.window_end, u.status, 1, $10, $10
     from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::bigint[], $7::bigint[],
-        $8::text[], $9::timestamptz[], $11::timestamptz[])
-        as u(id, community_id, resident_id, grid_id, plan_id, epoch, seq, contact_kind, window_start, window_end)
+        $8::text[], $9::timestamptz[], $11::timestamptz[], $12::text[], $13::text[])
+        as u(id, community_id, resident_id, grid_id, plan_id, epoch, seq, contact_kind, window_start,
+            window_end, reason, status)
     on conflict (plan_id, epoch, seq) do nothing";
 const ADVANCE_PLAN: &str =
     "update visit_plans set next_seq = $2, next_start = $3 where id = $1 and epoch = $4";
@@ -61,15 +63,14 @@ const DUE_PLANS_SQLITE: &str =
 const ANY_DUE_PLAN: &str = "select count(*) from (select 1 from visit_plans p
     where p.community_id = $1 and p.active and p.next_start < $2 limit 1) x";
 const ANY_MISSED: &str = "select count(*) from (select 1 from visits v
-    where v.status = 'scheduled' and v.window_end <= $1 limit 1) x";
+    where v.status = $2 and v.window_end <= $1 limit 1) x";
 const DUE_MISSED: &str = concat!(
     "select ",
     visit_columns!(),
-    " from visits v where v.status = 'scheduled' and v.window_end <= $1 order by v.window_end limit $2"
+    " from visits v where v.status = $3 and v.window_end <= $1 order by v.window_end limit $2"
 );
-const MARK_MISSED: &str =
-    "update visits set status = 'missed', version = version + 1, updated_at = $2
-    where id = $1 and status = 'scheduled'";
+const MARK_MISSED: &str = "update visits set status = $4, version = version + 1, updated_at = $2
+    where id = $1 and status = $3";
 
 /// Whether any of the community's plans is due for generation before `until`: a read, so that
 /// the job takes no write lock when there is nothing to do.
@@ -81,8 +82,8 @@ pub async fn any_due(db: &Db, community_id: Uuid, until: DateTime<Utc>) -> Store
 
 /// Whether any scheduled visit's window has ended by `now`.
 pub async fn any_missed(db: &Db, now: DateTime<Utc>) -> StoreResult<bool> {
-    let n: i64 =
-        on_db!(db, pool => sqlx::query_scalar(ANY_MISSED).bind(now).fetch_one(pool).await)?;
+    let m = super::bulk(Action::Miss)?;
+    let n: i64 = on_db!(db, pool => sqlx::query_scalar(ANY_MISSED).bind(now).bind(m.from.as_str()).fetch_one(pool).await)?;
     Ok(n > 0)
 }
 
@@ -120,6 +121,8 @@ pub async fn generate_batch(
                 Vec::with_capacity(n),
                 Vec::with_capacity(n),
                 Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
             );
             for v in visits {
                 cols.0.push(v.id);
@@ -132,6 +135,8 @@ pub async fn generate_batch(
                 cols.7.push(v.contact_kind.clone());
                 cols.8.push(v.window_start);
                 cols.9.push(v.window_end);
+                cols.10.push(v.reason.clone());
+                cols.11.push(v.status.clone());
             }
             let created = sqlx::query(INSERT_VISITS_PG)
                 .bind(cols.0)
@@ -145,6 +150,8 @@ pub async fn generate_batch(
                 .bind(cols.8)
                 .bind(now)
                 .bind(cols.9)
+                .bind(cols.10)
+                .bind(cols.11)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -192,12 +199,15 @@ pub async fn generate_batch(
 /// Marks up to `limit` scheduled visits whose window ended by `now` as missed, each with its
 /// alert event, and returns them.
 pub async fn mark_missed(db: &Db, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<VisitRow>> {
+    let m = super::bulk(Action::Miss)?;
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let due: Vec<VisitRow> = sqlx::query_as(DUE_MISSED).bind(now).bind(limit).fetch_all(&mut *tx).await?;
+        let due: Vec<VisitRow> = sqlx::query_as(DUE_MISSED).bind(now).bind(limit).bind(m.from.as_str())
+            .fetch_all(&mut *tx).await?;
         let mut out = Vec::with_capacity(due.len());
         for v in due {
-            let n = sqlx::query(MARK_MISSED).bind(v.id).bind(now).execute(&mut *tx).await?.rows_affected();
+            let n = sqlx::query(MARK_MISSED).bind(v.id).bind(now).bind(m.from.as_str()).bind(m.to.as_str())
+                .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 continue;
             }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::plans::{CANCEL_FUTURE, REPLAN_PLAN, Replan};
+use super::plans::{PlanExec, Replan};
 use crate::store::{BeginWrite, Db, StoreError, StoreResult, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -79,19 +79,7 @@ macro_rules! impl_grade_exec {
                 // The plan row first: it waits for a generation run holding it, and the
                 // cancellation below then sees that run's visits.
                 if let Some(r) = &g.replan {
-                    sqlx::query(REPLAN_PLAN)
-                        .bind(r.plan_id)
-                        .bind(r.anchor_on)
-                        .bind(r.next_start)
-                        .bind(r.at)
-                        .execute(&mut *self)
-                        .await?;
-                    sqlx::query(CANCEL_FUTURE)
-                        .bind(r.plan_id)
-                        .bind(r.at)
-                        .bind("replanned")
-                        .execute(&mut *self)
-                        .await?;
+                    self.replan(r).await?;
                 }
                 let n = match resident_version {
                     Some(v) => sqlx::query(SET_GRADE_GUARDED)

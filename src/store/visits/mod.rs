@@ -8,3 +8,12 @@ pub mod generation;
 pub mod grades;
 pub mod plans;
 pub mod visits;
+
+use crate::domain::visit::{Action, BulkMove, bulk_move};
+use crate::store::{StoreError, StoreResult};
+
+/// The lifecycle's move of many visits at once (`Miss`, `Cancel`): the statements bind its
+/// states, so that the table in `domain::visit` stays their one source.
+fn bulk(action: Action) -> StoreResult<BulkMove> {
+    bulk_move(action).map_err(StoreError::Guard)
+}

@@ -4,6 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+use crate::domain::visit::Action;
+
 use crate::store::{BeginWrite, Db, StoreResult, on_db, stale_or_missing};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -90,17 +92,66 @@ const INSERT_MEMBER: &str =
 const CLEAR_MEMBERS: &str = "delete from care_team_members where plan_id = $1";
 const MEMBERS: &str = "select m.plan_id, m.user_id, m.role, u.display_name
     from care_team_members m join users u on u.id = m.user_id where m.plan_id = $1 order by m.role, u.display_name";
-pub(super) const REPLAN_PLAN: &str =
-    "update visit_plans set epoch = epoch + 1, anchor_on = $2, next_seq = 0,
+const REPLAN_PLAN: &str = "update visit_plans set epoch = epoch + 1, anchor_on = $2, next_seq = 0,
     next_start = $3, updated_at = $4 where id = $1 and active";
-pub(super) const CANCEL_FUTURE: &str = "update visits set status = 'cancelled', cancel_reason = $3,
+const CANCEL_FUTURE: &str = "update visits set status = $5, cancel_reason = $3,
     version = version + 1, updated_at = $2
-    where plan_id = $1 and status = 'scheduled' and reason = 'plan' and window_end > $2";
+    where plan_id = $1 and status = $4 and reason = 'plan' and window_end > $2";
 const END_PLAN: &str = "update visit_plans set active = false, next_start = null,
     version = version + 1, updated_at = $3 where id = $1 and version = $2 and active";
 const TEAM_RESIDENTS: &str = "select distinct p.resident_id from visit_plans p
     join care_team_members m on m.plan_id = p.id
     where p.community_id = $1 and p.active and m.user_id = $2";
+
+/// A plan's statements inside a transaction another use case owns, for both backends.
+pub(crate) trait PlanExec {
+    /// A new epoch counted from `r.anchor_on`; the windows not yet begun are cancelled.
+    async fn replan(&mut self, r: &Replan) -> StoreResult<()>;
+    /// The plan's windows not yet begun that end after `at` are cancelled with `reason`.
+    async fn cancel_future(
+        &mut self,
+        plan_id: Uuid,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> StoreResult<()>;
+}
+
+macro_rules! impl_plan_exec {
+    ($conn:ty) => {
+        impl PlanExec for $conn {
+            async fn replan(&mut self, r: &Replan) -> StoreResult<()> {
+                sqlx::query(REPLAN_PLAN)
+                    .bind(r.plan_id)
+                    .bind(r.anchor_on)
+                    .bind(r.next_start)
+                    .bind(r.at)
+                    .execute(&mut *self)
+                    .await?;
+                self.cancel_future(r.plan_id, r.at, "replanned").await
+            }
+
+            async fn cancel_future(
+                &mut self,
+                plan_id: Uuid,
+                at: DateTime<Utc>,
+                reason: &str,
+            ) -> StoreResult<()> {
+                let m = super::bulk(Action::Cancel)?;
+                sqlx::query(CANCEL_FUTURE)
+                    .bind(plan_id)
+                    .bind(at)
+                    .bind(reason)
+                    .bind(m.from.as_str())
+                    .bind(m.to.as_str())
+                    .execute(&mut *self)
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+}
+impl_plan_exec!(sqlx::SqliteConnection);
+impl_plan_exec!(sqlx::PgConnection);
 
 /// Creates a plan with its team. `Conflict` when the resident already has an active plan.
 pub async fn create_plan(db: &Db, p: &PlanRow, team: &[(Uuid, String)]) -> StoreResult<PlanRow> {
@@ -150,13 +201,9 @@ pub async fn update_plan(
             }
         }
         if !p.active {
-            sqlx::query(CANCEL_FUTURE).bind(p.id).bind(p.updated_at).bind("plan_ended")
-                .execute(&mut *tx).await?;
+            tx.cancel_future(p.id, p.updated_at, "plan_ended").await?;
         } else if let Some(r) = replan {
-            sqlx::query(REPLAN_PLAN).bind(r.plan_id).bind(r.anchor_on).bind(r.next_start).bind(r.at)
-                .execute(&mut *tx).await?;
-            sqlx::query(CANCEL_FUTURE).bind(r.plan_id).bind(r.at).bind("replanned")
-                .execute(&mut *tx).await?;
+            tx.replan(r).await?;
         }
         let saved: PlanRow = sqlx::query_as(GET_PLAN).bind(p.id).fetch_one(&mut *tx).await?;
         tx.commit().await?;

@@ -8,6 +8,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::grades::{GradeExec, GradeUpdate};
+use crate::domain::visit::Action;
 use crate::store::requests::help_requests::{Effects, HelpRequestRow, HoursRow, RequestExec};
 use crate::store::{BeginWrite, Db, StoreResult, on_db, stale_or_missing};
 
@@ -90,9 +91,8 @@ const REGRID_OPEN: &str = "update visits set grid_id = $2
     where resident_id = $1 and status in ('scheduled', 'in_progress')";
 const END_PLANS_OF: &str = "update visit_plans set active = false, next_start = null,
     version = version + 1, updated_at = $2 where resident_id = $1 and active";
-const CANCEL_OPEN_OF: &str =
-    "update visits set status = 'cancelled', cancel_reason = 'resident_inactive',
-    version = version + 1, updated_at = $2 where resident_id = $1 and status = 'scheduled'";
+const CANCEL_OPEN_OF: &str = "update visits set status = $4, cancel_reason = 'resident_inactive',
+    version = version + 1, updated_at = $2 where resident_id = $1 and status = $3";
 const INSERT_MAJOR: &str = "insert into major_changes (id, community_id, resident_id, kind,
     description, occurred_at, reported_by, visit_id, at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 const UPDATE_VISIT: &str = "update visits set status = $3, started_at = $4, started_by = $5,
@@ -216,9 +216,12 @@ macro_rules! impl_visit_exec {
                         .bind(at)
                         .execute(&mut *self)
                         .await?;
+                    let m = super::bulk(Action::Cancel)?;
                     sqlx::query(CANCEL_OPEN_OF)
                         .bind(resident_id)
                         .bind(at)
+                        .bind(m.from.as_str())
+                        .bind(m.to.as_str())
                         .execute(&mut *self)
                         .await?;
                 }
