@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::domain::role::Role;
+use crate::services::registry::grids::serves;
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store;
@@ -24,12 +25,7 @@ async fn on_team(ctx: &AppState, v: &VisitRow, user_id: Uuid) -> ServiceResult<b
             .await?
             .iter()
             .any(|m| m.user_id == user_id),
-        (None, Some(grid)) => {
-            store::registry::grids::worker_grids(&ctx.db, user_id, v.community_id)
-                .await?
-                .contains(&grid)
-        }
-        (None, None) => false,
+        (None, grid) => serves(ctx, user_id, v.community_id, grid).await?,
     })
 }
 
@@ -44,12 +40,7 @@ async fn access(ctx: &AppState, p: &Principal, v: &VisitRow) -> ServiceResult<Op
     if p.is_staff(c) {
         return Ok(Some(VisitAccess::Staff));
     }
-    if p.has(Role::GridWorker, c)
-        && let Some(g) = v.grid_id
-        && store::registry::grids::worker_grids(&ctx.db, p.user_id, c)
-            .await?
-            .contains(&g)
-    {
+    if p.has(Role::GridWorker, c) && serves(ctx, p.user_id, c, v.grid_id).await? {
         return Ok(Some(VisitAccess::GridWorker));
     }
     Ok(None)

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::store::registry::grids::grid_served_by;
 use crate::store::{BeginWrite, Db, StoreError, StoreResult, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -690,7 +691,9 @@ const LIST: &str = concat!(
       and ($14 is null or r.assignee_id = $14
            or exists (select 1 from dispatch_offers o where o.request_id = r.id and o.volunteer_id = $14 and o.answer is null)
            or (r.origin = 'proactive' and r.status in ('dispatching', 'offered', 'escalated')))
-      and ($15 is null or exists (select 1 from grid_workers g where g.grid_id = r.grid_id and g.user_id = $15))
+      and ($15 is null or ",
+    grid_served_by!("r.grid_id", "$15"),
+    ")
     order by r.id desc limit $16"
 );
 

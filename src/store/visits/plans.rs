@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::domain::visit::Action;
+use crate::store::registry::grids::grid_served_by;
 
 use crate::store::{BeginWrite, Db, StoreResult, on_db, stale_or_missing};
 
@@ -82,7 +83,9 @@ const LIST_PLANS: &str = concat!(
       and ($4 is null or p.active = $4)
       and ($5 is null or p.resident_id in (select x.id from residents x where x.grid_id = $5))
       and ($6 is null or p.id in (select m.plan_id from care_team_members m where m.user_id = $6))
-      and ($7 is null or p.resident_id in (select x.id from residents x join grid_workers g on g.grid_id = x.grid_id where g.user_id = $7)
+      and ($7 is null or p.resident_id in (select x.id from residents x where ",
+    grid_served_by!("x.grid_id", "$7"),
+    ")
            or p.id in (select m.plan_id from care_team_members m where m.user_id = $7))
     order by p.id limit $8"
 );

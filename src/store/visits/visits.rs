@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::grades::{GradeExec, GradeUpdate};
 use crate::domain::visit::Action;
+use crate::store::registry::grids::grid_served_by;
 use crate::store::requests::help_requests::{Effects, HelpRequestRow, HoursRow, RequestExec};
 use crate::store::{BeginWrite, Db, StoreResult, on_db, stale_or_missing};
 
@@ -120,8 +121,12 @@ const LIST_VISITS: &str = concat!(
       and ($7 is null or v.window_end >= $7)
       and ($8 is null or v.window_start < $8)
       and ($9 is null or v.plan_id in (select m.plan_id from care_team_members m where m.user_id = $9)
-           or (v.plan_id is null and v.grid_id in (select g.grid_id from grid_workers g where g.user_id = $9)))
-      and ($10 is null or x.grid_id in (select g.grid_id from grid_workers g where g.user_id = $10)
+           or (v.plan_id is null and ",
+    grid_served_by!("v.grid_id", "$9"),
+    "))
+      and ($10 is null or ",
+    grid_served_by!("x.grid_id", "$10"),
+    "
            or v.plan_id in (select m.plan_id from care_team_members m where m.user_id = $10))
     order by v.window_end, v.id limit $11"
 );
