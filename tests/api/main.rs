@@ -13,6 +13,7 @@ mod contract;
 mod conventions;
 mod demo;
 mod dispatch;
+mod generation;
 mod registry;
 mod residents;
 mod schema;

@@ -84,27 +84,40 @@ fn windows_of(
     }
 }
 
-/// The generation job: every active plan's visits due within its community's horizon. Safe to
-/// run any number of times, in any number of instances at once.
+/// The generation job: every active plan's visits due within its community's horizon. One
+/// query finds the communities with due plans, so that a tick costs what the due work costs,
+/// not what the number of communities does. Safe to run any number of times, in any number of
+/// instances at once.
 pub async fn generate(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<GenerationView> {
     let mut out = GenerationView::default();
-    for c in store::registry::communities::active_ids(&ctx.db).await? {
-        let g = generate_in(ctx, c, now).await?;
+    for c in store::visits::generation::due_communities(&ctx.db, now).await? {
+        let g = in_community(ctx, c, now, true).await?;
         out.plans += g.plans;
         out.created += g.created;
     }
     Ok(out)
 }
 
+/// One community's due plans. Asks first whether any is due, so that nothing due takes no
+/// write lock.
 pub async fn generate_in(
     ctx: &AppState,
     community_id: Uuid,
     now: DateTime<Utc>,
 ) -> ServiceResult<GenerationView> {
+    in_community(ctx, community_id, now, false).await
+}
+
+async fn in_community(
+    ctx: &AppState,
+    community_id: Uuid,
+    now: DateTime<Utc>,
+    known_due: bool,
+) -> ServiceResult<GenerationView> {
     let (policy, tz) = policy_and_zone(ctx, community_id).await?;
     let until = now + Duration::days(i64::from(policy.visit.horizon_days));
     let mut out = GenerationView::default();
-    if !store::visits::generation::any_due(&ctx.db, community_id, until).await? {
+    if !known_due && !store::visits::generation::any_due(&ctx.db, community_id, until).await? {
         return Ok(out);
     }
     loop {

@@ -62,6 +62,21 @@ const DUE_PLANS_SQLITE: &str =
     order by p.next_start limit $2";
 const ANY_DUE_PLAN: &str = "select count(*) from (select 1 from visit_plans p
     where p.community_id = $1 and p.active and p.next_start < $2 limit 1) x";
+// The active communities with an active plan due within the community's own horizon: one
+// index probe (`visit_plans_due`) per community. The horizon's end, `$1` plus that many days, is
+// reckoned per row in each dialect. PostgreSQL adds hours, not days, so that it is `now + days`
+// of Rust whatever the session's zone. SQLite holds timestamps as RFC 3339 text compared as
+// text (`2026-11-30T10:00:00.5+00:00`): the days are added to the date and time of `$1` and its
+// fraction and offset kept, which is the text of `now + days` exactly.
+const DUE_COMMUNITIES_PG: &str = "select c.id from communities c where c.active and exists (
+    select 1 from visit_plans p where p.community_id = c.id and p.active
+      and p.next_start < $1 + make_interval(hours => 24 * c.visit_horizon_days))
+    order by c.id";
+const DUE_COMMUNITIES_SQLITE: &str = "select c.id from communities c where c.active and exists (
+    select 1 from visit_plans p where p.community_id = c.id and p.active
+      and p.next_start < strftime('%Y-%m-%dT%H:%M:%S', substr($1, 1, 19),
+          '+' || c.visit_horizon_days || ' days') || substr($1, 20))
+    order by c.id";
 const ANY_MISSED: &str = "select count(*) from (select 1 from visits v
     where v.status = $2 and v.window_end <= $1 limit 1) x";
 const DUE_MISSED: &str = concat!(
@@ -71,6 +86,26 @@ const DUE_MISSED: &str = concat!(
 );
 const MARK_MISSED: &str = "update visits set status = $4, version = version + 1, updated_at = $2
     where id = $1 and status = $3";
+
+/// The active communities with a plan due for generation before `now` plus the community's
+/// horizon (`communities.visit_horizon_days`, kept with its policy): the sweeper's one question
+/// per tick, whatever the number of communities.
+pub async fn due_communities(db: &Db, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
+    Ok(match db {
+        Db::Postgres(pool) => {
+            sqlx::query_scalar(DUE_COMMUNITIES_PG)
+                .bind(now)
+                .fetch_all(pool)
+                .await?
+        }
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar(DUE_COMMUNITIES_SQLITE)
+                .bind(now)
+                .fetch_all(pool)
+                .await?
+        }
+    })
+}
 
 /// Whether any of the community's plans is due for generation before `until`: a read, so that
 /// the job takes no write lock when there is nothing to do.
