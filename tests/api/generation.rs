@@ -129,7 +129,7 @@ async fn a_plan_change_generates_in_its_own_community_and_the_sweeper_where_plan
 
     // B now looks sixty days ahead: its plan is due, and nothing is generated until asked.
     set_horizon(&app, &b.id, 60).await;
-    assert_eq!(due(&app, now).await, [b.id.clone()]);
+    assert_eq!(due(&app, now).await, std::slice::from_ref(&b.id));
     assert_eq!(visits_of(&app, &b).await, 5);
 
     // A fortnightly plan in A re-plans and generates A's visits, and only A's.
@@ -147,7 +147,7 @@ async fn a_plan_change_generates_in_its_own_community_and_the_sweeper_where_plan
     .expect(200);
     assert_eq!(visits_of(&app, &a).await, 3);
     assert_eq!(visits_of(&app, &b).await, 5);
-    assert_eq!(due(&app, now).await, [b.id.clone()]);
+    assert_eq!(due(&app, now).await, std::slice::from_ref(&b.id));
 
     // The sweeper generates where plans are due: B's weeks up to its sixty days.
     sweeper::sweep(&app.state, now).await.unwrap();
@@ -177,7 +177,7 @@ async fn a_plan_change_generates_in_its_own_community_and_the_sweeper_where_plan
 
     // A deactivated community is not asked about.
     set_next_start(&app, &b.plan, now).await;
-    assert_eq!(due(&app, now).await, [b.id.clone()]);
+    assert_eq!(due(&app, now).await, std::slice::from_ref(&b.id));
     app.delete(&format!("/api/v1/communities/{}", b.id), &app.admin)
         .await
         .expect(204);

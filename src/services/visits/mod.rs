@@ -10,4 +10,8 @@ pub mod generation;
 pub mod grading;
 pub mod plans;
 pub mod records;
+#[allow(
+    clippy::module_inception,
+    reason = "the visits themselves: one concern of the capability beside its plans, grades and generation"
+)]
 pub mod visits;

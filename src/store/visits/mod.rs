@@ -7,6 +7,10 @@ pub mod coverage;
 pub mod generation;
 pub mod grades;
 pub mod plans;
+#[allow(
+    clippy::module_inception,
+    reason = "the visits themselves: one concern of the capability beside its plans, grades and generation"
+)]
 pub mod visits;
 
 use crate::domain::visit::{Action, BulkMove, bulk_move};
