@@ -27,10 +27,10 @@ use huying::auth::principal::{Grant, Principal};
 use huying::domain::role::Role;
 use huying::domain::visit::{day_start, local_day};
 use huying::services::visits::coverage::{self, CoverageQuery};
-use huying::services::visits::visits;
+use huying::services::visits::generation;
 use huying::state::AppState;
 use huying::store::Db;
-use huying::store::visits::visits::PlanRow;
+use huying::store::visits::plans::PlanRow;
 
 const RESIDENTS: usize = 10_000;
 const GRIDS: usize = 20;
@@ -208,7 +208,7 @@ async fn fixture(pg_base: Option<&str>) -> Option<Fixture> {
     let db = &ctx.db;
     futures_util::stream::iter(plans)
         .map(|(row, team)| async move {
-            huying::store::visits::visits::create_plan(db, &row, &team)
+            huying::store::visits::plans::create_plan(db, &row, &team)
                 .await
                 .expect("create plan");
         })
@@ -291,7 +291,7 @@ async fn reset(f: &Fixture, anchor_on: NaiveDate, spread: i64) {
 
 /// The generation job for the community at `now`.
 async fn generate(f: &Fixture, now: DateTime<Utc>) -> (usize, u64) {
-    let g = visits::generate_in(&f.ctx, f.community, now)
+    let g = generation::generate_in(&f.ctx, f.community, now)
         .await
         .expect("generate");
     (g.plans, g.created)

@@ -263,6 +263,12 @@ impl<T: Copy> PerUrgency<T> {
 }
 
 impl CommunityPolicy {
+    /// A stored policy as it is read: today's defaults for anything it does not say (and for a
+    /// document this build cannot read).
+    pub fn read(value: &serde_json::Value) -> Self {
+        Self::parse(value.clone()).unwrap_or_default()
+    }
+
     /// Parses a policy document; every out-of-range value is reported with its path.
     pub fn parse(value: serde_json::Value) -> Result<Self, Vec<FieldError>> {
         let policy: CommunityPolicy = serde_path_to_error::deserialize(value).map_err(|e| {

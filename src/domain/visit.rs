@@ -107,6 +107,23 @@ pub fn next(from: Status, action: Action) -> Result<Status, &'static str> {
         .ok_or("invalid_transition")
 }
 
+/// A move the jobs make on many visits in one statement: the visits in `from` go to `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkMove {
+    pub from: Status,
+    pub to: Status,
+}
+
+/// Only visits not yet begun move in bulk: a window that passed is missed; a re-plan, an ended
+/// plan or a departed resident cancels them. Where they go is the table's answer, as for one
+/// visit, so the statements bind these states instead of naming their own.
+pub fn bulk_move(action: Action) -> Result<BulkMove, &'static str> {
+    Ok(BulkMove {
+        from: S::Scheduled,
+        to: next(S::Scheduled, action)?,
+    })
+}
+
 /// One due window of a plan: the `seq`-th period of `every_days` days from the anchor day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -188,6 +205,17 @@ mod tests {
         for a in Action::ALL {
             assert!(next(S::Cancelled, *a).is_err());
         }
+    }
+
+    #[test]
+    fn bulk_moves_take_the_visits_not_begun_where_the_table_sends_one() {
+        for (action, to) in [(A::Miss, S::Missed), (A::Cancel, S::Cancelled)] {
+            let m = bulk_move(action).unwrap();
+            assert_eq!((m.from, m.to), (S::Scheduled, to), "{action}");
+            assert_eq!(next(m.from, action), Ok(m.to));
+        }
+        // Missed visits stay missed when the rest of a plan is cancelled: history, not plans.
+        assert_ne!(bulk_move(A::Cancel).unwrap().from, S::Missed);
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
         }
         if (n as i64) < BATCH {
             // Visits: windows that passed become missed, and the next ones are generated.
-            return Ok(done + crate::services::visits::visits::sweep(ctx, now).await?);
+            return Ok(done + crate::services::visits::generation::sweep(ctx, now).await?);
         }
     }
 }

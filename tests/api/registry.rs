@@ -281,3 +281,80 @@ async fn deactivation_keeps_the_record_whole_and_checks_its_version() {
         );
     }
 }
+
+/// A grid worker serves the active grids they are assigned to, and every list and read agrees:
+/// once their grid is deactivated, its residents, requests and visits leave their lists and
+/// their reads alike.
+#[tokio::test]
+async fn a_grid_worker_serves_active_grids_alike_in_lists_and_reads() {
+    let app = spawn_app().await;
+    let c = app.community("电力社区").await;
+    let (w, gw) = app.user("grid_worker", Some(&c)).await;
+    let g = app.grid(&c, "第一网格", &[&w]).await;
+    let resident = app
+        .resident(&c, json!({"name": "孙大娘", "grid_id": g}))
+        .await
+        .expect(201)
+        .id();
+    let st = app
+        .post(
+            &format!("/api/v1/communities/{c}/service-types"),
+            &app.admin,
+            json!({"code": "errands", "name": "代购", "required_skills": ["errands"]}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let request = app
+        .post(
+            "/api/v1/help-requests",
+            &app.admin,
+            json!({"resident_id": resident, "service_type_id": st, "description": "帮忙买药和米面"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    // Outside any plan, a visit's team is its grid's workers.
+    let visit = app
+        .post(
+            &format!("/api/v1/residents/{resident}/major-changes"),
+            &app.admin,
+            json!({"kind": "fall"}),
+        )
+        .await
+        .expect(201)
+        .body["visit"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reads = [
+        format!("/api/v1/residents/{resident}"),
+        format!("/api/v1/help-requests/{request}"),
+        format!("/api/v1/visits/{visit}"),
+    ];
+    let lists = [
+        format!("/api/v1/communities/{c}/residents"),
+        format!("/api/v1/help-requests?community_id={c}"),
+        format!("/api/v1/visits?community_id={c}"),
+        format!("/api/v1/visits?community_id={c}&mine=true"),
+    ];
+    for path in &reads {
+        app.get(path, &gw).await.expect(200);
+    }
+    for path in &lists {
+        let items = app.get(path, &gw).await.expect(200).items();
+        assert_eq!(items.len(), 1, "{path}");
+    }
+
+    app.delete(&format!("/api/v1/grids/{g}"), &app.admin)
+        .await
+        .expect(204);
+    for path in &reads {
+        app.get(path, &gw).await.problem(404, "not_found");
+        app.get(path, &app.admin).await.expect(200);
+    }
+    for path in &lists {
+        let items = app.get(path, &gw).await.expect(200).items();
+        assert!(items.is_empty(), "{path}: {items:?}");
+    }
+}

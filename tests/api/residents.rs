@@ -336,7 +336,7 @@ async fn search_folds_case_in_every_script_on_both_backends() {
             )
             .await
             .expect(200);
-        assert_eq!(found.item_ids(), [r.clone()], "q={q}");
+        assert_eq!(found.item_ids(), std::slice::from_ref(&r), "q={q}");
     }
     let (vu, _) = app.user("volunteer", Some(&a)).await;
     let v = app

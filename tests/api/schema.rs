@@ -122,3 +122,87 @@ async fn both_databases_end_up_with_the_same_tables_and_columns() {
     assert!(sqlite.contains_key("residents") && sqlite["residents"].contains("id_card_cipher"));
     assert_eq!(sqlite, postgres);
 }
+
+/// The last migration before communities kept their visit horizon beside the policy.
+const BEFORE_HORIZON: i64 = 20261128000003;
+
+macro_rules! horizons_after_migration {
+    ($pool:expr, $migrator:expr, $db:expr) => {{
+        let pool = $pool;
+        $migrator.run_to(BEFORE_HORIZON, pool).await.unwrap();
+        let policies = [
+            serde_json::json!({"visit": {"horizon_days": 60}}),
+            serde_json::json!({"visit": {"horizon_days": 90, "default_grade": null}}),
+            serde_json::json!({"visit": {}}),
+            serde_json::json!({}),
+        ];
+        let mut ids = Vec::new();
+        for (i, policy) in policies.iter().enumerate() {
+            let id = uuid::Uuid::now_v7();
+            sqlx::query(
+                "insert into communities (id, code, name, time_zone, policy, active, version, created_at, updated_at)
+                 values ($1, $2, '社区', 'Asia/Shanghai', $3, true, 1, $4, $4)",
+            )
+            .bind(id)
+            .bind(format!("c{i}"))
+            .bind(sqlx::types::Json(policy))
+            .bind(chrono::Utc::now())
+            .execute(pool)
+            .await
+            .unwrap();
+            ids.push(id);
+        }
+        $db.migrate().await.unwrap();
+        let mut got = Vec::new();
+        for id in ids {
+            let h: i32 = sqlx::query_scalar("select visit_horizon_days from communities where id = $1")
+                .bind(id)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            got.push(h);
+        }
+        got
+    }};
+}
+
+/// Existing communities take their horizon from their policy (28, the default, where it says
+/// none), on both databases.
+#[tokio::test]
+async fn existing_communities_keep_their_visit_horizon_when_it_moves_beside_the_policy() {
+    let want = [60, 90, 28, 28];
+    let path = std::env::temp_dir().join(format!("huying-horizon-{}.db", uuid::Uuid::now_v7()));
+    let db = Db::connect(&format!("sqlite://{}", path.display()), 1)
+        .await
+        .unwrap();
+    let Db::Sqlite(pool) = &db else {
+        unreachable!()
+    };
+    let got = horizons_after_migration!(pool, sqlx::migrate!("./migrations/sqlite"), db);
+    assert_eq!(got, want, "sqlite");
+    db.close().await;
+    let _ = std::fs::remove_file(&path);
+
+    let Some(base) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+    else {
+        return;
+    };
+    use sqlx::migrate::MigrateDatabase;
+    let cut = base.rfind('/').unwrap();
+    let url = format!(
+        "{}/huying_horizon_{}",
+        &base[..cut],
+        uuid::Uuid::now_v7().simple()
+    );
+    sqlx::Postgres::create_database(&url).await.unwrap();
+    let db = Db::connect(&url, 1).await.unwrap();
+    let Db::Postgres(pool) = &db else {
+        unreachable!()
+    };
+    let got = horizons_after_migration!(pool, sqlx::migrate!("./migrations/postgres"), db);
+    db.close().await;
+    sqlx::Postgres::force_drop_database(&url).await.unwrap();
+    assert_eq!(got, want, "postgres");
+}

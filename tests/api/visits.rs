@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Resp, TestApp, on_test_db, spawn_app};
 use huying::services::sweeper;
-use huying::services::visits::visits;
+use huying::services::visits::generation;
 
 pub struct V {
     pub app: TestApp,
@@ -384,8 +384,8 @@ async fn plans_generate_visits_once_in_the_community_zone_and_replan_on_a_grade_
     sweeper::sweep(&w.app.state, Utc::now()).await.unwrap();
     let later = Utc::now() + Duration::days(10);
     let (a, b) = tokio::join!(
-        visits::generate(&w.app.state, later),
-        visits::generate(&w.app.state, later)
+        generation::generate(&w.app.state, later),
+        generation::generate(&w.app.state, later)
     );
     assert_eq!(a.unwrap().created + b.unwrap().created, 1);
     let n = w
@@ -1338,7 +1338,7 @@ async fn open_visits_follow_a_move_and_end_with_the_resident() {
             .all(|v| v["cancel_reason"] == "resident_inactive")
     );
     // Generation leaves an ended plan alone.
-    let g = visits::generate(&w.app.state, Utc::now() + Duration::days(30))
+    let g = generation::generate(&w.app.state, Utc::now() + Duration::days(30))
         .await
         .unwrap();
     assert_eq!(g.created, 0);

@@ -52,7 +52,7 @@ pub struct CommunityView {
 
 /// The stored policy, read with today's defaults for anything it does not say.
 pub fn policy_of(row: &CommunityRow) -> CommunityPolicy {
-    CommunityPolicy::parse(row.policy.0.clone()).unwrap_or_default()
+    CommunityPolicy::read(&row.policy.0)
 }
 
 fn view(r: CommunityRow) -> CommunityView {

@@ -210,3 +210,27 @@ pub async fn deactivate(
     }
     Ok(())
 }
+
+/// The grids this grid worker serves in the community: the active grids they are assigned to.
+/// What a grid worker sees and may change follows this one answer; the lists ask the same in
+/// their SQL (`store::registry::grids::grid_served_by!`).
+pub async fn served_by(
+    ctx: &AppState,
+    user_id: Uuid,
+    community_id: Uuid,
+) -> ServiceResult<Vec<Uuid>> {
+    Ok(store::registry::grids::worker_grids(&ctx.db, user_id, community_id).await?)
+}
+
+/// Whether the user serves `grid` (a record in no grid: nobody does).
+pub async fn serves(
+    ctx: &AppState,
+    user_id: Uuid,
+    community_id: Uuid,
+    grid: Option<Uuid>,
+) -> ServiceResult<bool> {
+    let Some(grid) = grid else {
+        return Ok(false);
+    };
+    Ok(served_by(ctx, user_id, community_id).await?.contains(&grid))
+}

@@ -264,7 +264,7 @@ async fn scope(ctx: &AppState, p: &Principal, community_id: Uuid) -> ServiceResu
     }
     if p.has(Role::GridWorker, community_id) {
         return Ok(Scope::Grids(
-            store::registry::grids::worker_grids(&ctx.db, p.user_id, community_id).await?,
+            super::grids::served_by(ctx, p.user_id, community_id).await?,
         ));
     }
     if p.has(Role::Doctor, community_id) {

@@ -19,7 +19,8 @@ use crate::services::registry::residents::{self, ResidentAccess};
 use crate::services::{Page, PageRequest, ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store::registry::residents::ResidentRow;
-use crate::store::visits::visits::{AssessmentRow, GradeChangeRow, GradeUpdate, PlanRow, Replan};
+use crate::store::visits::grades::{AssessmentRow, GradeChangeRow, GradeUpdate};
+use crate::store::visits::plans::{PlanRow, Replan};
 use crate::store::{self, StoreError};
 
 type Reason = Text<500>;
@@ -177,7 +178,7 @@ pub async fn on_record_saved(
     let now = store::now();
     let (old, source) = match before {
         Some(b) => {
-            let (level, source, _) = store::visits::visits::grade_of(&ctx.db, b.id).await?;
+            let (level, source, _) = store::visits::grades::grade_of(&ctx.db, b.id).await?;
             (level, source)
         }
         None => (None, None),
@@ -188,7 +189,7 @@ pub async fn on_record_saved(
         (old.clone(), GradeSource::Manual)
     } else {
         let last = match before {
-            Some(b) => store::visits::visits::last_assessment(&ctx.db, b.id).await?,
+            Some(b) => store::visits::grades::last_assessment(&ctx.db, b.id).await?,
             None => None,
         };
         let computed = by_rules(&policy, row, last.as_ref(), local_day(now, tz));
@@ -213,7 +214,7 @@ pub async fn on_record_saved(
         return Ok(None);
     }
     let plan = match before {
-        Some(b) => store::visits::visits::active_plan(&ctx.db, b.id).await?,
+        Some(b) => store::visits::plans::active_plan(&ctx.db, b.id).await?,
         None => None,
     };
     Ok(Some(GradeUpdate {
@@ -349,10 +350,10 @@ async fn apply(
     assessment: Option<&AssessmentRow>,
 ) -> ServiceResult<GradeView> {
     let (policy, tz) = policy_and_zone(ctx, r.community_id).await?;
-    let (old, _, version) = store::visits::visits::grade_of(&ctx.db, r.id).await?;
+    let (old, _, version) = store::visits::grades::grade_of(&ctx.db, r.id).await?;
     let now = store::now();
     let changed = old != grade;
-    let plan = store::visits::visits::active_plan(&ctx.db, r.id).await?;
+    let plan = store::visits::plans::active_plan(&ctx.db, r.id).await?;
     let replan = if changed {
         replan_for(
             &policy,
@@ -380,14 +381,14 @@ async fn apply(
         },
         replan,
     };
-    match store::visits::visits::change_grade(&ctx.db, &update, version, assessment).await {
+    match store::visits::grades::change_grade(&ctx.db, &update, version, assessment).await {
         Ok(()) => {}
         Err(StoreError::StaleVersion) => return Err(ServiceError::Conflict("state_changed")),
         Err(e) => return Err(e.into()),
     }
     if update.replan.is_some() {
         // The plan's new windows at once (the job would make them too).
-        crate::services::visits::visits::generate_or_log(ctx, r.community_id).await;
+        crate::services::visits::generation::generate_or_log(ctx, r.community_id).await;
     }
     Ok(GradeView {
         resident_id: r.id,
@@ -402,7 +403,7 @@ async fn apply(
 pub async fn current(ctx: &AppState, p: &Principal, resident_id: Uuid) -> ServiceResult<GradeView> {
     let (r, _) = residents::load_for(ctx, p, resident_id).await?;
     let (policy, _) = policy_and_zone(ctx, r.community_id).await?;
-    let (grade, source, _) = store::visits::visits::grade_of(&ctx.db, r.id).await?;
+    let (grade, source, _) = store::visits::grades::grade_of(&ctx.db, r.id).await?;
     Ok(GradeView {
         resident_id: r.id,
         every_days: grade.as_deref().and_then(|g| policy.every_days(g)),
@@ -424,7 +425,7 @@ pub async fn history(
         return Err(ServiceError::Forbidden("forbidden"));
     }
     let rows =
-        store::visits::visits::grade_changes(&ctx.db, r.id, page.after, page.fetch_limit()).await?;
+        store::visits::grades::grade_changes(&ctx.db, r.id, page.after, page.fetch_limit()).await?;
     Ok(page.page(rows, |c| c.id, change_view))
 }
 
@@ -439,6 +440,6 @@ pub async fn assessments(
         return Err(ServiceError::Forbidden("forbidden"));
     }
     let rows =
-        store::visits::visits::assessments(&ctx.db, r.id, page.after, page.fetch_limit()).await?;
+        store::visits::grades::assessments(&ctx.db, r.id, page.after, page.fetch_limit()).await?;
     Ok(page.page(rows, |a| a.id, assessment_view))
 }

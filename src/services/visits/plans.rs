@@ -14,11 +14,11 @@ use crate::domain::text::Description;
 use crate::domain::visit::{ContactKind, TeamRole, day_start, local_day};
 use crate::services::registry::communities::deny;
 use crate::services::registry::residents::{self, ResidentAccess};
+use crate::services::visits::generation::generate_or_log;
 use crate::services::visits::grading::policy_and_zone;
-use crate::services::visits::visits::generate_or_log;
 use crate::services::{Page, PageRequest, ServiceError, ServiceResult, field_error, patch};
 use crate::state::AppState;
-use crate::store::visits::visits::{MemberRow, PlanFilter, PlanRow, Replan};
+use crate::store::visits::plans::{MemberRow, PlanFilter, PlanRow, Replan};
 use crate::store::{self, StoreError};
 
 const MAX_TEAM: usize = 10;
@@ -100,9 +100,9 @@ pub(super) fn kinds_of(csv: &str) -> Vec<String> {
 }
 
 async fn plan_view(ctx: &AppState, p: PlanRow) -> ServiceResult<PlanView> {
-    let team = store::visits::visits::members(&ctx.db, p.id).await?;
+    let team = store::visits::plans::members(&ctx.db, p.id).await?;
     let (policy, _) = policy_and_zone(ctx, p.community_id).await?;
-    let (grade, _, _) = store::visits::visits::grade_of(&ctx.db, p.resident_id).await?;
+    let (grade, _, _) = store::visits::grades::grade_of(&ctx.db, p.resident_id).await?;
     let every = p
         .frequency_days
         .map(|f| f as u32)
@@ -290,7 +290,7 @@ pub async fn create(
     };
     may_plan(access)?;
     let (policy, tz) = policy_and_zone(ctx, community_id).await?;
-    let (grade, _, _) = store::visits::visits::grade_of(&ctx.db, r.id).await?;
+    let (grade, _, _) = store::visits::grades::grade_of(&ctx.db, r.id).await?;
     let now = store::now();
     let today = local_day(now, tz);
     let grade_every = grade.as_deref().and_then(|g| policy.every_days(g));
@@ -315,18 +315,18 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let saved = match store::visits::visits::create_plan(&ctx.db, &row, &c.team).await {
+    let saved = match store::visits::plans::create_plan(&ctx.db, &row, &c.team).await {
         Ok(s) => s,
         Err(StoreError::Conflict) => return Err(ServiceError::Conflict("plan_exists")),
         Err(e) => return Err(e.into()),
     };
     generate_or_log(ctx, saved.community_id).await;
-    plan_view(ctx, store::visits::visits::plan(&ctx.db, saved.id).await?).await
+    plan_view(ctx, store::visits::plans::plan(&ctx.db, saved.id).await?).await
 }
 
 /// How the caller stands to a plan: may change it (staff, grid worker) or only read it (team).
 async fn load_plan(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<(PlanRow, bool)> {
-    let plan = store::visits::visits::plan(&ctx.db, id).await?;
+    let plan = store::visits::plans::plan(&ctx.db, id).await?;
     if !p.is_member(plan.community_id) {
         return Err(ServiceError::NotFound);
     }
@@ -335,7 +335,7 @@ async fn load_plan(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<(Pl
         Ok(_) | Err(ServiceError::NotFound) => {}
         Err(e) => return Err(e),
     }
-    let team = store::visits::visits::members(&ctx.db, plan.id).await?;
+    let team = store::visits::plans::members(&ctx.db, plan.id).await?;
     if team.iter().any(|m| m.user_id == p.user_id) {
         return Ok((plan, false));
     }
@@ -380,7 +380,7 @@ pub async fn list(
         visible_to,
     };
     let rows =
-        store::visits::visits::plans(&ctx.db, &filter, page.after, page.fetch_limit()).await?;
+        store::visits::plans::plans(&ctx.db, &filter, page.after, page.fetch_limit()).await?;
     let more = rows.len() as i64 > page.limit;
     let mut items = Vec::new();
     for r in rows.into_iter().take(page.limit as usize) {
@@ -415,7 +415,7 @@ pub async fn update(
     if changes.get("resident_id").is_some() {
         return Err(field_error("resident_id", "immutable"));
     }
-    let team = store::visits::visits::members(&ctx.db, plan.id).await?;
+    let team = store::visits::plans::members(&ctx.db, plan.id).await?;
     let current = PlanInput {
         resident_id: plan.resident_id,
         team: team
@@ -433,7 +433,7 @@ pub async fn update(
     };
     let input: PlanInput = patch::apply(&current, changes)?;
     let (policy, tz) = policy_and_zone(ctx, plan.community_id).await?;
-    let (grade, _, _) = store::visits::visits::grade_of(&ctx.db, plan.resident_id).await?;
+    let (grade, _, _) = store::visits::grades::grade_of(&ctx.db, plan.resident_id).await?;
     let now = store::now();
     let today = local_day(now, tz);
     let grade_every = grade.as_deref().and_then(|g| policy.every_days(g));
@@ -460,7 +460,7 @@ pub async fn update(
         at: now,
     });
     let team_changed = changes.get("team").is_some();
-    store::visits::visits::update_plan(
+    store::visits::plans::update_plan(
         &ctx.db,
         &n,
         version,
@@ -471,7 +471,7 @@ pub async fn update(
     if replan.is_some() {
         generate_or_log(ctx, n.community_id).await;
     }
-    plan_view(ctx, store::visits::visits::plan(&ctx.db, plan.id).await?).await
+    plan_view(ctx, store::visits::plans::plan(&ctx.db, plan.id).await?).await
 }
 
 /// Ends a plan: its visits not yet started are cancelled.
@@ -493,7 +493,7 @@ pub async fn deactivate(
         updated_at: store::now(),
         ..plan.clone()
     };
-    store::visits::visits::update_plan(&ctx.db, &n, version.unwrap_or(plan.version), None, None)
+    store::visits::plans::update_plan(&ctx.db, &n, version.unwrap_or(plan.version), None, None)
         .await?;
     Ok(())
 }

@@ -11,7 +11,8 @@ use crate::services::ServiceResult;
 use crate::services::registry::resident_hooks::{GradeOnSave, ResidentHooks, ResidentSave};
 use crate::state::AppState;
 use crate::store::registry::residents::ResidentRow;
-use crate::store::visits::visits::{GradeUpdate, VisitExec};
+use crate::store::visits::grades::{GradeExec, GradeUpdate};
+use crate::store::visits::visits::VisitExec;
 use crate::store::{self, StoreResult, TxWrites};
 
 pub struct VisitsOnResidents;
@@ -24,7 +25,7 @@ struct Writes {
 }
 
 impl Writes {
-    async fn apply<C: VisitExec>(&self, conn: &mut C) -> StoreResult<()> {
+    async fn apply<C: VisitExec + GradeExec>(&self, conn: &mut C) -> StoreResult<()> {
         if let Some(g) = &self.grade {
             conn.grade(g, None).await?;
         }
@@ -55,7 +56,7 @@ impl ResidentSave for Writes {
         Box::pin(async move {
             if self.grade.as_ref().is_some_and(|g| g.replan.is_some()) {
                 // The plan's new windows at once (the job would make them too).
-                super::visits::generate_or_log(ctx, self.community_id).await;
+                super::generation::generate_or_log(ctx, self.community_id).await;
             }
         })
     }
@@ -69,7 +70,7 @@ impl ResidentHooks for VisitsOnResidents {
         user_id: Uuid,
     ) -> BoxFuture<'a, ServiceResult<Vec<Uuid>>> {
         Box::pin(async move {
-            Ok(store::visits::visits::team_residents(&ctx.db, community_id, user_id).await?)
+            Ok(store::visits::plans::team_residents(&ctx.db, community_id, user_id).await?)
         })
     }
 

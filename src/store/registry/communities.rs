@@ -5,6 +5,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::domain::policy::CommunityPolicy;
 use crate::store::registry::shared;
 use crate::store::{Db, StoreResult, missing_or_stale, now, on_db};
 
@@ -21,8 +22,16 @@ pub struct CommunityRow {
     pub updated_at: DateTime<Utc>,
 }
 
-const INSERT: &str = "insert into communities (id, code, name, time_zone, policy, active, version, created_at, updated_at)
-    values ($1, $2, $3, $4, $5, true, 1, $6, $6)
+/// The generation horizon kept beside the policy for the sweeper's one query
+/// (`store::visits::generation::due_communities`), read as the services read the policy, so
+/// that the two never disagree.
+fn horizon_days(policy: &Value) -> i32 {
+    CommunityPolicy::read(policy).visit.horizon_days as i32
+}
+
+const INSERT: &str = "insert into communities (id, code, name, time_zone, policy, active, version, created_at, updated_at,
+        visit_horizon_days)
+    values ($1, $2, $3, $4, $5, true, 1, $6, $6, $7)
     returning id, code, name, time_zone, policy, active, version, created_at, updated_at";
 
 pub async fn insert(
@@ -35,7 +44,7 @@ pub async fn insert(
     let t = now();
     on_db!(db, pool => Ok(sqlx::query_as(INSERT)
         .bind(Uuid::now_v7()).bind(code).bind(name).bind(time_zone).bind(Json(policy)).bind(t)
-        .fetch_one(pool).await?))
+        .bind(horizon_days(policy)).fetch_one(pool).await?))
 }
 
 const GET: &str = "select id, code, name, time_zone, policy, active, version, created_at, updated_at from communities where id = $1";
@@ -64,7 +73,7 @@ pub async fn list(
 
 const UPDATE: &str =
     "update communities set code = $3, name = $4, time_zone = $5, policy = $6, active = $7,
-        version = version + 1, updated_at = $8
+        version = version + 1, updated_at = $8, visit_horizon_days = $9
     where id = $1 and version = $2
     returning id, code, name, time_zone, policy, active, version, created_at, updated_at";
 const EXISTS: &str = "select count(*) from communities where id = $1";
@@ -79,7 +88,7 @@ pub async fn update(
 ) -> StoreResult<CommunityRow> {
     let updated: Option<CommunityRow> = on_db!(db, pool => sqlx::query_as(UPDATE)
         .bind(row.id).bind(expected_version).bind(&row.code).bind(&row.name).bind(&row.time_zone)
-        .bind(&row.policy).bind(row.active).bind(now())
+        .bind(&row.policy).bind(row.active).bind(now()).bind(horizon_days(&row.policy.0))
         .fetch_optional(pool).await?);
     match updated {
         Some(r) => Ok(r),
@@ -89,11 +98,4 @@ pub async fn update(
 
 pub async fn deactivate(db: &Db, id: Uuid, expected_version: i64) -> StoreResult<()> {
     shared::deactivate(db, DEACTIVATE, EXISTS, id, expected_version).await
-}
-
-const ACTIVE_IDS: &str = "select id from communities where active order by id";
-
-/// Every active community: background jobs walk them one by one.
-pub async fn active_ids(db: &Db) -> StoreResult<Vec<Uuid>> {
-    on_db!(db, pool => Ok(sqlx::query_scalar(ACTIVE_IDS).fetch_all(pool).await?))
 }

@@ -6,6 +6,32 @@ use uuid::Uuid;
 use crate::store::registry::shared::{self, Links, SaveExec};
 use crate::store::{BeginWrite, Db, StoreResult, now, on_db};
 
+/// Who serves which grid: a grid worker serves the active grids they are assigned to. Rows of
+/// (grid_id, user_id, community_id); every query that keeps a grid worker to their grids reads
+/// this, and [`worker_grids`] answers it for one worker.
+macro_rules! grid_service {
+    () => {
+        "(select w.grid_id, w.user_id, g.community_id
+          from grid_workers w join grids g on g.id = w.grid_id where g.active)"
+    };
+}
+pub(crate) use grid_service;
+
+/// `<grid> in (the grids <user> serves)`; both are SQL text (a column, a placeholder).
+macro_rules! grid_served_by {
+    ($grid:literal, $user:literal) => {
+        concat!(
+            $grid,
+            " in (select s.grid_id from ",
+            $crate::store::registry::grids::grid_service!(),
+            " s where s.user_id = ",
+            $user,
+            ")"
+        )
+    };
+}
+pub(crate) use grid_served_by;
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GridRow {
     pub id: Uuid,
@@ -47,8 +73,11 @@ const WORKERS: Links = Links {
 };
 const LIST: &str = "select id, community_id, name, description, centre_lat, centre_lng, active, version, created_at, updated_at
     from grids where community_id = $1 and ($2 is null or id > $2) and ($3 or active) order by id limit $4";
-const WORKER_GRIDS: &str = "select w.grid_id from grid_workers w join grids g on g.id = w.grid_id
-    where w.user_id = $1 and g.community_id = $2 and g.active";
+const WORKER_GRIDS: &str = concat!(
+    "select s.grid_id from ",
+    grid_service!(),
+    " s where s.user_id = $1 and s.community_id = $2"
+);
 
 /// Creates (`expected_version` = None) or updates a grid and replaces its workers, atomically.
 pub async fn save(
@@ -105,7 +134,7 @@ pub async fn list(
         .await
 }
 
-/// The active grids of `community_id` that `user_id` looks after.
+/// The grids `user_id` serves in `community_id` (see [`grid_service`]).
 pub async fn worker_grids(db: &Db, user_id: Uuid, community_id: Uuid) -> StoreResult<Vec<Uuid>> {
     on_db!(db, pool => Ok(sqlx::query_scalar(WORKER_GRIDS).bind(user_id).bind(community_id).fetch_all(pool).await?))
 }

@@ -6,6 +6,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::store::accounts::users::GrantExec;
+use crate::store::registry::grids::grid_served_by;
 use crate::store::{ApplyIn, BeginWrite, Db, StoreResult, TxWrites, now, on_db, stale_or_missing};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -140,7 +141,8 @@ pub struct ResidentFilter {
     pub include_inactive: bool,
 }
 
-const LIST: &str = "select id, community_id, grid_id, user_id, name, gender, birth_date, phone, id_card_cipher, id_card_hash,
+const LIST: &str = concat!(
+    "select id, community_id, grid_id, user_id, name, gender, birth_date, phone, id_card_cipher, id_card_hash,
     id_card_masked, building, unit, room, address, lat, lng, care_categories, emergency_contacts, care_level, consent,
     notes, active, version, created_at, updated_at from residents r
     where r.community_id = $1
@@ -149,12 +151,15 @@ const LIST: &str = "select id, community_id, grid_id, user_id, name, gender, bir
       and ($4 is null or r.care_level = $4)
       and ($5 is null or exists (select 1 from resident_care_categories c where c.resident_id = r.id and c.category = $5))
       and ($6 is null or r.search_key like $6 escape '\\' or r.phone like $6 escape '\\')
-      and ($7 is null or r.grid_id in (select w.grid_id from grid_workers w where w.user_id = $7))
+      and ($7 is null or ",
+    grid_served_by!("r.grid_id", "$7"),
+    ")
       and ($8 is null or r.user_id = $8)
       and ($9 or r.active)
       and ($11 is null or r.id in (select p.resident_id from visit_plans p
            join care_team_members m on m.plan_id = p.id where p.active and m.user_id = $11))
-    order by r.id limit $10";
+    order by r.id limit $10"
+);
 
 pub async fn list(
     db: &Db,

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::store::registry::grids::grid_served_by;
 use crate::store::{BeginWrite, Db, StoreError, StoreResult, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -553,8 +554,8 @@ pub async fn apply(
 ) -> StoreResult<HelpRequestRow> {
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let n = sqlx::query(UPDATE).bind(r.id).bind(expected_version).bind(&r.urgency).bind(&r.status)
-            .bind(&r.dispatch_mode).bind(r.attempts).bind(r.assignee_id).bind(r.respond_by).bind(r.resolve_by)
+        let n = sqlx::query(UPDATE).bind(r.id).bind(expected_version).bind(r.urgency).bind(r.status)
+            .bind(r.dispatch_mode).bind(r.attempts).bind(r.assignee_id).bind(r.respond_by).bind(r.resolve_by)
             .bind(r.responded_at).bind(r.started_at).bind(r.completed_at).bind(r.closed_at)
             .bind(&r.resolution_note).bind(&r.close_reason).bind(r.respond_reminded).bind(r.resolve_reminded)
             .bind(r.respond_overdue).bind(r.resolve_overdue).bind(r.rating).bind(r.solved).bind(r.reopen_count)
@@ -707,7 +708,9 @@ const LIST: &str = concat!(
            or (r.origin = 'proactive' and r.status in ",
     claimable_states!(),
     "))
-      and ($15 is null or exists (select 1 from grid_workers g where g.grid_id = r.grid_id and g.user_id = $15))
+      and ($15 is null or ",
+    grid_served_by!("r.grid_id", "$15"),
+    ")
     order by r.id desc limit $16"
 );
 

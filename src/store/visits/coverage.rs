@@ -7,14 +7,19 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::store::registry::grids::{grid_served_by, grid_service};
 use crate::store::{Db, StoreResult, on_db};
 
 /// A visit counts as due in a period when its window ended in it (by `now`), or it was done.
 macro_rules! due_in_period {
     () => {
-        "v.community_id = $1 and v.window_end >= $2 and v.window_end < $3 and v.status <> 'cancelled'
-         and (v.window_end <= $4 or v.status = 'completed')
-         and ($5 is null or v.grid_id in (select w.grid_id from grid_workers w where w.user_id = $5))"
+        concat!(
+            "v.community_id = $1 and v.window_end >= $2 and v.window_end < $3 and v.status <> 'cancelled'
+             and (v.window_end <= $4 or v.status = 'completed')
+             and ($5 is null or ",
+            grid_served_by!("v.grid_id", "$5"),
+            ")"
+        )
     };
 }
 macro_rules! tallies {
@@ -74,7 +79,9 @@ macro_rules! assigned {
             $filter,
             " union all
              select v.id, v.status, v.completed_at, v.completed_by, v.window_end, w.user_id
-               from visits v join grid_workers w on w.grid_id = v.grid_id
+               from visits v join ",
+            grid_service!(),
+            " w on w.grid_id = v.grid_id
               where v.plan_id is null and ",
             $filter,
             ")"
@@ -94,11 +101,12 @@ const BY_ASSIGNEE: &str = concat!(
 
 const UPCOMING: &str = concat!(
     "select v.user_id, count(*) from ",
-    assigned!(
+    assigned!(concat!(
         "v.community_id = $1 and v.status in ('scheduled', 'in_progress') and v.window_end > $2
-         and v.window_start < $3
-         and ($4 is null or v.grid_id in (select w.grid_id from grid_workers w where w.user_id = $4))"
-    ),
+             and v.window_start < $3 and ($4 is null or ",
+        grid_served_by!("v.grid_id", "$4"),
+        ")"
+    )),
     " v group by v.user_id"
 );
 

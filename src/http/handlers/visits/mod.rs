@@ -1,4 +1,8 @@
 //! Visits routes: grades, assessments, plans, visits, coverage.
 
 pub mod plans;
+#[allow(
+    clippy::module_inception,
+    reason = "the visits themselves: one concern of the capability beside its plans, grades and generation"
+)]
 pub mod visits;

@@ -8,7 +8,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Auth, RequestId, page_request};
 use crate::http::handlers::{PageQuery, action, ok};
 use crate::http::respond;
-use crate::services::visits::{coverage, grading, visits as svc};
+use crate::services::visits::{completion, coverage, generation, grading, visits as svc};
 use crate::state::AppState;
 
 pub async fn assess(
@@ -75,7 +75,7 @@ pub async fn generate(
     Auth(p): Auth,
     community_id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&svc::generate_now(&ctx, &p, *community_id).await?))
+    Ok(ok(&generation::generate_now(&ctx, &p, *community_id).await?))
 }
 
 pub async fn list(
@@ -100,7 +100,7 @@ pub async fn get(
 }
 
 action!(start => svc::start);
-action!(complete => svc::complete, svc::CompleteInput);
+action!(complete => completion::complete, completion::CompleteInput);
 action!(cancel => svc::cancel, crate::services::requests::actions::ReasonInput);
 
 pub async fn coverage(
