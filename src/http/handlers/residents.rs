@@ -22,6 +22,11 @@ pub async fn get(
     q: web::Query<GetQuery>,
     rid: RequestId,
 ) -> Result<HttpResponse, ApiError> {
+    if !q.reveal
+        && let Some(reason) = q.reason.as_deref()
+    {
+        svc::check_reason_length(reason)?;
+    }
     let reveal = q.reveal.then(|| Reveal {
         reason: q.reason.as_deref().unwrap_or(""),
         request_id: Some(&rid.0),
