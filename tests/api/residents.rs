@@ -95,6 +95,37 @@ async fn a_full_read_needs_staff_or_the_grid_worker_and_a_reason_and_is_audited(
 }
 
 #[tokio::test]
+async fn an_oversized_reason_is_refused_even_without_reveal() {
+    let app = spawn_app().await;
+    let c = app.community("电力社区").await;
+    let g = app.grid(&c, "第一网格", &[]).await;
+    let r = app
+        .resident(&c, sun(&g, &id_card("19400312", 23)))
+        .await
+        .expect(201);
+    let path = format!("/api/v1/residents/{}", r.id());
+    let long = "x".repeat(201);
+    for query in [
+        format!("reason={long}"),
+        format!("reveal=true&reason={long}"),
+    ] {
+        let p = app
+            .get(&format!("{path}?{query}"), &app.admin)
+            .await
+            .problem(422, "validation_failed");
+        assert_eq!(p.body["errors"][0]["field"], "reason", "{query}");
+        assert_eq!(p.body["errors"][0]["code"], "too_long", "{query}");
+    }
+    // 200 characters, or a reason without `reveal`, is fine, and reveals nothing.
+    let ok = app
+        .get(&format!("{path}?reason={}", "x".repeat(200)), &app.admin)
+        .await
+        .expect(200);
+    assert_eq!(ok.body["revealed"], false);
+    assert_eq!(ok.body["phone"], "138****5678");
+}
+
+#[tokio::test]
 async fn invalid_personal_data_is_reported_per_field_and_nothing_is_written() {
     let app = spawn_app().await;
     let c = app.community("电力社区").await;
