@@ -49,7 +49,7 @@ pub(crate) async fn access(
         && let Some(v) =
             store::requests::candidates::volunteer_of_user(&ctx.db, p.user_id, c).await?
     {
-        let open_offer = store::requests::help_requests::offers(&ctx.db, r.id)
+        let open_offer = store::requests::offers::offers(&ctx.db, r.id)
             .await?
             .iter()
             .any(|o| o.volunteer_id == v && o.answer.is_none());

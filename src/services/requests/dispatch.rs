@@ -493,9 +493,7 @@ pub async fn advance(ctx: &AppState, request_id: Uuid, now: DateTime<Utc>) -> Se
     let r = store::requests::help_requests::get(&ctx.db, request_id).await?;
     let waiting = match r.status {
         Status::Dispatching => true,
-        Status::Offered => {
-            store::requests::help_requests::open_offer_count(&ctx.db, r.id).await? == 0
-        }
+        Status::Offered => store::requests::offers::open_offer_count(&ctx.db, r.id).await? == 0,
         _ => false,
     };
     if !waiting {

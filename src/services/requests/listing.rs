@@ -15,7 +15,7 @@ use crate::services::requests::view::{HelpRequestView, audit_full_read, view_wit
 use crate::services::{Page, PageRequest, ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store;
-use crate::store::requests::help_requests::RequestFilter;
+use crate::store::requests::listing::RequestFilter;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -95,8 +95,7 @@ pub async fn list(
         return Err(ServiceError::Forbidden("forbidden"));
     };
     let rows =
-        store::requests::help_requests::list(&ctx.db, &filter, page.after, page.fetch_limit())
-            .await?;
+        store::requests::listing::list(&ctx.db, &filter, page.after, page.fetch_limit()).await?;
     let page = page.page(
         rows,
         |r| r.request.id,

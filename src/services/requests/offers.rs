@@ -20,7 +20,8 @@ use crate::services::requests::lifecycle::{event, timer, transition};
 use crate::services::requests::view::{self, HelpRequestView};
 use crate::services::{ServiceError, ServiceResult, field_error};
 use crate::state::AppState;
-use crate::store::requests::help_requests::{AnswerOffer, Effects, OfferRow, RequestFilter};
+use crate::store::requests::help_requests::{AnswerOffer, Effects, OfferRow};
+use crate::store::requests::listing::RequestFilter;
 use crate::store::{self, StoreError};
 
 #[derive(Debug, Serialize)]
@@ -88,7 +89,7 @@ pub async fn of_request(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResul
     if a != Access::Staff {
         return Err(ServiceError::Forbidden("forbidden"));
     }
-    Ok(store::requests::help_requests::offers(&ctx.db, r.id)
+    Ok(store::requests::offers::offers(&ctx.db, r.id)
         .await?
         .into_iter()
         .map(offer_view)
@@ -104,7 +105,7 @@ pub async fn mine(ctx: &AppState, p: &Principal) -> ServiceResult<Vec<OfferView>
             store::requests::candidates::volunteer_of_user(&ctx.db, p.user_id, c).await?
         {
             let me = store::registry::volunteers::get(&ctx.db, v).await?;
-            for o in store::requests::help_requests::open_offers_of(&ctx.db, v).await? {
+            for o in store::requests::offers::open_offers_of(&ctx.db, v).await? {
                 let request = offered_request(ctx, o.request_id, me.lat.zip(me.lng)).await?;
                 out.push(OfferView {
                     request: Some(request),
@@ -149,7 +150,7 @@ async fn offered_request(
 
 /// The offer, if it is the caller's own; 404 for anyone else's.
 async fn own_offer(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<OfferRow> {
-    let o = store::requests::help_requests::offer(&ctx.db, id).await?;
+    let o = store::requests::offers::offer(&ctx.db, id).await?;
     let mine =
         store::requests::candidates::volunteer_of_user(&ctx.db, p.user_id, o.community_id).await?;
     if mine != Some(o.volunteer_id) || !p.has(Role::Volunteer, o.community_id) {
@@ -273,7 +274,7 @@ pub async fn decline(
         tracing::warn!(request_id = %r.id, error = %e, "next round after a decline failed");
     }
     Ok(offer_view(
-        store::requests::help_requests::offer(&ctx.db, o.id).await?,
+        store::requests::offers::offer(&ctx.db, o.id).await?,
     ))
 }
 
@@ -344,7 +345,7 @@ pub async fn dispatch_by_hand(
     };
     // Someone already offered it (another dispatcher, or the engine): theirs stands.
     if r.status == Status::Offered
-        && store::requests::help_requests::open_offer_count(&ctx.db, r.id).await? > 0
+        && store::requests::offers::open_offer_count(&ctx.db, r.id).await? > 0
     {
         return Err(ServiceError::Conflict("offers_open"));
     }
@@ -518,7 +519,7 @@ pub async fn batch(
                     ..RequestFilter::default()
                 };
                 rows.extend(
-                    store::requests::help_requests::list(&ctx.db, &f, None, BATCH_MAX as i64)
+                    store::requests::listing::list(&ctx.db, &f, None, BATCH_MAX as i64)
                         .await?
                         .into_iter()
                         .map(|r| r.request),
