@@ -62,6 +62,12 @@ macro_rules! string_enum {
             }
         }
 
+        impl sqlx::postgres::PgHasArrayType for $name {
+            fn array_type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::postgres::PgHasArrayType>::array_type_info()
+            }
+        }
+
         impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $name
         where
             &'static str: sqlx::Encode<'q, DB>,

@@ -112,9 +112,9 @@ pub async fn complete(
     }
     n.completed_at = Some(now);
     n.completed_by = Some(p.user_id);
-    n.performed_contact_kind = Some(kind.as_str().to_string());
+    n.performed_contact_kind = Some(kind);
     n.duration_minutes = Some(input.duration_minutes);
-    n.condition = Some(condition.as_str().to_string());
+    n.condition = Some(condition);
     n.observations = observations.map(|o| o.into_inner());
 
     let resident = store::registry::residents::get(&ctx.db, v.visit.resident_id).await?;

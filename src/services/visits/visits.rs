@@ -14,7 +14,7 @@ use crate::auth::Principal;
 use crate::domain::Fields;
 use crate::domain::mask::mask_phone;
 use crate::domain::text::Description;
-use crate::domain::visit::{Action, MajorChange, Reason, Status, next};
+use crate::domain::visit::{Action, Condition, ContactKind, MajorChange, Reason, Status, next};
 use crate::services::registry::residents::{self, ResidentAccess};
 use crate::services::requests::actions::{ReasonInput, reason};
 use crate::services::requests::view::ResidentBrief;
@@ -35,20 +35,20 @@ pub struct VisitView {
     pub resident: ResidentBrief,
     pub grid_id: Option<Uuid>,
     pub plan_id: Option<Uuid>,
-    pub reason: String,
-    pub contact_kind: String,
+    pub reason: Reason,
+    pub contact_kind: ContactKind,
     pub window_start: DateTime<Utc>,
     pub window_end: DateTime<Utc>,
-    pub status: String,
+    pub status: Status,
     pub started_at: Option<DateTime<Utc>>,
     pub started_by: Option<Uuid>,
     pub completed_at: Option<DateTime<Utc>>,
     pub completed_by: Option<Uuid>,
     /// Completed within its window.
     pub on_time: Option<bool>,
-    pub performed_contact_kind: Option<String>,
+    pub performed_contact_kind: Option<ContactKind>,
     pub duration_minutes: Option<i64>,
-    pub condition: Option<String>,
+    pub condition: Option<Condition>,
     pub observations: Option<String>,
     pub cancel_reason: Option<String>,
     /// The help requests made of the needs found on this visit.
@@ -208,13 +208,9 @@ pub async fn list(
 
 /// Applies a lifecycle action to the visit as read; 409 when someone moved it meanwhile.
 pub(super) fn moved(v: &VisitRow, action: Action, now: DateTime<Utc>) -> ServiceResult<VisitRow> {
-    let to = next(
-        Status::parse(&v.status).map_err(ServiceError::Conflict)?,
-        action,
-    )
-    .map_err(ServiceError::Conflict)?;
+    let to = next(v.status, action).map_err(ServiceError::Conflict)?;
     Ok(VisitRow {
-        status: to.as_str().to_string(),
+        status: to,
         updated_at: now,
         ..v.clone()
     })

@@ -167,11 +167,11 @@ pub async fn generate_batch(
                 cols.4.push(v.plan_id);
                 cols.5.push(v.epoch);
                 cols.6.push(v.seq);
-                cols.7.push(v.contact_kind.clone());
+                cols.7.push(v.contact_kind);
                 cols.8.push(v.window_start);
                 cols.9.push(v.window_end);
-                cols.10.push(v.reason.clone());
-                cols.11.push(v.status.clone());
+                cols.10.push(v.reason);
+                cols.11.push(v.status);
             }
             let created = sqlx::query(INSERT_VISITS_PG)
                 .bind(cols.0)

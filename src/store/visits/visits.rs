@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::grades::{GradeExec, GradeUpdate};
-use crate::domain::visit::Action;
+use crate::domain::visit::{Action, Condition, ContactKind, Reason, Status};
 use crate::store::registry::grids::grid_served_by;
 use crate::store::requests::help_requests::{Effects, HelpRequestRow, HoursRow, RequestExec};
 use crate::store::{BeginWrite, Db, StoreResult, on_db, stale_or_missing};
@@ -22,18 +22,18 @@ pub struct VisitRow {
     pub plan_id: Option<Uuid>,
     pub epoch: Option<i64>,
     pub seq: Option<i64>,
-    pub reason: String,
-    pub contact_kind: String,
+    pub reason: Reason,
+    pub contact_kind: ContactKind,
     pub window_start: DateTime<Utc>,
     pub window_end: DateTime<Utc>,
-    pub status: String,
+    pub status: Status,
     pub started_at: Option<DateTime<Utc>>,
     pub started_by: Option<Uuid>,
     pub completed_at: Option<DateTime<Utc>>,
     pub completed_by: Option<Uuid>,
-    pub performed_contact_kind: Option<String>,
+    pub performed_contact_kind: Option<ContactKind>,
     pub duration_minutes: Option<i64>,
-    pub condition: Option<String>,
+    pub condition: Option<Condition>,
     pub observations: Option<String>,
     pub cancel_reason: Option<String>,
     pub version: i64,
@@ -255,9 +255,9 @@ pub async fn apply(db: &Db, c: &VisitChange<'_>) -> StoreResult<VisitRow> {
     let v = c.visit;
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let n = sqlx::query(UPDATE_VISIT).bind(v.id).bind(c.expected_version).bind(&v.status)
+        let n = sqlx::query(UPDATE_VISIT).bind(v.id).bind(c.expected_version).bind(v.status)
             .bind(v.started_at).bind(v.started_by).bind(v.completed_at).bind(v.completed_by)
-            .bind(&v.performed_contact_kind).bind(v.duration_minutes).bind(&v.condition)
+            .bind(v.performed_contact_kind).bind(v.duration_minutes).bind(v.condition)
             .bind(&v.observations).bind(&v.cancel_reason).bind(v.updated_at)
             .execute(&mut *tx).await?.rows_affected();
         if n == 0 {
