@@ -13,6 +13,7 @@ mod contract;
 mod conventions;
 mod demo;
 mod dispatch;
+mod password_hashing;
 mod registry;
 mod residents;
 mod schema;

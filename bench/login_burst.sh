@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Memory and throughput of password checks: a burst of logins on the release server, with its
+# resident memory sampled during and after.
+#
+#   bench/login_burst.sh                    # needs wrk, curl, psql; PostgreSQL on 127.0.0.1:5432
+#   BACKENDS=sqlite CONNS=32 DURATION=15 bench/login_burst.sh
+#   BIN=/path/to/huying bench/login_burst.sh    # an already built binary (e.g. an older one)
+#
+# For each backend: a fresh database seeded with `huying seed-demo`, the server started on
+# 127.0.0.1:$PORT, then
+#   1. RSS at start;
+#   2. ten logins in a row (curl), RSS after;
+#   3. wrk: $CONNS connections logging in as `dispatcher` for $DURATION s, RSS sampled every
+#      0.2 s (peak = the highest sample and the kernel's VmHWM);
+#   4. RSS $REST s after the burst ("at rest").
+# Extra server settings pass through the environment (HUYING_PASSWORD_HASH_CONCURRENCY, ...).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+BACKENDS=${BACKENDS:-sqlite postgres}
+CONNS=${CONNS:-32}
+DURATION=${DURATION:-15}
+REST=${REST:-5}
+PORT=${PORT:-18081}
+BASE="http://127.0.0.1:$PORT"
+PASSWORD=huying-demo-2026
+WORK=$(mktemp -d)
+DB="huying_login_$$"
+SERVER=
+SAMPLER=
+cleanup() {
+  [[ -n $SAMPLER ]] && kill "$SAMPLER" 2>/dev/null || true
+  [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null || true
+  rm -rf "$WORK"
+  psql -qX "$PG/postgres" -c "drop database if exists $DB with (force)" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+for tool in wrk curl psql; do
+  command -v $tool >/dev/null || { echo "needs $tool (Debian: apt-get install wrk curl postgresql-client)"; exit 2; }
+done
+if [[ -z ${BIN:-} ]]; then
+  cargo build --release --quiet
+  BIN=${CARGO_TARGET_DIR:-target}/release/huying
+fi
+
+cat >"$WORK/login.lua" <<EOF
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.body = '{"login":"dispatcher","password":"$PASSWORD"}'
+EOF
+
+mb() { awk -v k="$1" '$1 == k":" { printf "%.1f", $2 / 1024 }' "/proc/$SERVER/status"; }
+
+run_backend() { # name database-url
+  local name=$1 url=$2
+  export HUYING_DATABASE_URL=$url HUYING_DATA_DIR=$WORK/data HUYING_PORT=$PORT \
+    HUYING_ADMIN_PASSWORD=$PASSWORD HUYING_LOG_FORMAT=text RUST_LOG=warn
+  "$BIN" seed-demo >"$WORK/seed.log" 2>&1 || { cat "$WORK/seed.log"; exit 1; }
+  "$BIN" serve >"$WORK/server.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 100); do curl -sf "$BASE/readyz" >/dev/null && break; sleep 0.2; done
+  curl -sf "$BASE/readyz" >/dev/null || { echo "server did not start"; cat "$WORK/server.log"; exit 1; }
+  sleep 1
+  local start; start=$(mb VmRSS)
+
+  local t0 t1 ten
+  t0=$(date +%s.%N)
+  for _ in $(seq 1 10); do
+    curl -sf -o /dev/null -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
+      -d "{\"login\":\"dispatcher\",\"password\":\"$PASSWORD\"}" || { echo "login failed"; exit 1; }
+  done
+  t1=$(date +%s.%N)
+  ten=$(mb VmRSS)
+
+  ( peak=0
+    while kill -0 "$SERVER" 2>/dev/null; do
+      kb=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$SERVER/status" 2>/dev/null || echo 0)
+      (( kb > peak )) && peak=$kb && echo "$peak" >"$WORK/peak"
+      sleep 0.2
+    done ) &
+  SAMPLER=$!
+  wrk -t2 -c "$CONNS" -d "${DURATION}s" --timeout 30s --latency -s "$WORK/login.lua" \
+    "$BASE/api/v1/auth/login" >"$WORK/wrk.txt"
+  local after_burst; after_burst=$(mb VmRSS)
+  sleep "$REST"
+  kill "$SAMPLER" 2>/dev/null || true
+  wait "$SAMPLER" 2>/dev/null || true
+  SAMPLER=
+  local rest hwm sampled rps non2xx p50 p99
+  rest=$(mb VmRSS)
+  hwm=$(mb VmHWM)
+  sampled=$(awk '{ printf "%.1f", $1 / 1024 }' "$WORK/peak")
+  rps=$(awk '/^Requests\/sec/ { print $2 }' "$WORK/wrk.txt")
+  non2xx=$(awk '/Non-2xx/ { print $NF }' "$WORK/wrk.txt")
+  p50=$(awk '$1 == "50%" { print $2 }' "$WORK/wrk.txt")
+  p99=$(awk '$1 == "99%" { print $2 }' "$WORK/wrk.txt")
+  echo "== $name"
+  grep -E 'requests in|Socket errors|Non-2xx' "$WORK/wrk.txt" | sed 's/^ */   /'
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "   ten logins in a row: %.2f s\n", b - a }'
+  printf '   RSS MB: start %s | after 10 logins %s | burst peak %s (VmHWM %s) | end of burst %s | %ss later %s\n' \
+    "$start" "$ten" "$sampled" "$hwm" "$after_burst" "$REST" "$rest"
+  printf '   logins/s %s (non-2xx: %s) p50 %s p99 %s\n' "$rps" "${non2xx:-0}" "$p50" "$p99"
+  echo "| $name | $start | $ten | $sampled | $hwm | $rest | $rps | ${non2xx:-0} | $p50 | $p99 |" >>"$WORK/table"
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+  SERVER=
+}
+
+for b in $BACKENDS; do
+  case $b in
+    sqlite) rm -rf "$WORK/data"; run_backend sqlite "sqlite://$WORK/data/huying.db" ;;
+    postgres)
+      psql -qX "$PG/postgres" -c "drop database if exists $DB with (force)" -c "create database $DB" >/dev/null 2>&1
+      run_backend postgres "$PG/$DB" ;;
+    *) echo "unknown backend $b"; exit 2 ;;
+  esac
+done
+echo
+echo "| backend | RSS at start | after 10 logins | burst peak (sampled) | VmHWM | at rest (+${REST} s) | logins/s | non-2xx | p50 | p99 |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+cat "$WORK/table"
