@@ -11,8 +11,11 @@
 #   1. RSS at start;
 #   2. ten logins in a row (curl), RSS after;
 #   3. wrk: $CONNS connections logging in as `dispatcher` for $DURATION s, RSS sampled every
-#      0.2 s (peak = the highest sample and the kernel's VmHWM);
-#   4. RSS $REST s after the burst ("at rest").
+#      0.2 s (peak = the highest sample and the kernel's VmHWM), and the server's CPU time per
+#      login (user + system; on a shared machine logins/s depends on the other load, this less);
+#   4. RSS $REST s after the burst ("at rest");
+#   5. ten more logins in a row, and RSS $REST s after them: memory freed at rest must not come
+#      back to stay (glibc raises its mmap threshold on the first large free).
 # Extra server settings pass through the environment (HUYING_PASSWORD_HASH_CONCURRENCY, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +52,15 @@ wrk.headers["content-type"] = "application/json"
 wrk.body = '{"login":"dispatcher","password":"$PASSWORD"}'
 EOF
 
+ten_logins() {
+  for _ in $(seq 1 10); do
+    curl -sf -o /dev/null -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
+      -d "{\"login\":\"dispatcher\",\"password\":\"$PASSWORD\"}" || { echo "login failed"; exit 1; }
+  done
+}
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
+
 mb() { awk -v k="$1" '$1 == k":" { printf "%.1f", $2 / 1024 }' "/proc/$SERVER/status"; }
 
 run_backend() { # name database-url
@@ -65,10 +77,7 @@ run_backend() { # name database-url
 
   local t0 t1 ten
   t0=$(date +%s.%N)
-  for _ in $(seq 1 10); do
-    curl -sf -o /dev/null -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-      -d "{\"login\":\"dispatcher\",\"password\":\"$PASSWORD\"}" || { echo "login failed"; exit 1; }
-  done
+  ten_logins
   t1=$(date +%s.%N)
   ten=$(mb VmRSS)
 
@@ -79,28 +88,37 @@ run_backend() { # name database-url
       sleep 0.2
     done ) &
   SAMPLER=$!
+  local cpu0; cpu0=$(cpu_ticks)
   wrk -t2 -c "$CONNS" -d "${DURATION}s" --timeout 30s --latency -s "$WORK/login.lua" \
     "$BASE/api/v1/auth/login" >"$WORK/wrk.txt"
-  local after_burst; after_burst=$(mb VmRSS)
+  local after_burst cpu1; after_burst=$(mb VmRSS); cpu1=$(cpu_ticks)
   sleep "$REST"
   kill "$SAMPLER" 2>/dev/null || true
   wait "$SAMPLER" 2>/dev/null || true
   SAMPLER=
-  local rest hwm sampled rps non2xx p50 p99
+  local rest rest2 hwm sampled rps non2xx p50 p99
   rest=$(mb VmRSS)
+  ten_logins
+  sleep "$REST"
+  rest2=$(mb VmRSS)
   hwm=$(mb VmHWM)
   sampled=$(awk '{ printf "%.1f", $1 / 1024 }' "$WORK/peak")
   rps=$(awk '/^Requests\/sec/ { print $2 }' "$WORK/wrk.txt")
   non2xx=$(awk '/Non-2xx/ { print $NF }' "$WORK/wrk.txt")
   p50=$(awk '$1 == "50%" { print $2 }' "$WORK/wrk.txt")
   p99=$(awk '$1 == "99%" { print $2 }' "$WORK/wrk.txt")
+  local done_n cpu_ms
+  done_n=$(awk '/requests in/ { print $1 }' "$WORK/wrk.txt")
+  cpu_ms=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$done_n" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.0f", (b - a) * 1000 / hz / n }')
   echo "== $name"
   grep -E 'requests in|Socket errors|Non-2xx' "$WORK/wrk.txt" | sed 's/^ */   /'
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "   ten logins in a row: %.2f s\n", b - a }'
-  printf '   RSS MB: start %s | after 10 logins %s | burst peak %s (VmHWM %s) | end of burst %s | %ss later %s\n' \
-    "$start" "$ten" "$sampled" "$hwm" "$after_burst" "$REST" "$rest"
-  printf '   logins/s %s (non-2xx: %s) p50 %s p99 %s\n' "$rps" "${non2xx:-0}" "$p50" "$p99"
-  echo "| $name | $start | $ten | $sampled | $hwm | $rest | $rps | ${non2xx:-0} | $p50 | $p99 |" >>"$WORK/table"
+  printf '   RSS MB: start %s | after 10 logins %s | burst peak %s (VmHWM %s) | end of burst %s | %ss later %s | 10 more logins, %ss later %s\n' \
+    "$start" "$ten" "$sampled" "$hwm" "$after_burst" "$REST" "$rest" "$REST" "$rest2"
+  printf '   logins/s %s (non-2xx: %s) p50 %s p99 %s, server CPU %s ms per login\n' \
+    "$rps" "${non2xx:-0}" "$p50" "$p99" "$cpu_ms"
+  echo "| $name | $start | $ten | $sampled | $hwm | $rest | $rest2 | $rps | $cpu_ms | ${non2xx:-0} | $p50 | $p99 |" >>"$WORK/table"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
   SERVER=
 }
@@ -115,6 +133,6 @@ for b in $BACKENDS; do
   esac
 done
 echo
-echo "| backend | RSS at start | after 10 logins | burst peak (sampled) | VmHWM | at rest (+${REST} s) | logins/s | non-2xx | p50 | p99 |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| backend | RSS at start | after 10 logins | burst peak (sampled) | VmHWM | at rest (+${REST} s) | 10 more logins, at rest | logins/s | CPU ms/login | non-2xx | p50 | p99 |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 cat "$WORK/table"
