@@ -22,6 +22,10 @@ pub struct Config {
     pub login_max_failures_per_account: i64,
     pub login_max_failures_per_address: i64,
     pub login_lockout: Duration,
+    /// Argon2 computations (19 MiB each) running at once.
+    pub password_hash_concurrency: usize,
+    /// How long a login or password change waits for a turn before 503 `server_busy`.
+    pub password_hash_wait: Duration,
     pub body_limit_bytes: usize,
     pub db_max_connections: u32,
     pub admin_password: Option<String>,
@@ -88,10 +92,15 @@ impl Config {
         let database_url = var("HUYING_DATABASE_URL")
             .or_else(|| var("DATABASE_URL"))
             .unwrap_or(default_db);
-        let workers = parsed(
-            "HUYING_WORKERS",
-            std::thread::available_parallelism().map_or(2, |n| n.get()),
-        )?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let workers = parsed("HUYING_WORKERS", cores)?;
+        let password_hash_concurrency = parsed("HUYING_PASSWORD_HASH_CONCURRENCY", cores)?;
+        if password_hash_concurrency == 0 {
+            return Err(ConfigError {
+                name: "HUYING_PASSWORD_HASH_CONCURRENCY",
+                problem: "must be at least 1".into(),
+            });
+        }
         Ok(Self {
             database_url,
             host: var("HUYING_HOST").unwrap_or_else(|| "127.0.0.1".into()),
@@ -111,6 +120,11 @@ impl Config {
             login_max_failures_per_account: parsed("HUYING_LOGIN_MAX_FAILURES", 5)?,
             login_max_failures_per_address: parsed("HUYING_LOGIN_MAX_FAILURES_PER_ADDRESS", 30)?,
             login_lockout: Duration::from_secs(60 * parsed("HUYING_LOGIN_LOCKOUT_MINUTES", 15u64)?),
+            password_hash_concurrency,
+            password_hash_wait: Duration::from_millis(parsed(
+                "HUYING_PASSWORD_HASH_WAIT_MS",
+                3000u64,
+            )?),
             body_limit_bytes: parsed("HUYING_BODY_LIMIT_BYTES", 64 * 1024)?,
             db_max_connections: parsed("HUYING_DB_MAX_CONNECTIONS", 16)?,
             admin_password: var("HUYING_ADMIN_PASSWORD"),

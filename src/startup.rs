@@ -7,7 +7,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 
-use crate::auth::JwtKeys;
+use crate::auth::{JwtKeys, PasswordHashing};
 use crate::config::Config;
 use crate::crypto::Vault;
 use crate::http::error::ApiError;
@@ -44,9 +44,12 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         &config.jwt_audience,
         config.access_token_ttl,
     );
+    let passwords =
+        PasswordHashing::new(config.password_hash_concurrency, config.password_hash_wait);
     Ok(AppState {
         db,
         jwt,
+        passwords,
         vault,
         config,
         resident_hooks: std::sync::Arc::new(crate::services::visits::records::VisitsOnResidents),

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::JwtKeys;
+use crate::auth::{JwtKeys, PasswordHashing};
 use crate::config::Config;
 use crate::crypto::Vault;
 use crate::services::registry::resident_hooks::ResidentHooks;
@@ -12,6 +12,7 @@ use crate::store::Db;
 pub struct AppState {
     pub db: Db,
     pub jwt: JwtKeys,
+    pub passwords: PasswordHashing,
     pub vault: Vault,
     pub config: Config,
     /// What residents mean to the capabilities above the registry (visits).

@@ -46,6 +46,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("unavailable")]
     Unavailable,
+    /// Saturated (password hashing): retry after `Retry-After` seconds.
+    #[error("busy")]
+    Busy { retry_after_secs: u64 },
     /// The message is for the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -93,6 +96,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "too_many_attempts",
             ApiError::Unavailable => "unavailable",
+            ApiError::Busy { .. } => "server_busy",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -132,7 +136,8 @@ impl ApiError {
         res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
             .insert_header((header::CONTENT_LANGUAGE, lang.tag()));
         match self {
-            ApiError::TooManyRequests { retry_after_secs } => {
+            ApiError::TooManyRequests { retry_after_secs }
+            | ApiError::Busy { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
             }
             ApiError::MethodNotAllowed { allow } if !allow.is_empty() => {
@@ -181,7 +186,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -204,6 +209,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::TooManyAttempts { retry_after_secs } => {
                 ApiError::TooManyRequests { retry_after_secs }
             }
+            ServiceError::Busy { retry_after_secs } => ApiError::Busy { retry_after_secs },
             ServiceError::Internal(m) => ApiError::Internal(m),
         }
     }

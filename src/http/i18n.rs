@@ -252,6 +252,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("unavailable", "The service is not ready.", "服务尚未就绪。"),
     (
+        "server_busy",
+        "The server is busy; try again in a moment.",
+        "服务器繁忙，请稍后再试。",
+    ),
+    (
         "internal_error",
         "Something went wrong on our side.",
         "服务器内部错误。",

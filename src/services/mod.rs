@@ -15,6 +15,7 @@ pub mod visits;
 
 use uuid::Uuid;
 
+use crate::auth::HashingError;
 use crate::domain::FieldError;
 use crate::store::StoreError;
 
@@ -34,6 +35,9 @@ pub enum ServiceError {
     Unauthorized(&'static str),
     #[error("too many attempts")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// A shared resource (password hashing) is saturated; nothing was done.
+    #[error("busy")]
+    Busy { retry_after_secs: u64 },
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -50,6 +54,15 @@ impl From<StoreError> for ServiceError {
             StoreError::StaleVersion => ServiceError::StaleVersion,
             StoreError::Guard(code) => ServiceError::Conflict(code),
             other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<HashingError> for ServiceError {
+    fn from(e: HashingError) -> Self {
+        match e {
+            HashingError::Busy { retry_after_secs } => ServiceError::Busy { retry_after_secs },
+            HashingError::Failed => ServiceError::Internal(e.to_string()),
         }
     }
 }

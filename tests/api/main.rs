@@ -17,6 +17,7 @@ mod dispatch;
 mod generation;
 mod http_details;
 mod logging;
+mod password_hashing;
 mod registry;
 mod residents;
 mod schema;

@@ -109,15 +109,7 @@ pub async fn login(
     let user = store::accounts::users::find_by_login(&ctx.db, &username, phone.as_deref()).await?;
     let pw = pw.to_string();
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || match stored {
-        Some(h) => password::verify(&h, &pw),
-        None => {
-            password::verify_dummy(&pw);
-            false
-        }
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let ok = ctx.passwords.verify(stored, pw).await?;
     let Some(user) = user.filter(|_| ok) else {
         let lockout = ChronoDuration::from_std(ctx.config.login_lockout)
             .unwrap_or(ChronoDuration::minutes(15));
@@ -383,7 +375,7 @@ pub async fn create_user(
             return Err(ServiceError::Forbidden("forbidden"));
         }
     }
-    let hash = hash_off_thread(v.password.unwrap_or_default()).await?;
+    let hash = ctx.passwords.hash(v.password.unwrap_or_default()).await?;
     let grants: Vec<(String, Option<Uuid>)> = v
         .roles
         .iter()
@@ -410,12 +402,6 @@ pub async fn create_user(
     Ok(view(row, grants))
 }
 
-async fn hash_off_thread(pw: String) -> ServiceResult<String> {
-    tokio::task::spawn_blocking(move || password::hash(&pw))
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))
-}
-
 /// Creates the first admin when the database has no user yet. Returns the generated password
 /// when none was configured.
 pub async fn bootstrap_admin(
@@ -432,7 +418,7 @@ pub async fn bootstrap_admin(
         .map(str::to_string)
         .or_else(|| generated.clone())
         .unwrap_or_default();
-    let hash = hash_off_thread(pw).await?;
+    let hash = ctx.passwords.hash(pw).await?;
     let first = NewUser {
         username: Some("admin".into()),
         phone: None,
@@ -453,7 +439,7 @@ pub async fn create_admin(ctx: &AppState, username: &str, pw: &str) -> ServiceRe
     let username =
         parse_username(username).map_err(|c| crate::services::field_error("username", c))?;
     password::check_strength(pw).map_err(|c| crate::services::field_error("password", c))?;
-    let hash = hash_off_thread(pw.to_string()).await?;
+    let hash = ctx.passwords.hash(pw.to_string()).await?;
     if let Some(mut u) = store::accounts::users::find_by_login(&ctx.db, &username, None).await? {
         let version = u.version;
         u.password_hash = hash;
@@ -574,7 +560,7 @@ pub async fn update_user(
     let input: UserInput = patch::apply(&current_input(&row), changes)?;
     let v = validate_user(&input, false)?;
     let password_hash = match v.password {
-        Some(pw) => hash_off_thread(pw).await?,
+        Some(pw) => ctx.passwords.hash(pw).await?,
         None => row.password_hash.clone(),
     };
     let new = UserRow {
