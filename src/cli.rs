@@ -75,7 +75,7 @@ pub fn main() -> ExitCode {
                     .is_none()
                     .then(|| crate::crypto::random_token()[..20].to_string());
                 let pw = password.or_else(|| generated.clone()).unwrap_or_default();
-                accounts::create_admin(&ctx, &username, &pw)
+                accounts::users::create_admin(&ctx, &username, &pw)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 match generated {

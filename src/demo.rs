@@ -9,7 +9,8 @@ use uuid::Uuid;
 use crate::auth::{Grant, Principal};
 use crate::domain::role::Role;
 use crate::domain::volunteer::WeeklySlotDto;
-use crate::services::accounts::{self, RoleInput, UserInput};
+use crate::services::accounts;
+use crate::services::accounts::users::{RoleInput, UserInput};
 use crate::services::registry::communities::{self, CommunityInput};
 use crate::services::registry::grids::{self, GridInput};
 use crate::services::registry::residents::{self, Consent, EmergencyContact, ResidentInput};
@@ -80,7 +81,7 @@ async fn user(
     name: &str,
     roles: &[(Role, Uuid)],
 ) -> ServiceResult<Uuid> {
-    let u = accounts::create_user(
+    let u = accounts::users::create_user(
         ctx,
         admin,
         UserInput {
@@ -104,7 +105,7 @@ async fn user(
 
 pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
     if let Some((name, Some(pw))) =
-        accounts::bootstrap_admin(ctx, ctx.config.admin_password.as_deref()).await?
+        accounts::users::bootstrap_admin(ctx, ctx.config.admin_password.as_deref()).await?
     {
         println!("Created the first admin account '{name}' with password {pw} (shown once).");
     }

@@ -66,7 +66,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let state = prepare(config).await?;
         if let Some((user, generated)) =
-            accounts::bootstrap_admin(&state, state.config.admin_password.as_deref()).await?
+            accounts::users::bootstrap_admin(&state, state.config.admin_password.as_deref()).await?
         {
             match generated {
                 Some(pw) => println!(

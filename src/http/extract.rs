@@ -50,7 +50,7 @@ impl FromRequest for Auth {
                 .jwt
                 .verify(token)
                 .ok_or(ApiError::Unauthorized("invalid_token"))?;
-            let principal = accounts::principal(ctx, user_id)
+            let principal = accounts::sessions::principal(ctx, user_id)
                 .await?
                 .ok_or(ApiError::Unauthorized("user_disabled"))?;
             Ok(Auth(principal))

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::services::ServiceResult;
-use crate::services::accounts::{self, UserView};
+use crate::services::accounts::{self, users::UserView};
 use crate::state::AppState;
 use crate::store;
 
@@ -26,7 +26,7 @@ pub struct CommunityRecords {
 }
 
 pub async fn me(ctx: &AppState, p: &Principal) -> ServiceResult<MeView> {
-    let user = accounts::me(ctx, p).await?;
+    let user = accounts::users::me(ctx, p).await?;
     let mut records: Vec<CommunityRecords> = Vec::new();
     for (community_id, kind, id) in
         store::registry::residents::records_of_user(&ctx.db, p.user_id).await?

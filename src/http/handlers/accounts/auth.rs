@@ -31,7 +31,8 @@ pub async fn login(
     req: HttpRequest,
     ApiJson(b): ApiJson<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let pair = accounts::login(&ctx, &b.login, &b.password, &client_address(&req)).await?;
+    let pair =
+        accounts::sessions::login(&ctx, &b.login, &b.password, &client_address(&req)).await?;
     Ok(HttpResponse::Ok().json(pair))
 }
 
@@ -39,14 +40,14 @@ pub async fn refresh(
     ctx: web::Data<AppState>,
     ApiJson(b): ApiJson<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(accounts::refresh(&ctx, &b.refresh_token).await?))
+    Ok(HttpResponse::Ok().json(accounts::sessions::refresh(&ctx, &b.refresh_token).await?))
 }
 
 pub async fn logout(
     ctx: web::Data<AppState>,
     ApiJson(b): ApiJson<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
-    accounts::logout(&ctx, &b.refresh_token).await?;
+    accounts::sessions::logout(&ctx, &b.refresh_token).await?;
     Ok(respond::no_content())
 }
 

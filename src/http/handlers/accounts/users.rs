@@ -7,7 +7,8 @@ use uuid::Uuid;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Auth, IfMatch, page_request};
 use crate::http::respond;
-use crate::services::accounts::{self, RoleInput, UserInput};
+use crate::services::accounts;
+use crate::services::accounts::users::{RoleInput, UserInput};
 use crate::state::AppState;
 
 pub async fn create(
@@ -15,7 +16,7 @@ pub async fn create(
     Auth(p): Auth,
     ApiJson(input): ApiJson<UserInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let u = accounts::create_user(&ctx, &p, input).await?;
+    let u = accounts::users::create_user(&ctx, &p, input).await?;
     Ok(respond::versioned(StatusCode::CREATED, &u, u.version))
 }
 
@@ -34,7 +35,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(q.limit, q.cursor.as_deref())?;
     Ok(respond::page(
-        accounts::list_users(&ctx, &p, q.community_id, q.q.as_deref(), page).await?,
+        accounts::users::list_users(&ctx, &p, q.community_id, q.q.as_deref(), page).await?,
     ))
 }
 
@@ -43,7 +44,7 @@ pub async fn get(
     Auth(p): Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let u = accounts::get_user(&ctx, &p, *id).await?;
+    let u = accounts::users::get_user(&ctx, &p, *id).await?;
     Ok(respond::versioned(StatusCode::OK, &u, u.version))
 }
 
@@ -54,7 +55,7 @@ pub async fn update(
     IfMatch(version): IfMatch,
     ApiJson(changes): ApiJson<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let u = accounts::update_user(&ctx, &p, *id, version, &changes).await?;
+    let u = accounts::users::update_user(&ctx, &p, *id, version, &changes).await?;
     Ok(respond::versioned(StatusCode::OK, &u, u.version))
 }
 
@@ -64,7 +65,7 @@ pub async fn grant(
     id: web::Path<Uuid>,
     ApiJson(input): ApiJson<RoleInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let g = accounts::grant_role(&ctx, &p, *id, input).await?;
+    let g = accounts::users::grant_role(&ctx, &p, *id, input).await?;
     Ok(HttpResponse::Created().json(g))
 }
 
@@ -74,6 +75,6 @@ pub async fn revoke(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (user_id, grant_id) = path.into_inner();
-    accounts::revoke_role(&ctx, &p, user_id, grant_id).await?;
+    accounts::users::revoke_role(&ctx, &p, user_id, grant_id).await?;
     Ok(respond::no_content())
 }
