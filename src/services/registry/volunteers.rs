@@ -75,7 +75,7 @@ pub struct VolunteerView {
     pub skills: Vec<String>,
     pub availability: Vec<WeeklySlotDto>,
     pub party_member: bool,
-    pub status: String,
+    pub status: VolunteerStatus,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -182,7 +182,7 @@ async fn build(
                     .join(","),
                 availability: Json(serde_json::to_value(&slots).ok()?),
                 party_member: i.party_member,
-                status: status?.as_str().to_string(),
+                status: status?,
                 version: base.map_or(1, |b| b.version),
                 created_at: base.map_or(t, |b| b.created_at),
                 updated_at: t,
@@ -287,7 +287,7 @@ fn current_input(r: &VolunteerRow) -> VolunteerInput {
             .collect(),
         availability: slots_of(r).into_iter().map(WeeklySlot::to_dto).collect(),
         party_member: r.party_member,
-        status: r.status.clone(),
+        status: r.status.as_str().to_string(),
     }
 }
 
@@ -328,13 +328,13 @@ pub async fn deactivate(
     if !p.is_staff(r.community_id) {
         return Err(ServiceError::Forbidden("forbidden"));
     }
-    if r.status == VolunteerStatus::Retired.as_str() {
+    if r.status == VolunteerStatus::Retired {
         return Ok(());
     }
     let expected = version.unwrap_or(r.version);
     let slots = stored_slots(&slots_of(&r));
     let retired = VolunteerRow {
-        status: VolunteerStatus::Retired.as_str().to_string(),
+        status: VolunteerStatus::Retired,
         ..r
     };
     store::registry::volunteers::save(&ctx.db, &retired, &slots, Some(expected)).await?;

@@ -10,6 +10,7 @@ use crate::auth::Principal;
 use crate::domain::Fields;
 use crate::domain::help_request::{Action, DispatchMode, Origin, Status};
 use crate::domain::text::{Description, Text};
+use crate::domain::volunteer::VolunteerStatus;
 use crate::services::requests::access::{Access, assignee, load};
 use crate::services::requests::dispatch;
 use crate::services::requests::lifecycle::{next_sla_checkpoint, then_dispatch, timer, transition};
@@ -361,7 +362,7 @@ pub async fn claim(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Hel
     }
     let st = store::registry::service_types::get(&ctx.db, r.service_type_id).await?;
     let vol = store::registry::volunteers::get(&ctx.db, v).await?;
-    if vol.status != "active" {
+    if vol.status != VolunteerStatus::Active {
         return Err(ServiceError::Conflict("volunteer_not_active"));
     }
     let has: Vec<&str> = vol.skills.split(',').collect();

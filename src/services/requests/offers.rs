@@ -10,10 +10,11 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::domain::assignment::{self, Problem};
-use crate::domain::help_request::{Action, DispatchMode, Status};
+use crate::domain::help_request::{Action, DispatchMode, OfferAnswer, Status};
 use crate::domain::role::Role;
 use crate::domain::score;
 use crate::domain::text::Text;
+use crate::domain::volunteer::VolunteerStatus;
 use crate::services::requests::access::{Access, load};
 use crate::services::requests::dispatch::{self, Ranked};
 use crate::services::requests::lifecycle::{event, timer, transition};
@@ -36,7 +37,7 @@ pub struct OfferView {
     pub offered_by: Option<Uuid>,
     pub offered_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub answer: Option<String>,
+    pub answer: Option<OfferAnswer>,
     pub answered_at: Option<DateTime<Utc>>,
     pub decline_reason: Option<String>,
     /// In the volunteer's own list: what they need to decide without another call.
@@ -313,7 +314,7 @@ pub async fn dispatch_by_hand(
                 }
                 Err(e) => return Err(e.into()),
             };
-            if vol.status != "active" {
+            if vol.status != VolunteerStatus::Active {
                 return Err(field_error("volunteer_id", "volunteer_not_active"));
             }
             if store::registry::residents::exclusions(&ctx.db, r.resident_id)

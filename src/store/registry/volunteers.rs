@@ -6,6 +6,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::domain::volunteer::VolunteerStatus;
 use crate::store::accounts::users::GrantExec;
 use crate::store::{BeginWrite, Db, StoreResult, now, on_db, stale_or_missing};
 
@@ -25,7 +26,7 @@ pub struct VolunteerRow {
     /// `[{"weekday":1,"start_minute":540,"end_minute":660}, …]`
     pub availability: Json<Value>,
     pub party_member: bool,
-    pub status: String,
+    pub status: VolunteerStatus,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -79,13 +80,13 @@ pub async fn save(
             None => {
                 sqlx::query(INSERT).bind(v.id).bind(v.community_id).bind(v.user_id).bind(&v.name).bind(&v.phone)
                     .bind(v.home_grid_id).bind(v.lat).bind(v.lng).bind(v.max_concurrent).bind(&v.skills)
-                    .bind(&v.availability).bind(v.party_member).bind(&v.status).bind(t).bind(cell_y).bind(cell_x)
+                    .bind(&v.availability).bind(v.party_member).bind(v.status).bind(t).bind(cell_y).bind(cell_x)
                     .bind(&key).execute(&mut *tx).await?;
             }
             Some(ver) => {
                 let n = sqlx::query(UPDATE).bind(v.id).bind(ver).bind(&v.name).bind(&v.phone)
                     .bind(v.home_grid_id).bind(v.lat).bind(v.lng).bind(v.max_concurrent).bind(&v.skills)
-                    .bind(&v.availability).bind(v.party_member).bind(&v.status).bind(t).bind(cell_y).bind(cell_x)
+                    .bind(&v.availability).bind(v.party_member).bind(v.status).bind(t).bind(cell_y).bind(cell_x)
                     .bind(&key).execute(&mut *tx).await?.rows_affected();
                 if n == 0 {
                     let e: i64 = sqlx::query_scalar(EXISTS).bind(v.id).fetch_one(&mut *tx).await?;

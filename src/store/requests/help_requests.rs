@@ -2,7 +2,7 @@
 //! the row (guarded by its version), the offers it answers or makes, the volunteer tallies,
 //! ratings and hours, timers, and one timeline entry plus one outbox row per event.
 
-use crate::domain::help_request::{Channel, DispatchMode, Origin, PlacedAs, Status};
+use crate::domain::help_request::{Channel, DispatchMode, OfferAnswer, Origin, PlacedAs, Status};
 use crate::domain::urgency::Urgency;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -69,7 +69,7 @@ pub struct OfferRow {
     pub offered_by: Option<Uuid>,
     pub offered_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub answer: Option<String>,
+    pub answer: Option<OfferAnswer>,
     pub answered_at: Option<DateTime<Utc>>,
     pub decline_reason: Option<String>,
 }
