@@ -1,4 +1,5 @@
-//! Subcommands: `serve` (the default), `migrate`, `create-admin`, `seed-demo`.
+//! Subcommands: `serve` (the default), `migrate`, `create-admin`, `seed-demo`,
+//! `accept-jwt-secret`.
 
 use std::process::ExitCode;
 
@@ -38,6 +39,9 @@ enum Command {
     },
     /// Load the demo community 电力社区: grids, residents, volunteers and a service catalogue.
     SeedDemo,
+    /// After rotating HUYING_JWT_SECRET on purpose, record the new one as this database's, so
+    /// that instances started with it are accepted (and those with the old one refused).
+    AcceptJwtSecret,
 }
 
 pub fn main() -> ExitCode {
@@ -84,6 +88,11 @@ pub fn main() -> ExitCode {
                     }
                     None => println!("admin '{username}' is ready"),
                 }
+                Ok(())
+            }
+            Command::AcceptJwtSecret => {
+                crate::startup::accept_jwt_secret(&config).await?;
+                println!("HUYING_JWT_SECRET recorded; start every instance with it");
                 Ok(())
             }
             Command::SeedDemo => {

@@ -51,6 +51,11 @@ impl Vault {
         }
     }
 
+    /// The data key's fingerprint (through a key derived from it), for the key check.
+    pub fn fingerprint(&self) -> String {
+        key_fingerprint(&self.lookup_key)
+    }
+
     pub fn from_base64(s: &str) -> Result<Self, CryptoError> {
         let bytes = STANDARD.decode(s.trim()).map_err(|_| CryptoError::BadKey)?;
         let key: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::BadKey)?;
@@ -111,6 +116,13 @@ impl Vault {
     pub fn jwt_key(&self) -> &[u8; 32] {
         &self.jwt_key
     }
+}
+
+/// A keyed fingerprint of a secret: equal for equal secrets, and reveals nothing of them.
+pub fn key_fingerprint(secret: &[u8]) -> String {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(secret).expect("any key length");
+    mac.update(b"huying/key-check/v1");
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// A fresh opaque token (refresh tokens): 32 random bytes, base64url.

@@ -9,7 +9,7 @@ use actix_web::{App, HttpServer, web};
 
 use crate::auth::{JwtKeys, PasswordHashing};
 use crate::config::Config;
-use crate::crypto::Vault;
+use crate::crypto::{Vault, key_fingerprint};
 use crate::http::error::ApiError;
 use crate::http::metrics::Metrics;
 use crate::http::middleware::{cors, created_location, idempotency, request_context};
@@ -38,6 +38,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         Some(s) => s.as_bytes().to_vec(),
         None => vault.jwt_key().to_vec(),
     };
+    check_keys(&db, &vault, &jwt_secret).await?;
     let jwt = JwtKeys::new(
         &jwt_secret,
         &config.jwt_issuer,
@@ -54,6 +55,44 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         config,
         resident_hooks: std::sync::Arc::new(crate::services::visits::records::VisitsOnResidents),
     })
+}
+
+/// The keys name what belongs to this database: the first instance records their fingerprints,
+/// and one with another key refuses to start rather than encrypt with a key no other instance
+/// has or issue tokens the others refuse.
+async fn check_keys(db: &Db, vault: &Vault, jwt_secret: &[u8]) -> anyhow::Result<()> {
+    let keys = [
+        ("data_key", vault.fingerprint(), "HUYING_DATA_KEY"),
+        (
+            "jwt_secret",
+            key_fingerprint(jwt_secret),
+            "HUYING_JWT_SECRET",
+        ),
+    ];
+    for (name, fingerprint, var) in keys {
+        let recorded = crate::store::key_checks::record_or_get(db, name, &fingerprint).await?;
+        if recorded != fingerprint {
+            anyhow::bail!(
+                "{var} is not the one this database was set up with: every instance must share \
+                 the same {var} (see README, PostgreSQL). Refusing to start."
+            );
+        }
+    }
+    Ok(())
+}
+
+/// After rotating `HUYING_JWT_SECRET` on purpose: record the new one as this database's.
+pub async fn accept_jwt_secret(config: &Config) -> anyhow::Result<()> {
+    let secret = config
+        .jwt_secret
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("HUYING_JWT_SECRET is not set"))?;
+    let db = Db::connect(&config.database_url, 1).await?;
+    db.migrate().await?;
+    crate::store::key_checks::replace(&db, "jwt_secret", &key_fingerprint(secret.as_bytes()))
+        .await?;
+    db.close().await;
+    Ok(())
 }
 
 pub struct Application {

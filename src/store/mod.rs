@@ -2,11 +2,13 @@
 //! expanded into both arms by `on_db!`, so both backends are type-checked on every build.
 //!
 //! One folder per capability (`accounts` ← `registry` ← `requests` ← `visits`, one way only);
-//! beside them the infrastructure every capability uses: `audit`, `idempotency`, `timers`.
+//! beside them the infrastructure every capability uses: `audit`, `idempotency`, `timers`,
+//! `key_checks`.
 
 pub mod accounts;
 pub mod audit;
 pub mod idempotency;
+pub mod key_checks;
 pub mod registry;
 pub mod requests;
 pub mod timers;

@@ -32,3 +32,33 @@ async fn three_instances_started_at_once_on_an_empty_database_all_come_up_with_o
         app.state().db.close().await;
     }
 }
+
+#[tokio::test]
+async fn an_instance_with_another_data_key_or_jwt_secret_refuses_to_start_and_says_which() {
+    let db = TestDb::new().await;
+    let first = Application::build(test_config(&db.url))
+        .await
+        .expect("the first instance starts");
+    let mut other_key = test_config(&db.url);
+    other_key.data_key = Some("ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=".into());
+    let e = Application::build(other_key).await.err().expect("refused");
+    assert!(e.to_string().contains("HUYING_DATA_KEY"), "{e}");
+    let mut other_secret = test_config(&db.url);
+    other_secret.jwt_secret = Some("another-secret-of-enough-length-0123456789".into());
+    let e = Application::build(other_secret)
+        .await
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("HUYING_JWT_SECRET"), "{e}");
+    // The same keys start as often as wanted; a deliberate rotation is accepted once recorded.
+    let again = Application::build(test_config(&db.url))
+        .await
+        .expect("same keys");
+    let mut rotated = test_config(&db.url);
+    rotated.jwt_secret = Some("another-secret-of-enough-length-0123456789".into());
+    huying::startup::accept_jwt_secret(&rotated).await.unwrap();
+    let after = Application::build(rotated).await.expect("rotated secret");
+    for app in [first, again, after] {
+        app.state().db.close().await;
+    }
+}
