@@ -28,6 +28,10 @@ pub struct Config {
     pub password_hash_wait: Duration,
     pub body_limit_bytes: usize,
     pub db_max_connections: u32,
+    /// How long a request waits for a database connection before answering 503.
+    pub db_acquire_timeout: Duration,
+    /// How long a starting instance keeps trying to reach the database.
+    pub db_connect_wait: Duration,
     pub admin_password: Option<String>,
     pub log_json: bool,
     /// How often the sweeper looks for due timers; zero turns it off in this instance.
@@ -127,6 +131,11 @@ impl Config {
             )?),
             body_limit_bytes: parsed("HUYING_BODY_LIMIT_BYTES", 64 * 1024)?,
             db_max_connections: parsed("HUYING_DB_MAX_CONNECTIONS", 16)?,
+            db_acquire_timeout: Duration::from_millis(parsed(
+                "HUYING_DB_ACQUIRE_TIMEOUT_MS",
+                1000u64,
+            )?),
+            db_connect_wait: Duration::from_secs(parsed("HUYING_DB_CONNECT_WAIT_SECS", 30u64)?),
             admin_password: var("HUYING_ADMIN_PASSWORD"),
             log_json: var("HUYING_LOG_FORMAT").is_none_or(|f| f != "text"),
             sweep_interval: Duration::from_millis(parsed("HUYING_SWEEP_INTERVAL_MS", 1000u64)?),

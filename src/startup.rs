@@ -28,7 +28,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     {
         std::fs::create_dir_all(parent)?;
     }
-    let db = Db::connect(&config.database_url, config.db_max_connections).await?;
+    let db = connect(&config).await?;
     db.migrate().await?;
     let vault = match &config.data_key {
         Some(k) => Vault::from_base64(k)?,
@@ -55,6 +55,37 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         config,
         resident_hooks: std::sync::Arc::new(crate::services::visits::records::VisitsOnResidents),
     })
+}
+
+/// Connects, waiting for a database that is not up yet (a container starting beside it) up to
+/// `db_connect_wait`, with back-off, saying where it tries and why it failed.
+async fn connect(config: &Config) -> anyhow::Result<Db> {
+    let url = crate::store::redact_url(&config.database_url);
+    let deadline = std::time::Instant::now() + config.db_connect_wait;
+    let mut pause = std::time::Duration::from_millis(250);
+    loop {
+        let tried = Db::connect(
+            &config.database_url,
+            config.db_max_connections,
+            config.db_acquire_timeout,
+        )
+        .await;
+        match tried {
+            Ok(db) => return Ok(db),
+            Err(crate::store::StoreError::Unavailable(e))
+                if std::time::Instant::now() + pause < deadline =>
+            {
+                tracing::warn!(database = %url, error = %e, retry_in_ms = pause.as_millis() as u64,
+                    "the database is not reachable yet");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(5));
+            }
+            Err(e) => anyhow::bail!(
+                "cannot reach the database at {url}: {e} (gave up after HUYING_DB_CONNECT_WAIT_SECS={}s)",
+                config.db_connect_wait.as_secs()
+            ),
+        }
+    }
 }
 
 /// The keys name what belongs to this database: the first instance records their fingerprints,
@@ -87,7 +118,7 @@ pub async fn accept_jwt_secret(config: &Config) -> anyhow::Result<()> {
         .jwt_secret
         .as_deref()
         .ok_or_else(|| anyhow::anyhow!("HUYING_JWT_SECRET is not set"))?;
-    let db = Db::connect(&config.database_url, 1).await?;
+    let db = connect(config).await?;
     db.migrate().await?;
     crate::store::key_checks::replace(&db, "jwt_secret", &key_fingerprint(secret.as_bytes()))
         .await?;

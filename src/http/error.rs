@@ -46,6 +46,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("unavailable")]
     Unavailable,
+    /// The database is away: retry after `Retry-After`.
+    #[error("database unavailable")]
+    DatabaseUnavailable,
     /// Saturated (password hashing): retry after `Retry-After` seconds.
     #[error("busy")]
     Busy { retry_after_secs: u64 },
@@ -96,6 +99,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "too_many_attempts",
             ApiError::Unavailable => "unavailable",
+            ApiError::DatabaseUnavailable => "database_unavailable",
             ApiError::Busy { .. } => "server_busy",
             ApiError::Internal(_) => "internal_error",
         }
@@ -139,6 +143,10 @@ impl ApiError {
             ApiError::TooManyRequests { retry_after_secs }
             | ApiError::Busy { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+            }
+            // A database restart takes seconds; a client should not hammer it meanwhile.
+            ApiError::DatabaseUnavailable => {
+                res.insert_header((header::RETRY_AFTER, HeaderValue::from(1u64)));
             }
             ApiError::MethodNotAllowed { allow } if !allow.is_empty() => {
                 res.insert_header((header::ALLOW, allow.as_str()));
@@ -186,7 +194,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Busy { .. } | ApiError::DatabaseUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -210,6 +220,7 @@ impl From<ServiceError> for ApiError {
                 ApiError::TooManyRequests { retry_after_secs }
             }
             ServiceError::Busy { retry_after_secs } => ApiError::Busy { retry_after_secs },
+            ServiceError::Unavailable => ApiError::DatabaseUnavailable,
             ServiceError::Internal(m) => ApiError::Internal(m),
         }
     }

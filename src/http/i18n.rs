@@ -252,6 +252,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("unavailable", "The service is not ready.", "服务尚未就绪。"),
     (
+        "database_unavailable",
+        "The database cannot be reached just now; try again shortly.",
+        "数据库暂时无法访问，请稍后重试。",
+    ),
+    (
         "server_busy",
         "The server is busy; try again in a moment.",
         "服务器繁忙，请稍后再试。",

@@ -252,7 +252,10 @@ pub async fn idempotency(
     fingerprint.extend_from_slice(&body);
     let hash = sha256_hex(&fingerprint);
     match idempotency::claim(&ctx.db, &scope, &key, &hash).await {
-        Err(e) => return Ok(req.error_response(ApiError::Internal(e.to_string()))),
+        Err(e) => {
+            let e = ApiError::from(crate::services::ServiceError::from(e));
+            return Ok(req.error_response(e));
+        }
         Ok(Claim::Existing(row)) if row.request_hash != hash => {
             return Ok(req.error_response(ApiError::Unprocessable("idempotency_key_reused")));
         }

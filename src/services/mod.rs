@@ -38,6 +38,9 @@ pub enum ServiceError {
     /// A shared resource (password hashing) is saturated; nothing was done.
     #[error("busy")]
     Busy { retry_after_secs: u64 },
+    /// The database is away; nothing was done.
+    #[error("database unavailable")]
+    Unavailable,
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -53,6 +56,10 @@ impl From<StoreError> for ServiceError {
             }]),
             StoreError::StaleVersion => ServiceError::StaleVersion,
             StoreError::Guard(code) => ServiceError::Conflict(code),
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                ServiceError::Unavailable
+            }
             other => ServiceError::Internal(other.to_string()),
         }
     }

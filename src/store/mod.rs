@@ -59,6 +59,9 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database cannot be reached (down, restarting, no connection in time): try again.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
     #[error("file: {0}")]
@@ -71,12 +74,29 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
             sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::ForeignKey,
+            _ if unreachable(&e) => StoreError::Unavailable(e.to_string()),
             _ => StoreError::Database(e),
         }
     }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Errors that say the database is away rather than that the statement failed: no connection
+/// in time, a broken one, or PostgreSQL shutting down or starting (SQLSTATE class 08, 57P01–03).
+fn unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
+}
 
 /// The one clock of the storage layer: microsecond precision, so that values round-trip
 /// identically through PostgreSQL (µs) and SQLite (text).
@@ -184,7 +204,7 @@ impl ApplyIn<sqlx::PgConnection> for dyn TxWrites + '_ {
 impl Db {
     /// Opens a pool for `sqlite://…` or `postgres://…`. SQLite files are created if missing and
     /// run in WAL mode.
-    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+    pub async fn connect(url: &str, max_connections: u32, acquire: Duration) -> StoreResult<Self> {
         if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -201,7 +221,7 @@ impl Db {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(acquire)
                 .connect_with(opts)
                 .await?;
             Ok(Db::Postgres(pool))

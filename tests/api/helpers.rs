@@ -182,6 +182,8 @@ pub fn test_config(url: &str) -> Config {
     c.jwt_secret = None;
     c.admin_password = Some(ADMIN_PASSWORD.into());
     c.db_max_connections = 5;
+    // A loaded CI machine may keep a connection busy for a while; 503s are tested on purpose.
+    c.db_acquire_timeout = std::time::Duration::from_secs(10);
     c.body_limit_bytes = 64 * 1024;
     c.login_max_failures_per_account = 5;
     c.login_max_failures_per_address = 50;

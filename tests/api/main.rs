@@ -14,6 +14,7 @@ mod contract;
 mod conventions;
 mod demo;
 mod dispatch;
+mod faults;
 mod generation;
 mod http_details;
 mod logging;

@@ -21,9 +21,13 @@ type Tables = BTreeMap<String, BTreeSet<String>>;
 
 async fn sqlite_tables() -> Tables {
     let path = std::env::temp_dir().join(format!("huying-schema-{}.db", uuid::Uuid::now_v7()));
-    let db = Db::connect(&format!("sqlite://{}", path.display()), 1)
-        .await
-        .unwrap();
+    let db = Db::connect(
+        &format!("sqlite://{}", path.display()),
+        1,
+        std::time::Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
     db.migrate().await.unwrap();
     let Db::Sqlite(pool) = &db else {
         unreachable!()
@@ -92,7 +96,9 @@ async fn postgres_tables(base: &str) -> Tables {
         uuid::Uuid::now_v7().simple()
     );
     sqlx::Postgres::create_database(&url).await.unwrap();
-    let db = Db::connect(&url, 1).await.unwrap();
+    let db = Db::connect(&url, 1, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     db.migrate().await.unwrap();
     let Db::Postgres(pool) = &db else {
         unreachable!()
@@ -172,9 +178,13 @@ macro_rules! horizons_after_migration {
 async fn existing_communities_keep_their_visit_horizon_when_it_moves_beside_the_policy() {
     let want = [60, 90, 28, 28];
     let path = std::env::temp_dir().join(format!("huying-horizon-{}.db", uuid::Uuid::now_v7()));
-    let db = Db::connect(&format!("sqlite://{}", path.display()), 1)
-        .await
-        .unwrap();
+    let db = Db::connect(
+        &format!("sqlite://{}", path.display()),
+        1,
+        std::time::Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
     let Db::Sqlite(pool) = &db else {
         unreachable!()
     };
@@ -197,7 +207,9 @@ async fn existing_communities_keep_their_visit_horizon_when_it_moves_beside_the_
         uuid::Uuid::now_v7().simple()
     );
     sqlx::Postgres::create_database(&url).await.unwrap();
-    let db = Db::connect(&url, 1).await.unwrap();
+    let db = Db::connect(&url, 1, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     let Db::Postgres(pool) = &db else {
         unreachable!()
     };

@@ -62,3 +62,16 @@ async fn an_instance_with_another_data_key_or_jwt_secret_refuses_to_start_and_sa
         app.state().db.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_start_without_a_database_retries_then_says_where_it_tried_and_why() {
+    let mut config = test_config("postgres://postgres@127.0.0.1:1/huying");
+    config.db_connect_wait = std::time::Duration::from_millis(600);
+    config.db_acquire_timeout = std::time::Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    let e = Application::build(config).await.err().expect("no database");
+    let said = e.to_string();
+    assert!(said.contains("127.0.0.1:1"), "{said}");
+    assert!(said.contains("cannot reach the database"), "{said}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
