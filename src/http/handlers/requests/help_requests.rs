@@ -10,7 +10,7 @@ use crate::http::handlers::{PageQuery, action, ok};
 use crate::http::respond;
 use crate::services::registry::residents;
 use crate::services::requests::listing::{self, ListQuery};
-use crate::services::requests::{actions, offers, placing, reports, view};
+use crate::services::requests::{actions, batch, offers, placing, reports, view};
 use crate::state::AppState;
 
 pub async fn place(
@@ -99,9 +99,9 @@ pub async fn batch(
     ctx: web::Data<AppState>,
     Auth(p): Auth,
     community_id: web::Path<Uuid>,
-    ApiJson(input): ApiJson<offers::BatchInput>,
+    ApiJson(input): ApiJson<batch::BatchInput>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&offers::batch(&ctx, &p, *community_id, input).await?))
+    Ok(ok(&batch::batch(&ctx, &p, *community_id, input).await?))
 }
 
 pub async fn three_rates(
