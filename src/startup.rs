@@ -130,6 +130,10 @@ pub struct Application {
     server: Server,
     port: u16,
     state: AppState,
+    sweeper: Option<(
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    )>,
 }
 
 impl Application {
@@ -150,13 +154,20 @@ impl Application {
         let listener = TcpListener::bind((state.config.host.as_str(), state.config.port))?;
         let port = listener.local_addr()?.port();
         let server = build_server(listener, state.clone())?;
-        if !state.config.sweep_interval.is_zero() {
-            crate::services::sweeper::spawn(state.clone(), state.config.sweep_interval);
-        }
+        let sweeper = (!state.config.sweep_interval.is_zero()).then(|| {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let task = crate::services::sweeper::spawn(
+                state.clone(),
+                state.config.sweep_interval,
+                stopped,
+            );
+            (stop, task)
+        });
         Ok(Self {
             server,
             port,
             state,
+            sweeper,
         })
     }
 
@@ -168,8 +179,24 @@ impl Application {
         &self.state
     }
 
+    /// To stop the server from within (tests, embedding); SIGTERM and SIGINT stop it too.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped; then, in order: no new connections, in-flight requests finished (up
+    /// to actix's 30 s), the sweeper's current step finished, the database pool closed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some((stop, task)) = self.sweeper {
+            let _ = stop.send(true);
+            if let Err(e) = task.await {
+                tracing::warn!(error = %e, "the sweeper ended abnormally");
+            }
+        }
+        self.state.db.close().await;
+        tracing::info!("stopped");
+        served
     }
 }
 

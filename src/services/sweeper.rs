@@ -189,15 +189,27 @@ async fn auto_close(ctx: &AppState, r: &HelpRequestRow, now: DateTime<Utc>) -> S
 }
 
 /// Runs the sweeper every `interval` until the process ends.
-pub fn spawn(ctx: AppState, interval: StdDuration) {
+/// Runs until `stop` says so; a sweep under way is finished first (its steps are idempotent,
+/// but a finished step is not done twice by the next instance).
+pub fn spawn(
+    ctx: AppState,
+    interval: StdDuration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
             if let Err(e) = sweep(&ctx, store::now()).await {
                 tracing::warn!(error = %e, "sweep failed");
             }
+            if *stop.borrow() {
+                break;
+            }
         }
-    });
+    })
 }

@@ -75,3 +75,29 @@ async fn a_start_without_a_database_retries_then_says_where_it_tried_and_why() {
     assert!(said.contains("cannot reach the database"), "{said}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn a_stop_lets_the_sweeper_finish_its_step_then_closes_the_database() {
+    let db = TestDb::new().await;
+    let mut config = test_config(&db.url);
+    config.sweep_interval = std::time::Duration::from_millis(20);
+    let app = Application::build(config).await.expect("starts");
+    let (handle, state, port) = (app.handle(), app.state().clone(), app.port());
+    let running = tokio::spawn(app.run_until_stopped());
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    assert_eq!(reqwest::get(&health).await.unwrap().status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    handle.stop(true).await;
+    let served = tokio::time::timeout(std::time::Duration::from_secs(20), running)
+        .await
+        .expect("stops in time")
+        .expect("no panic");
+    assert!(served.is_ok());
+    let closed = match &state.db {
+        huying::store::Db::Sqlite(p) => p.is_closed(),
+        huying::store::Db::Postgres(p) => p.is_closed(),
+    };
+    assert!(closed, "the pool is closed once the sweeper stopped");
+    assert!(reqwest::get(&health).await.is_err(), "no longer listening");
+}
