@@ -83,7 +83,9 @@ impl From<sqlx::Error> for StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Errors that say the database is away rather than that the statement failed: no connection
-/// in time, a broken one, or PostgreSQL shutting down or starting (SQLSTATE class 08, 57P01–03).
+/// in time, a broken one, PostgreSQL shutting down or starting (SQLSTATE class 08, 57P01–03), or
+/// a SQLite file another process holds locked past the busy timeout (SQLITE_BUSY and its
+/// extended codes, SQLITE_LOCKED; PostgreSQL's codes are five characters, so these cannot clash).
 fn unreachable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut
@@ -91,9 +93,10 @@ fn unreachable(e: &sqlx::Error) -> bool {
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(d) => d
-            .code()
-            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            c.starts_with("08")
+                || matches!(&*c, "57P01" | "57P02" | "57P03" | "5" | "6" | "261" | "517")
+        }),
         _ => false,
     }
 }
