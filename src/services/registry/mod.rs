@@ -6,6 +6,7 @@
 //! [`residents::ResidentHooks`], registered at startup.
 
 pub mod communities;
+pub mod exclusions;
 pub mod grids;
 pub mod invitations;
 pub mod me;

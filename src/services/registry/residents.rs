@@ -246,7 +246,7 @@ pub async fn may_place_for(
 }
 
 /// How the caller relates to residents of a community.
-enum Scope {
+pub(super) enum Scope {
     /// Staff: every resident of the community.
     All,
     /// A grid worker: the residents of these grids.
@@ -291,7 +291,11 @@ fn sees(scope: &Scope, p: &Principal, r: &ResidentRow) -> bool {
 }
 
 /// Loads a resident the caller may see; 404 for any other.
-async fn load(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<(ResidentRow, Scope)> {
+pub(super) async fn load(
+    ctx: &AppState,
+    p: &Principal,
+    id: Uuid,
+) -> ServiceResult<(ResidentRow, Scope)> {
     let r = store::registry::residents::get(&ctx.db, id).await?;
     let s = scope(ctx, p, r.community_id).await?;
     if !sees(&s, p, &r) {
@@ -679,47 +683,4 @@ pub async fn deactivate(
     store::registry::residents::save(&ctx.db, &row, Some(expected), save.as_ref()).await?;
     save.after(ctx).await;
     Ok(())
-}
-
-#[derive(Debug, Serialize)]
-pub struct ExclusionsView {
-    pub resident_id: Uuid,
-    /// Volunteers the dispatch engine never offers this resident's requests to.
-    pub volunteer_ids: Vec<Uuid>,
-}
-
-/// The resident's exclusion list; the resident, their grid worker and staff manage it.
-pub async fn exclusions(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<ExclusionsView> {
-    let (r, s) = load(ctx, p, id).await?;
-    if matches!(s, Scope::None | Scope::Team(_)) {
-        return Err(ServiceError::Forbidden("forbidden"));
-    }
-    Ok(ExclusionsView {
-        resident_id: r.id,
-        volunteer_ids: store::registry::residents::exclusions(&ctx.db, r.id).await?,
-    })
-}
-
-pub async fn set_exclusion(
-    ctx: &AppState,
-    p: &Principal,
-    id: Uuid,
-    volunteer_id: Uuid,
-    excluded: bool,
-) -> ServiceResult<ExclusionsView> {
-    let (r, s) = load(ctx, p, id).await?;
-    if matches!(s, Scope::Team(_)) {
-        return Err(ServiceError::Forbidden("forbidden"));
-    }
-    if excluded {
-        match store::registry::volunteers::get(&ctx.db, volunteer_id).await {
-            Ok(v) if v.community_id == r.community_id => {}
-            Ok(_) | Err(StoreError::NotFound) => return Err(ServiceError::NotFound),
-            Err(e) => return Err(e.into()),
-        }
-        store::registry::residents::exclude(&ctx.db, r.id, volunteer_id, None, p.user_id).await?;
-    } else if !store::registry::residents::unexclude(&ctx.db, r.id, volunteer_id).await? {
-        return Err(ServiceError::NotFound);
-    }
-    exclusions(ctx, p, id).await
 }

@@ -8,7 +8,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Auth, encode_cursor, page_request};
 use crate::http::handlers::{PageQuery, action, ok};
 use crate::http::respond;
-use crate::services::registry::residents;
+use crate::services::registry::exclusions;
 use crate::services::requests::listing::{self, ListQuery};
 use crate::services::requests::{actions, batch, offers, placing, reports, view};
 use crate::state::AppState;
@@ -136,7 +136,7 @@ pub async fn exclusions(
     Auth(p): Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&residents::exclusions(&ctx, &p, *id).await?))
+    Ok(ok(&exclusions::exclusions(&ctx, &p, *id).await?))
 }
 
 pub async fn exclude(
@@ -145,9 +145,10 @@ pub async fn exclude(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, volunteer) = path.into_inner();
-    Ok(ok(
-        &residents::set_exclusion(&ctx, &p, id, volunteer, true).await?
-    ))
+    Ok(ok(&exclusions::set_exclusion(
+        &ctx, &p, id, volunteer, true,
+    )
+    .await?))
 }
 
 pub async fn unexclude(
@@ -156,6 +157,6 @@ pub async fn unexclude(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, volunteer) = path.into_inner();
-    residents::set_exclusion(&ctx, &p, id, volunteer, false).await?;
+    exclusions::set_exclusion(&ctx, &p, id, volunteer, false).await?;
     Ok(respond::no_content())
 }
