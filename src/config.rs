@@ -38,6 +38,11 @@ pub struct Config {
     pub sweep_interval: Duration,
     /// Browser origins (`https://console.example.org`) allowed to call the API; none: no CORS.
     pub cors_origins: Vec<String>,
+    /// How long a request holds its `Idempotency-Key` before a retry may take it over (the
+    /// holder crashed or lost the database); longer than any request runs.
+    pub idempotency_lease: Duration,
+    /// How long a key and its stored answer are kept; a key older than this is new again.
+    pub idempotency_ttl: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +150,10 @@ impl Config {
                     problem,
                 },
             )?,
+            idempotency_lease: Duration::from_secs(parsed("HUYING_IDEMPOTENCY_LEASE_SECS", 30u64)?),
+            idempotency_ttl: Duration::from_secs(
+                3600 * parsed("HUYING_IDEMPOTENCY_TTL_HOURS", 24u64)?,
+            ),
         })
     }
 }
