@@ -236,6 +236,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "相同幂等键的请求仍在处理中。",
     ),
     (
+        "idempotency_answer_lost",
+        "The request with this Idempotency-Key was carried out, but its answer was lost.",
+        "相同幂等键的请求已执行，但其应答已丢失。",
+    ),
+    (
         "idempotency_key_reused",
         "This Idempotency-Key was used with a different request.",
         "该幂等键已用于不同的请求。",

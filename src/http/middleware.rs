@@ -1,27 +1,24 @@
 //! Cross-cutting request handling: request ids, problem documents in the caller's language,
-//! access logs and metrics; CORS; `Location` on 201s; and `Idempotency-Key` replay for POSTs.
+//! access logs and metrics; CORS; `Location` on 201s. `Idempotency-Key` replay is in `idempotency`.
 
 use std::time::Instant;
 
 use actix_cors::{Cors, CorsError};
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, web};
 use tracing::Instrument;
 use uuid::Uuid;
 
 use super::error::{ApiError, PROBLEM_JSON};
-use super::extract::{RequestId, bearer, check_query, read_body};
+use super::extract::{RequestId, check_query};
 use super::i18n::Lang;
 use super::metrics::Metrics;
 use super::respond;
 use super::routes::CreatedAt;
-use crate::crypto::sha256_hex;
-use crate::state::AppState;
-use crate::store::idempotency::{self, Claim, StoredResponse};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -83,7 +80,7 @@ pub async fn request_context(
 /// Re-renders error responses as problem documents with language and request id, keeping the
 /// headers other layers gave them (CORS, `Vary`); logs server errors with their cause, which
 /// never reaches the client. Client errors are the client's: the access log says enough.
-fn finish_problem(
+pub(super) fn finish_problem(
     res: ServiceResponse<BoxBody>,
     lang: Lang,
     request_id: &str,
@@ -208,123 +205,4 @@ pub async fn created_location(
         ),
     }
     Ok(ServiceResponse::new(http_req, response))
-}
-
-fn valid_key(k: &str) -> bool {
-    !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic())
-}
-
-/// `Idempotency-Key` on authenticated POSTs: the first response is stored and replayed to a
-/// retry with the same key and body; the same key with another body is 422; a retry while
-/// the first is still running is 409. Keys are scoped to the user.
-pub async fn idempotency(
-    mut req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, Error> {
-    let key = req
-        .headers()
-        .get("idempotency-key")
-        .map(|v| v.to_str().map(str::to_string));
-    // Auth endpoints hand out tokens: never stored, never replayed.
-    let eligible = req.method() == Method::POST && !req.path().starts_with("/api/v1/auth/");
-    let (Some(key), true) = (key, eligible) else {
-        return Ok(next.call(req).await?.map_into_boxed_body());
-    };
-    let Some(ctx) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return Ok(next.call(req).await?.map_into_boxed_body());
-    };
-    let key = match key {
-        Ok(k) if valid_key(&k) => k,
-        _ => return Ok(req.error_response(ApiError::bad_request("invalid_header"))),
-    };
-    let Some(user) = bearer(req.request()).and_then(|t| ctx.jwt.verify(t)) else {
-        // Unauthenticated POSTs (login, refresh) are not replayed; the handler answers 401 or runs.
-        return Ok(next.call(req).await?.map_into_boxed_body());
-    };
-    let scope = format!("user:{user}");
-    let (http_req, payload) = req.parts_mut();
-    let body = match read_body(http_req, payload, ctx.config.body_limit_bytes).await {
-        Ok(b) => b,
-        Err(e) => return Ok(req.error_response(e)),
-    };
-    let mut fingerprint =
-        format!("{} {}?{}\n", req.method(), req.path(), req.query_string()).into_bytes();
-    fingerprint.extend_from_slice(&body);
-    let hash = sha256_hex(&fingerprint);
-    match idempotency::claim(&ctx.db, &scope, &key, &hash).await {
-        Err(e) => {
-            let e = ApiError::from(crate::services::ServiceError::from(e));
-            return Ok(req.error_response(e));
-        }
-        Ok(Claim::Existing(row)) if row.request_hash != hash => {
-            return Ok(req.error_response(ApiError::Unprocessable("idempotency_key_reused")));
-        }
-        Ok(Claim::Existing(row)) => {
-            let (Some(status), Some(stored)) = (row.status_code, row.response_body) else {
-                return Ok(req.error_response(ApiError::Conflict("idempotency_in_progress")));
-            };
-            let mut res =
-                HttpResponse::build(StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK));
-            if let Some(ct) = row.content_type {
-                res.insert_header((header::CONTENT_TYPE, ct));
-            }
-            if let Some(etag) = row.etag {
-                res.insert_header((header::ETAG, etag));
-            }
-            res.insert_header(("idempotent-replayed", "true"));
-            return Ok(req.into_response(res.body(stored)));
-        }
-        Ok(Claim::Claimed) => {}
-    }
-    req.set_payload(body.into());
-    let lang = Lang::from_headers(req.headers());
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
-    // Rendered now, so that a replay answers exactly what the first caller saw.
-    let res = finish_problem(
-        next.call(req).await?.map_into_boxed_body(),
-        lang,
-        &request_id,
-        &tracing::Span::current(),
-    );
-    let status = res.status();
-    if status.is_server_error() {
-        let _ = idempotency::release(&ctx.db, &scope, &key).await;
-        return Ok(res.map_into_boxed_body());
-    }
-    let (http_req, response) = res.into_parts();
-    let header_of = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let (content_type, etag) = (header_of(header::CONTENT_TYPE), header_of(header::ETAG));
-    let (head, body) = response.into_parts();
-    let bytes = match to_bytes(body).await {
-        Ok(b) => b,
-        Err(_) => {
-            return Ok(ServiceResponse::new(
-                http_req,
-                HttpResponse::from_error(ApiError::Internal("unreadable body".into())),
-            ));
-        }
-    };
-    let stored = StoredResponse {
-        status: status.as_u16(),
-        content_type: content_type.as_deref(),
-        etag: etag.as_deref(),
-        body: &bytes,
-    };
-    if let Err(e) = idempotency::complete(&ctx.db, &scope, &key, stored).await {
-        tracing::error!(error = %e, "could not store idempotent response");
-    }
-    Ok(ServiceResponse::new(
-        http_req,
-        head.set_body(bytes).map_into_boxed_body(),
-    ))
 }

@@ -4,6 +4,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod i18n;
+pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
 pub mod respond;

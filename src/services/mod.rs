@@ -2,7 +2,8 @@
 //!
 //! One folder per capability, depending on each other one way only:
 //! `accounts` ← `registry` ← `requests` ← `visits`. Beside them: `audit` (reading the audit
-//! log every capability writes), `sweeper` (the background work of requests and visits) and
+//! log every capability writes), `sweeper` (the background work of requests and visits), `retention`
+//! (pruning what is kept only for a while) and
 //! `patch` (JSON merge-patch for updates). Shared here: the error type, pages, search patterns.
 
 pub mod accounts;
@@ -10,6 +11,7 @@ pub mod audit;
 pub mod patch;
 pub mod registry;
 pub mod requests;
+pub mod retention;
 pub mod sweeper;
 pub mod visits;
 

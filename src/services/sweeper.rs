@@ -41,6 +41,7 @@ pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
             }
         }
         if (n as i64) < BATCH {
+            crate::services::retention::prune(ctx, now).await?;
             // Visits: windows that passed become missed, and the next ones are generated.
             return Ok(done + crate::services::visits::generation::sweep(ctx, now).await?);
         }

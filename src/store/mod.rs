@@ -113,11 +113,38 @@ pub fn now() -> DateTime<Utc> {
 pub(crate) struct WriteTx<DB: sqlx::Database> {
     tx: Transaction<'static, DB>,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    subject: Option<idempotency::Subject>,
 }
 
 impl<DB: sqlx::Database> WriteTx<DB> {
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+    /// Names the object this write is about, for a retry whose answer was lost.
+    pub fn subject(&mut self, kind: &'static str, id: uuid::Uuid) {
+        self.subject = Some(idempotency::Subject { kind, id });
+    }
+}
+
+/// Commits; when the transaction runs for a request that holds an `Idempotency-Key`, the key is
+/// marked committed in the same transaction, and nothing commits if the key was taken over.
+macro_rules! commit_write_tx {
+    ($self:ident, $mark:path) => {{
+        let mut this = $self;
+        if let Some(hold) = idempotency::Hold::current() {
+            $mark(&mut this.tx, &hold, this.subject, now()).await?;
+        }
+        this.tx.commit().await?;
+        Ok(())
+    }};
+}
+
+impl WriteTx<sqlx::Sqlite> {
+    pub async fn commit(self) -> StoreResult<()> {
+        commit_write_tx!(self, idempotency::mark_committed_sqlite)
+    }
+}
+
+impl WriteTx<sqlx::Postgres> {
+    pub async fn commit(self) -> StoreResult<()> {
+        commit_write_tx!(self, idempotency::mark_committed_postgres)
     }
 }
 
@@ -159,6 +186,7 @@ impl BeginWrite for SqlitePool {
         Ok(WriteTx {
             tx: self.begin_with("BEGIN IMMEDIATE").await?,
             _turn: Some(turn),
+            subject: None,
         })
     }
 }
@@ -169,6 +197,7 @@ impl BeginWrite for PgPool {
         Ok(WriteTx {
             tx: self.begin().await?,
             _turn: None,
+            subject: None,
         })
     }
 }

@@ -17,6 +17,7 @@ mod dispatch;
 mod faults;
 mod generation;
 mod http_details;
+mod idempotency;
 mod logging;
 mod password_hashing;
 mod registry;

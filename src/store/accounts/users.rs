@@ -69,6 +69,7 @@ pub async fn insert(
     let id = Uuid::now_v7();
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("user", id);
         let row: UserRow = sqlx::query_as(INSERT)
             .bind(id).bind(&new.username).bind(&new.phone).bind(&new.display_name)
             .bind(&new.password_hash).bind(t)
@@ -236,6 +237,7 @@ pub async fn grant(
     let id = Uuid::now_v7();
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("user", user_id);
         // NULL community ids are distinct to a unique index, so admin grants are checked here.
         let n: i64 = sqlx::query_scalar(GRANT_EXISTS).bind(user_id).bind(role).bind(community_id)
             .fetch_one(&mut *tx).await?;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::policy::CommunityPolicy;
 use crate::store::registry::shared;
-use crate::store::{Db, StoreResult, missing_or_stale, now, on_db};
+use crate::store::{BeginWrite, Db, StoreResult, missing_or_stale, now, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CommunityRow {
@@ -41,10 +41,16 @@ pub async fn insert(
     time_zone: &str,
     policy: &Value,
 ) -> StoreResult<CommunityRow> {
-    let t = now();
-    on_db!(db, pool => Ok(sqlx::query_as(INSERT)
-        .bind(Uuid::now_v7()).bind(code).bind(name).bind(time_zone).bind(Json(policy)).bind(t)
-        .bind(horizon_days(policy)).fetch_one(pool).await?))
+    let (t, id) = (now(), Uuid::now_v7());
+    on_db!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        tx.subject("community", id);
+        let row = sqlx::query_as(INSERT)
+            .bind(id).bind(code).bind(name).bind(time_zone).bind(Json(policy)).bind(t)
+            .bind(horizon_days(policy)).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(row)
+    })
 }
 
 const GET: &str = "select id, code, name, time_zone, policy, active, version, created_at, updated_at from communities where id = $1";

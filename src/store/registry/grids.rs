@@ -89,6 +89,7 @@ pub async fn save(
     let t = now();
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("grid", row.id);
         let written = match expected_version {
             None => sqlx::query(INSERT).bind(row.id).bind(row.community_id).bind(&row.name).bind(&row.description)
                 .bind(row.centre_lat).bind(row.centre_lng).bind(t).execute(&mut *tx).await?,

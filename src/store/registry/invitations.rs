@@ -25,9 +25,12 @@ const INSERT: &str =
 
 pub async fn insert(db: &Db, r: &InvitationRow, code_hash: &str) -> StoreResult<()> {
     on_db!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        tx.subject("invitation", r.id);
         sqlx::query(INSERT).bind(r.id).bind(r.community_id).bind(r.role).bind(r.resident_id)
             .bind(code_hash).bind(r.created_by).bind(r.created_at).bind(r.expires_at)
-            .execute(pool).await?;
+            .execute(&mut *tx).await?;
+        tx.commit().await?;
     });
     Ok(())
 }

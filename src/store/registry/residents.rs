@@ -72,6 +72,7 @@ pub async fn save(
     let key = search_key(r);
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("resident", r.id);
         match expected_version {
             None => {
                 sqlx::query(INSERT).bind(r.id).bind(r.community_id).bind(r.grid_id).bind(r.user_id).bind(&r.name)

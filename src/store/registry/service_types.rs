@@ -5,7 +5,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::store::registry::shared;
-use crate::store::{Db, StoreResult, missing_or_stale, now, on_db};
+use crate::store::{BeginWrite, Db, StoreResult, missing_or_stale, now, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ServiceTypeRow {
@@ -31,10 +31,16 @@ const INSERT: &str = "insert into service_types (id, community_id, code, name, d
         active, version, created_at, updated_at";
 
 pub async fn insert(db: &Db, r: &ServiceTypeRow) -> StoreResult<ServiceTypeRow> {
-    on_db!(db, pool => Ok(sqlx::query_as(INSERT)
-        .bind(r.id).bind(r.community_id).bind(&r.code).bind(&r.name).bind(&r.description).bind(&r.required_skills)
-        .bind(&r.default_urgency).bind(r.respond_minutes).bind(r.resolve_hours).bind(now())
-        .fetch_one(pool).await?))
+    on_db!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        tx.subject("service_type", r.id);
+        let row = sqlx::query_as(INSERT)
+            .bind(r.id).bind(r.community_id).bind(&r.code).bind(&r.name).bind(&r.description).bind(&r.required_skills)
+            .bind(&r.default_urgency).bind(r.respond_minutes).bind(r.resolve_hours).bind(now())
+            .fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(row)
+    })
 }
 
 const UPDATE: &str = "update service_types set code = $3, name = $4, description = $5, required_skills = $6,

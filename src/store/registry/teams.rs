@@ -54,6 +54,7 @@ pub async fn save(
     let t = now();
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("team", row.id);
         let written = match expected_version {
             None => sqlx::query(INSERT).bind(row.id).bind(row.community_id).bind(&row.name).bind(&row.description)
                 .bind(t).execute(&mut *tx).await?,

@@ -76,6 +76,7 @@ pub async fn save(
     let key = crate::domain::text::search_key([v.name.as_str()]);
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("volunteer", v.id);
         match expected_version {
             None => {
                 sqlx::query(INSERT).bind(v.id).bind(v.community_id).bind(v.user_id).bind(&v.name).bind(&v.phone)

@@ -537,6 +537,7 @@ impl_request_exec!(sqlx::PgConnection);
 pub async fn insert(db: &Db, r: &HelpRequestRow, fx: &Effects) -> StoreResult<()> {
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("help_request", r.id);
         bind_request!(sqlx::query(INSERT), r).execute(&mut *tx).await?;
         write_effects!(tx, r.id, fx);
         tx.commit().await?;
@@ -554,6 +555,7 @@ pub async fn apply(
 ) -> StoreResult<HelpRequestRow> {
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("help_request", r.id);
         let n = sqlx::query(UPDATE).bind(r.id).bind(expected_version).bind(r.urgency).bind(r.status)
             .bind(r.dispatch_mode).bind(r.attempts).bind(r.assignee_id).bind(r.respond_by).bind(r.resolve_by)
             .bind(r.responded_at).bind(r.started_at).bind(r.completed_at).bind(r.closed_at)
@@ -604,6 +606,7 @@ pub async fn answer_without_transition(
         returning id, volunteer_id, community_id";
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("help_request", request_id);
         let locked = sqlx::query(LOCK_REQUEST).bind(request_id).execute(&mut *tx).await?.rows_affected();
         if locked == 0 {
             return Err(StoreError::NotFound);

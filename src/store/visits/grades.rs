@@ -136,6 +136,7 @@ pub async fn change_grade(
 ) -> StoreResult<()> {
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("resident", g.change.resident_id);
         if let Some(a) = assessment {
             sqlx::query(INSERT_ASSESSMENT).bind(a.id).bind(a.community_id).bind(a.resident_id)
                 .bind(a.health).bind(a.social_support).bind(a.home_safety).bind(&a.notes)

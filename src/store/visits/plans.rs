@@ -160,6 +160,7 @@ impl_plan_exec!(sqlx::PgConnection);
 pub async fn create_plan(db: &Db, p: &PlanRow, team: &[(Uuid, String)]) -> StoreResult<PlanRow> {
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("visit_plan", p.id);
         sqlx::query(INSERT_PLAN).bind(p.id).bind(p.community_id).bind(p.resident_id)
             .bind(p.frequency_days).bind(&p.contact_kinds).bind(p.starts_on).bind(p.ends_on)
             .bind(&p.notes).bind(p.active).bind(p.epoch).bind(p.anchor_on).bind(p.next_seq)
@@ -185,6 +186,7 @@ pub async fn update_plan(
 ) -> StoreResult<PlanRow> {
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("visit_plan", p.id);
         let n = if p.active {
             sqlx::query(UPDATE_PLAN).bind(p.id).bind(expected_version).bind(p.frequency_days)
                 .bind(&p.contact_kinds).bind(p.starts_on).bind(p.ends_on).bind(&p.notes).bind(p.active)

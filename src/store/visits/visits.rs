@@ -255,6 +255,7 @@ pub async fn apply(db: &Db, c: &VisitChange<'_>) -> StoreResult<VisitRow> {
     let v = c.visit;
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("visit", v.id);
         let n = sqlx::query(UPDATE_VISIT).bind(v.id).bind(c.expected_version).bind(v.status)
             .bind(v.started_at).bind(v.started_by).bind(v.completed_at).bind(v.completed_by)
             .bind(v.performed_contact_kind).bind(v.duration_minutes).bind(v.condition)
@@ -289,6 +290,7 @@ pub async fn apply(db: &Db, c: &VisitChange<'_>) -> StoreResult<VisitRow> {
 pub async fn report_major_change(db: &Db, m: &MajorChangeRow, visit: &VisitRow) -> StoreResult<()> {
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("visit", visit.id);
         tx.insert_visit(visit).await?;
         sqlx::query(INSERT_MAJOR).bind(m.id).bind(m.community_id).bind(m.resident_id).bind(&m.kind)
             .bind(&m.description).bind(m.occurred_at).bind(m.reported_by).bind(m.visit_id).bind(m.at)

@@ -1,0 +1,17 @@
+//! What is kept only for a while: idempotency keys and their stored answers, for
+//! `Config.idempotency_ttl` (24 h by default). The sweeper prunes a bounded batch per tick, so a
+//! tick costs what has expired, never what exists.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::services::ServiceResult;
+use crate::state::AppState;
+use crate::store;
+
+const BATCH: i64 = 1000;
+
+/// Deletes expired idempotency keys; how many went.
+pub async fn prune(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<u64> {
+    let ttl = Duration::from_std(ctx.config.idempotency_ttl).unwrap_or(Duration::hours(24));
+    Ok(store::idempotency::prune(&ctx.db, now - ttl, BATCH).await?)
+}
