@@ -18,6 +18,7 @@ mod faults;
 mod generation;
 mod http_details;
 mod logging;
+mod outage;
 mod password_hashing;
 mod registry;
 mod residents;
