@@ -199,7 +199,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let db = TestDb::new().await;
+    spawn_on(TestDb::new().await, tweak).await
+}
+
+/// The app on a database the test made itself (dropped with the app like any other).
+pub async fn spawn_on(db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(&db.url);
     tweak(&mut config);
     let app = Application::build(config).await.expect("app builds");

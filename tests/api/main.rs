@@ -19,6 +19,7 @@ mod generation;
 mod http_details;
 mod idempotency;
 mod logging;
+mod outage;
 mod password_hashing;
 mod registry;
 mod residents;
