@@ -43,6 +43,11 @@ pub struct Config {
     pub idempotency_lease: Duration,
     /// How long a key and its stored answer are kept; a key older than this is new again.
     pub idempotency_ttl: Duration,
+    /// How often the relay hands new outbox events to the channels; zero turns it off in this
+    /// instance. Any number of instances may run it.
+    pub relay_interval: Duration,
+    /// How long delivered outbox events are kept (for webhook replays) before they are pruned.
+    pub outbox_retention: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +158,10 @@ impl Config {
             idempotency_lease: Duration::from_secs(parsed("HUYING_IDEMPOTENCY_LEASE_SECS", 30u64)?),
             idempotency_ttl: Duration::from_secs(
                 3600 * parsed("HUYING_IDEMPOTENCY_TTL_HOURS", 24u64)?,
+            ),
+            relay_interval: Duration::from_millis(parsed("HUYING_RELAY_INTERVAL_MS", 200u64)?),
+            outbox_retention: Duration::from_secs(
+                86_400 * parsed("HUYING_OUTBOX_RETENTION_DAYS", 30u64)?,
             ),
         })
     }

@@ -55,6 +55,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         vault,
         config,
         resident_hooks: std::sync::Arc::new(crate::services::visits::records::VisitsOnResidents),
+        inbox_signal: Default::default(),
     })
 }
 
@@ -131,7 +132,9 @@ pub struct Application {
     server: Server,
     port: u16,
     state: AppState,
-    sweeper: Option<(
+    /// Background work of this instance (sweeper, relay), each stopped by its sender.
+    workers: Vec<(
+        &'static str,
         tokio::sync::watch::Sender<bool>,
         tokio::task::JoinHandle<()>,
     )>,
@@ -155,20 +158,30 @@ impl Application {
         let listener = TcpListener::bind((state.config.host.as_str(), state.config.port))?;
         let port = listener.local_addr()?.port();
         let server = build_server(listener, state.clone())?;
-        let sweeper = (!state.config.sweep_interval.is_zero()).then(|| {
+        let mut workers = Vec::new();
+        if !state.config.sweep_interval.is_zero() {
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let task = crate::services::sweeper::spawn(
                 state.clone(),
                 state.config.sweep_interval,
                 stopped,
             );
-            (stop, task)
-        });
+            workers.push(("sweeper", stop, task));
+        }
+        if !state.config.relay_interval.is_zero() {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let task = crate::services::delivery::relay::spawn(
+                state.clone(),
+                state.config.relay_interval,
+                stopped,
+            );
+            workers.push(("relay", stop, task));
+        }
         Ok(Self {
             server,
             port,
             state,
-            sweeper,
+            workers,
         })
     }
 
@@ -186,13 +199,15 @@ impl Application {
     }
 
     /// Serves until stopped; then, in order: no new connections, in-flight requests finished (up
-    /// to actix's 30 s), the sweeper's current step finished, the database pool closed.
+    /// to actix's 30 s), the background workers' current steps finished, the database pool closed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        if let Some((stop, task)) = self.sweeper {
+        for (_, stop, _) in &self.workers {
             let _ = stop.send(true);
+        }
+        for (name, _, task) in self.workers {
             if let Err(e) = task.await {
-                tracing::warn!(error = %e, "the sweeper ended abnormally");
+                tracing::warn!(error = %e, worker = name, "a background worker ended abnormally");
             }
         }
         self.state.db.close().await;

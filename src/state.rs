@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::{JwtKeys, PasswordHashing};
 use crate::config::Config;
 use crate::crypto::Vault;
+use crate::services::delivery::signal::InboxSignal;
 use crate::services::registry::resident_hooks::ResidentHooks;
 use crate::store::Db;
 
@@ -17,4 +18,6 @@ pub struct AppState {
     pub config: Config,
     /// What residents mean to the capabilities above the registry (visits).
     pub resident_hooks: Arc<dyn ResidentHooks>,
+    /// Wakes this process's live streams.
+    pub inbox_signal: InboxSignal,
 }

@@ -10,6 +10,7 @@ use actix_web::{HttpResponse, Route, guard, web};
 
 use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
+use super::handlers::delivery::notifications;
 use super::handlers::registry::{
     communities, grids, invitations, residents, service_types, teams, volunteers,
 };
@@ -151,6 +152,11 @@ pub fn table() -> Vec<RouteDef> {
         post "/api/v1/visits/{id}/complete" => visits::complete,
         post "/api/v1/visits/{id}/cancel" => visits::cancel,
         get "/api/v1/communities/{id}/reports/visit-coverage" => visits::coverage,
+
+        get "/api/v1/me/notifications" => notifications::list,
+        get "/api/v1/me/notifications/unread-count" => notifications::unread_count,
+        post "/api/v1/me/notifications/read-all" => notifications::read_all,
+        post "/api/v1/me/notifications/{id}/read" => notifications::read,
     ]
 }
 

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod delivery;
 pub mod patch;
 pub mod registry;
 pub mod requests;

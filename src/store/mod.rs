@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod delivery;
 pub mod idempotency;
 pub mod key_checks;
 pub mod registry;

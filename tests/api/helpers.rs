@@ -191,6 +191,7 @@ pub fn test_config(url: &str) -> Config {
     c.password_hash_wait = Duration::from_secs(60);
     // Tests make time pass by calling the sweeper themselves; a background one would race them.
     c.sweep_interval = std::time::Duration::ZERO;
+    c.relay_interval = std::time::Duration::ZERO;
     c
 }
 

@@ -5,6 +5,7 @@
 mod help_requests;
 mod helpers;
 mod linking;
+mod notifications;
 mod spec;
 
 mod accounts;

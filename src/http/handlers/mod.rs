@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod delivery;
 pub mod health;
 pub mod registry;
 pub mod requests;

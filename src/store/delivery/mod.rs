@@ -1,0 +1,9 @@
+//! Delivery storage: the outbox as the relay reads it (`outbox`), who an event concerns
+//! (`audience`), and the inbox (`notifications`).
+//!
+//! May use: every other capability's tables in reads (an event's audience is found through the
+//! objects it is about); it writes only its own tables and the outbox's relay columns.
+
+pub mod audience;
+pub mod notifications;
+pub mod outbox;
