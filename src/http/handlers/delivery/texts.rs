@@ -120,7 +120,7 @@ mod tests {
             for lang in [Lang::Zh, Lang::En] {
                 let (title, body) = words(k, &p, lang);
                 assert_ne!(title, words("nothing", &p, lang).0, "{k}");
-                assert!(!body.is_empty() && title.chars().count() <= 20, "{k}");
+                assert!(!body.is_empty() && title.chars().count() <= 32, "{k}");
             }
         }
         assert!(
