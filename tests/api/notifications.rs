@@ -314,3 +314,71 @@ async fn delivered_events_are_pruned_after_the_retention() {
     // The inbox stays.
     assert!(!inbox(app, &w.dispatcher).await.is_empty());
 }
+
+#[tokio::test]
+async fn visits_tell_their_care_team_when_due_and_the_grid_and_dispatchers_when_missed() {
+    let w = crate::visits::v_world().await;
+    let app = &w.app;
+    w.sun_with_plan().await;
+    let later = |days| Utc::now() + Duration::days(days);
+    huying::services::sweeper::sweep(&app.state, later(0))
+        .await
+        .unwrap();
+    relay_now(app).await;
+    for token in [&w.gw, &w.doctor, &w.party] {
+        assert_eq!(kinds(&inbox(app, token).await), ["visit.due"], "the team");
+    }
+    for token in [&w.dispatcher, &w.other_vol] {
+        assert!(inbox(app, token).await.is_empty());
+    }
+    // Told once, however often the sweeper runs.
+    huying::services::sweeper::sweep(&app.state, later(0))
+        .await
+        .unwrap();
+    relay_now(app).await;
+    assert_eq!(inbox(app, &w.doctor).await.len(), 1);
+
+    // The window passes without a visit.
+    huying::services::sweeper::sweep(&app.state, later(8))
+        .await
+        .unwrap();
+    relay::relay(&app.state, later(8)).await.unwrap();
+    for token in [&w.gw, &w.dispatcher] {
+        assert!(
+            kinds(&inbox(app, token).await).contains(&"visit.missed"),
+            "grid worker and dispatchers"
+        );
+    }
+    for token in [&w.doctor, &w.party, &w.other_vol] {
+        assert!(!kinds(&inbox(app, token).await).contains(&"visit.missed"));
+    }
+}
+
+#[tokio::test]
+async fn a_major_change_tells_the_care_team_or_else_the_grid() {
+    let w = crate::visits::v_world().await;
+    let app = &w.app;
+    let li = w.resident(json!(["chronic_illness"])).await;
+    app.post(
+        &format!("/api/v1/residents/{li}/major-changes"),
+        &w.gw,
+        json!({"kind": "fall"}),
+    )
+    .await
+    .expect(201);
+    relay_now(app).await;
+    assert!(kinds(&inbox(app, &w.gw).await).contains(&"visit.major_change"));
+    assert!(inbox(app, &w.doctor).await.is_empty(), "no plan, no team");
+    w.plan(&li, json!({})).await.expect(201);
+    app.post(
+        &format!("/api/v1/residents/{li}/major-changes"),
+        &w.gw,
+        json!({"kind": "hospital_discharge"}),
+    )
+    .await
+    .expect(201);
+    relay_now(app).await;
+    assert!(kinds(&inbox(app, &w.doctor).await).contains(&"visit.major_change"));
+    assert!(inbox(app, &w.other_vol).await.is_empty());
+    assert!(inbox(app, &w.dispatcher).await.is_empty());
+}

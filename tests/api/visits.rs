@@ -26,7 +26,7 @@ pub struct V {
     pub service_type: String,
 }
 
-async fn v_world() -> V {
+pub async fn v_world() -> V {
     let app = spawn_app().await;
     let c = app.community("电力社区").await;
     let (gw_user, gw) = app.user("grid_worker", Some(&c)).await;
@@ -63,7 +63,7 @@ async fn v_world() -> V {
 }
 
 impl V {
-    async fn resident(&self, categories: Value) -> String {
+    pub async fn resident(&self, categories: Value) -> String {
         self.app
             .resident(
                 &self.c,
@@ -76,7 +76,7 @@ impl V {
             .id()
     }
 
-    async fn plan(&self, resident: &str, extra: Value) -> Resp {
+    pub async fn plan(&self, resident: &str, extra: Value) -> Resp {
         let mut body = json!({"resident_id": resident, "contact_kinds": ["home_visit", "phone"],
             "team": [{"user_id": self.gw_user, "role": "grid_worker"},
                      {"user_id": self.doctor_user, "role": "doctor"},
@@ -94,7 +94,7 @@ impl V {
     }
 
     /// 孙大娘 (80+, living alone) with the usual plan; returns (resident id, plan id).
-    async fn sun_with_plan(&self) -> (String, String) {
+    pub async fn sun_with_plan(&self) -> (String, String) {
         let sun = self.resident(json!(["advanced_age", "living_alone"])).await;
         let plan = self.plan(&sun, json!({})).await.expect(201).id();
         (sun, plan)

@@ -78,11 +78,13 @@ pub async fn of(ctx: &AppState, e: &OutboxEvent) -> ServiceResult<Told> {
                             users.extend(find::grid_workers(&ctx.db, g).await?);
                         }
                     }
-                    Audience::CareTeam => {
-                        if let Some(p) = f.plan_id {
-                            users.extend(find::care_team(&ctx.db, p).await?);
-                        }
-                    }
+                    // A visit without a plan (a major change, an urgent follow-up) is the
+                    // grid's to make.
+                    Audience::CareTeam => match (f.plan_id, f.grid_id) {
+                        (Some(p), _) => users.extend(find::care_team(&ctx.db, p).await?),
+                        (None, Some(g)) => users.extend(find::grid_workers(&ctx.db, g).await?),
+                        (None, None) => {}
+                    },
                     _ => {}
                 }
             }

@@ -170,6 +170,13 @@ pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
             break;
         }
     }
+    // Windows that opened: the care team is told the visit is due.
+    loop {
+        let announced = store::visits::generation::announce_due(&ctx.db, now, MISSED_BATCH).await?;
+        if (announced as i64) < MISSED_BATCH {
+            break;
+        }
+    }
     generate(ctx, now).await?;
     Ok(n)
 }

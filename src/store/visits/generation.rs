@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::visits::{VisitEvent, VisitExec, VisitRow, visit_columns};
-use crate::domain::visit::Action;
+use crate::domain::visit::{Action, Status};
 use crate::store::{BeginWrite, Db, StoreResult, on_db};
 
 /// An active plan due for generation, with what computing its windows needs.
@@ -84,6 +84,14 @@ const DUE_MISSED: &str = concat!(
     visit_columns!(),
     " from visits v where v.status = $3 and v.window_end <= $1 order by v.window_end limit $2"
 );
+const DUE_UNANNOUNCED: &str = concat!(
+    "select ",
+    visit_columns!(),
+    " from visits v where v.due_announced_at is null and v.window_start <= $1
+      order by v.window_start limit $2"
+);
+const ANNOUNCE: &str =
+    "update visits set due_announced_at = $2 where id = $1 and due_announced_at is null";
 const MARK_MISSED: &str = "update visits set status = $4, version = version + 1, updated_at = $2
     where id = $1 and status = $3";
 
@@ -260,5 +268,34 @@ pub async fn mark_missed(db: &Db, now: DateTime<Utc>, limit: i64) -> StoreResult
         }
         tx.commit().await?;
         Ok(out)
+    })
+}
+
+/// Takes up to `limit` visits whose window has opened by `now` off the announcement queue,
+/// announcing the scheduled ones to their care team (event `due`), once each; how many it took.
+pub async fn announce_due(db: &Db, now: DateTime<Utc>, limit: i64) -> StoreResult<usize> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let due: Vec<VisitRow> = sqlx::query_as(DUE_UNANNOUNCED).bind(now).bind(limit)
+            .fetch_all(&mut *tx).await?;
+        let n = due.len();
+        for v in due {
+            let marked = sqlx::query(ANNOUNCE).bind(v.id).bind(now).execute(&mut *tx).await?.rows_affected();
+            // Visits already under way, done or cancelled leave the queue untold.
+            if marked == 0 || v.status != Status::Scheduled {
+                continue;
+            }
+            tx.visit_event(&VisitEvent {
+                visit_id: v.id,
+                community_id: v.community_id,
+                kind: "due",
+                actor_id: None,
+                data: json!({"resident_id": v.resident_id, "grid_id": v.grid_id, "reason": v.reason,
+                    "window_start": v.window_start, "window_end": v.window_end}),
+                at: now,
+            }).await?;
+        }
+        tx.commit().await?;
+        Ok(n)
     })
 }
