@@ -24,6 +24,12 @@ pub fn words(kind: &str, params: &Value, lang: Lang) -> (String, String) {
             format!("{service}：请尽快答复是否接单。"),
             format!("{service}: please answer whether you can take it."),
         ),
+        "help_request.offer_expired" => (
+            "派单已超时",
+            "Offer expired",
+            format!("{service}：答复时间已过，已转派他人。"),
+            format!("{service}: the time to answer has passed; it went to someone else."),
+        ),
         "help_request.accepted" | "help_request.claimed" => (
             "已有志愿者接单",
             "A volunteer took your request",
