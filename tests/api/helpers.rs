@@ -14,6 +14,8 @@ use crate::spec::check_response;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 pub const PASSWORD: &str = "password-123";
+/// Every test server's data key: a server started on a test's database must share it.
+pub const DATA_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
 /// Runs the same sqlx expression on whichever backend the test app uses.
 macro_rules! on_test_db {
@@ -178,7 +180,7 @@ pub fn test_config(url: &str) -> Config {
     c.host = "127.0.0.1".into();
     c.port = 0;
     c.workers = 2;
-    c.data_key = Some("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into());
+    c.data_key = Some(DATA_KEY.into());
     c.jwt_secret = None;
     c.admin_password = Some(ADMIN_PASSWORD.into());
     c.db_max_connections = 5;

@@ -25,6 +25,7 @@ mod password_hashing;
 mod registry;
 mod residents;
 mod schema;
+mod sigkill;
 mod startup;
 mod text_input;
 mod visits;
