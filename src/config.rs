@@ -43,6 +43,15 @@ pub struct Config {
     pub idempotency_lease: Duration,
     /// How long a key and its stored answer are kept; a key older than this is new again.
     pub idempotency_ttl: Duration,
+    /// Due timers (offer expiry, dispatch rounds, deadlines, auto close) one lease takes. Small,
+    /// so that a burst is shared by every instance instead of queued behind one.
+    pub timer_batch: u32,
+    /// Timer steps one instance runs at once. The sweeper uses at most half of
+    /// `db_max_connections` whatever this says, leaving the rest for requests.
+    pub timer_concurrency: usize,
+    /// How long a lease on timers lasts: a holder that crashed gives its timers back after this.
+    /// A leased timer not started within half of it is handed back rather than run late.
+    pub timer_lease: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,8 +163,27 @@ impl Config {
             idempotency_ttl: Duration::from_secs(
                 3600 * parsed("HUYING_IDEMPOTENCY_TTL_HOURS", 24u64)?,
             ),
+            timer_batch: positive("HUYING_TIMER_BATCH", 32)?,
+            timer_concurrency: positive("HUYING_TIMER_CONCURRENCY", 2 * cores)?,
+            timer_lease: Duration::from_secs(positive("HUYING_TIMER_LEASE_SECS", 20)?),
         })
     }
+}
+
+/// A setting where zero would stop the work it sizes.
+fn positive<T>(name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + From<u8>,
+    T::Err: std::fmt::Display,
+{
+    let v = parsed(name, default)?;
+    if v < T::from(1) {
+        return Err(ConfigError {
+            name,
+            problem: "must be at least 1".into(),
+        });
+    }
+    Ok(v)
 }
 
 #[cfg(test)]

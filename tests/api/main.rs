@@ -24,5 +24,6 @@ mod residents;
 mod schema;
 mod startup;
 mod text_input;
+mod timers_shared;
 mod visits;
 mod volunteers;
