@@ -48,6 +48,15 @@ pub struct Config {
     pub relay_interval: Duration,
     /// How long delivered outbox events are kept (for webhook replays) before they are pruned.
     pub outbox_retention: Duration,
+    /// Due timers (offer expiry, dispatch rounds, deadlines, auto close) one lease takes. Small,
+    /// so that a burst is shared by every instance instead of queued behind one.
+    pub timer_batch: u32,
+    /// Timer steps one instance runs at once. The sweeper uses at most half of
+    /// `db_max_connections` whatever this says, leaving the rest for requests.
+    pub timer_concurrency: usize,
+    /// How long a lease on timers lasts: a holder that crashed gives its timers back after this.
+    /// A leased timer not started within half of it is handed back rather than run late.
+    pub timer_lease: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,8 +172,27 @@ impl Config {
             outbox_retention: Duration::from_secs(
                 86_400 * parsed("HUYING_OUTBOX_RETENTION_DAYS", 30u64)?,
             ),
+            timer_batch: positive("HUYING_TIMER_BATCH", 32)?,
+            timer_concurrency: positive("HUYING_TIMER_CONCURRENCY", 2 * cores)?,
+            timer_lease: Duration::from_secs(positive("HUYING_TIMER_LEASE_SECS", 20)?),
         })
     }
+}
+
+/// A setting where zero would stop the work it sizes.
+fn positive<T>(name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + From<u8>,
+    T::Err: std::fmt::Display,
+{
+    let v = parsed(name, default)?;
+    if v < T::from(1) {
+        return Err(ConfigError {
+            name,
+            problem: "must be at least 1".into(),
+        });
+    }
+    Ok(v)
 }
 
 #[cfg(test)]

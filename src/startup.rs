@@ -157,7 +157,10 @@ impl Application {
         }
         let listener = TcpListener::bind((state.config.host.as_str(), state.config.port))?;
         let port = listener.local_addr()?.port();
-        let server = build_server(listener, state.clone())?;
+        let metrics = Metrics::new();
+        let sweeper_metrics = crate::services::sweeper::SweeperMetrics::new();
+        metrics.register(sweeper_metrics.collectors());
+        let server = build_server(listener, state.clone(), metrics)?;
         let mut workers = Vec::new();
         if !state.config.sweep_interval.is_zero() {
             let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -165,6 +168,7 @@ impl Application {
                 state.clone(),
                 state.config.sweep_interval,
                 stopped,
+                sweeper_metrics,
             );
             workers.push(("sweeper", stop, task));
         }
@@ -216,10 +220,14 @@ impl Application {
     }
 }
 
-fn build_server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+fn build_server(
+    listener: TcpListener,
+    state: AppState,
+    metrics: Metrics,
+) -> std::io::Result<Server> {
     let workers = state.config.workers.max(1);
     let state = web::Data::new(state);
-    let metrics = web::Data::new(Metrics::new());
+    let metrics = web::Data::new(metrics);
     let cors_origins = state.config.cors_origins.clone();
     let server = HttpServer::new(move || {
         App::new()

@@ -56,6 +56,13 @@ impl Metrics {
             .observe(seconds);
     }
 
+    /// Adds metrics kept outside HTTP (the sweeper's) to what `/metrics` shows.
+    pub fn register(&self, collectors: Vec<Box<dyn prometheus::core::Collector>>) {
+        for c in collectors {
+            self.registry.register(c).expect("registered once");
+        }
+    }
+
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);

@@ -1,13 +1,19 @@
 //! The sweeper: processes the timers that are due (offer expiry, the next dispatch round, SLA
-//! reminders and overdue alerts, auto close), marks visits missed and generates the next ones. It runs in every instance; a timer is leased by
-//! one of them at a time, and every step is a guarded transition, so running it twice is
-//! harmless.
+//! reminders and overdue alerts, auto close), marks visits missed and generates the next ones.
+//! It runs in every instance; a timer is leased by one of them at a time, and every step is a
+//! guarded transition, so running it twice is harmless. Leases are small and their steps run
+//! side by side, so that a burst of timers falling due together is shared by all the instances
+//! instead of queued behind the one that leased it.
 
-use std::time::Duration as StdDuration;
+use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
+use futures_util::stream::{self, StreamExt};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 use serde_json::json;
+use tokio::sync::watch;
 
+use crate::config::Config;
 use crate::domain::help_request::{Action, Status};
 use crate::services::requests::dispatch;
 use crate::services::requests::lifecycle::{event, next_sla_checkpoint, sla_of, timer, transition};
@@ -17,35 +23,180 @@ use crate::store::requests::help_requests::{Effects, HelpRequestRow};
 use crate::store::timers::DueTimer;
 use crate::store::{self, StoreError};
 
-/// A leased timer not finished in this long is taken again by someone else.
-const LEASE_SECONDS: i64 = 60;
-const BATCH: i64 = 200;
+/// How a sweep takes its share of the due timers (`HUYING_TIMER_*`).
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    batch: i64,
+    concurrency: usize,
+    lease: Duration,
+}
+
+impl Pace {
+    fn of(c: &Config) -> Self {
+        // A step holds one connection at a time, two for a moment while dispatch reads side by
+        // side: half the pool at most keeps connections free for requests.
+        let for_timers = (c.db_max_connections as usize / 2).max(1);
+        Self {
+            batch: i64::from(c.timer_batch.max(1)),
+            concurrency: c.timer_concurrency.clamp(1, for_timers),
+            lease: Duration::from_std(c.timer_lease)
+                .unwrap_or(Duration::seconds(20))
+                .max(Duration::seconds(1)),
+        }
+    }
+}
+
+/// One lease on a batch: its end as written in the database (the holder's token), and the
+/// moment, by this process's clock, after which a timer not yet started is handed back.
+#[derive(Clone, Copy)]
+struct Lease {
+    until: DateTime<Utc>,
+    start_by: Instant,
+}
+
+/// What the sweeper did, for `/metrics`: steps finished by timer kind, and how late they started.
+#[derive(Clone)]
+pub struct SweeperMetrics {
+    steps: IntCounterVec,
+    lag: HistogramVec,
+}
+
+impl SweeperMetrics {
+    pub fn new() -> Self {
+        let steps = IntCounterVec::new(
+            Opts::new(
+                "huying_timer_steps_total",
+                "Timer steps this instance finished, by kind",
+            ),
+            &["kind"],
+        )
+        .expect("valid metric");
+        let lag = HistogramVec::new(
+            HistogramOpts::new(
+                "huying_timer_lag_seconds",
+                "How long after its due time a timer step started",
+            )
+            .buckets(vec![0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0]),
+            &["kind"],
+        )
+        .expect("valid metric");
+        Self { steps, lag }
+    }
+
+    pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![Box::new(self.steps.clone()), Box::new(self.lag.clone())]
+    }
+
+    fn finished(&self, t: &DueTimer, started: DateTime<Utc>) {
+        self.steps.with_label_values(&[t.kind.as_str()]).inc();
+        let late = (started - t.due_at).num_milliseconds().max(0) as f64 / 1000.0;
+        self.lag.with_label_values(&[t.kind.as_str()]).observe(late);
+    }
+}
+
+impl Default for SweeperMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// Processes every timer due at `now`; returns how many were finished. Tests pass a future `now`
 /// to make time pass.
 pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
+    let done = drain(ctx, &|| now, None, None).await?;
+    crate::services::retention::prune(ctx, now).await?;
+    // Visits: windows that passed become missed, and the next ones are generated.
+    Ok(done + crate::services::visits::generation::sweep(ctx, now).await?)
+}
+
+/// Leases due timers a small batch at a time and runs a batch's steps side by side (the timers
+/// of one request in turn), until a lease comes back short: everything due is then taken, by
+/// this instance or another. `clock` is read for every lease and every step, so a live sweep
+/// takes timers that fall due while it runs, and what a step writes carries the time it ran.
+async fn drain(
+    ctx: &AppState,
+    clock: &(dyn Fn() -> DateTime<Utc> + Sync),
+    metrics: Option<&SweeperMetrics>,
+    stop: Option<&watch::Receiver<bool>>,
+) -> ServiceResult<usize> {
+    let pace = Pace::of(&ctx.config);
     let mut done = 0;
     loop {
-        let due =
-            store::timers::lease_due(&ctx.db, now, now + Duration::seconds(LEASE_SECONDS), BATCH)
-                .await?;
-        let n = due.len();
-        for t in due {
-            match process(ctx, &t, now).await {
-                Ok(()) => {
-                    store::timers::done(&ctx.db, t.id).await?;
-                    done += 1;
-                }
-                // Left leased: taken again when the lease runs out.
-                Err(e) => tracing::warn!(timer = %t.id, kind = %t.kind, error = %e, "timer failed"),
-            }
-        }
-        if (n as i64) < BATCH {
-            crate::services::retention::prune(ctx, now).await?;
-            // Visits: windows that passed become missed, and the next ones are generated.
-            return Ok(done + crate::services::visits::generation::sweep(ctx, now).await?);
+        let now = clock();
+        let lease = Lease {
+            until: now + pace.lease,
+            start_by: Instant::now() + (pace.lease / 2).to_std().unwrap_or_default(),
+        };
+        let due = store::timers::lease_due(&ctx.db, now, lease.until, pace.batch).await?;
+        let full = due.len() as i64 >= pace.batch;
+        let outcomes: Vec<(usize, usize)> = stream::iter(by_request(due))
+            .map(|timers| run(ctx, timers, lease, clock, metrics, stop))
+            .buffer_unordered(pace.concurrency)
+            .collect()
+            .await;
+        let handed_back: usize = outcomes.iter().map(|o| o.1).sum();
+        done += outcomes.iter().map(|o| o.0).sum::<usize>();
+        if stopping(stop) || !(full || handed_back > 0) {
+            return Ok(done);
         }
     }
+}
+
+/// The leased timers grouped by request, in due order: a request's timers run one after another,
+/// since their steps would only race each other's guards.
+fn by_request(due: Vec<DueTimer>) -> Vec<Vec<DueTimer>> {
+    let mut groups: Vec<Vec<DueTimer>> = Vec::new();
+    for t in due {
+        match groups.iter_mut().find(|g| g[0].request_id == t.request_id) {
+            Some(g) => g.push(t),
+            None => groups.push(vec![t]),
+        }
+    }
+    groups
+}
+
+/// Runs one request's leased timers; (finished, handed back).
+async fn run(
+    ctx: &AppState,
+    timers: Vec<DueTimer>,
+    lease: Lease,
+    clock: &(dyn Fn() -> DateTime<Utc> + Sync),
+    metrics: Option<&SweeperMetrics>,
+    stop: Option<&watch::Receiver<bool>>,
+) -> (usize, usize) {
+    let (mut done, mut handed_back) = (0, 0);
+    for t in timers {
+        if stopping(stop) || Instant::now() >= lease.start_by {
+            // Not started in time (the lease could run out under the step) or stopping: anyone
+            // may take it now, rather than when the lease ends.
+            if let Err(e) = store::timers::release(&ctx.db, t.id, lease.until).await {
+                tracing::warn!(timer = %t.id, error = %e, "timer not handed back");
+            }
+            handed_back += 1;
+            continue;
+        }
+        let now = clock();
+        match process(ctx, &t, now).await {
+            Ok(()) => {
+                if let Some(m) = metrics {
+                    m.finished(&t, now);
+                }
+                done += 1;
+                // If this fails the timer is taken again when the lease ends, and its step,
+                // already committed, finds nothing left to do.
+                if let Err(e) = store::timers::done(&ctx.db, t.id, lease.until).await {
+                    tracing::warn!(timer = %t.id, kind = %t.kind, error = %e, "timer not cleared");
+                }
+            }
+            // Left leased: taken again when the lease runs out.
+            Err(e) => tracing::warn!(timer = %t.id, kind = %t.kind, error = %e, "timer failed"),
+        }
+    }
+    (done, handed_back)
+}
+
+fn stopping(stop: Option<&watch::Receiver<bool>>) -> bool {
+    stop.is_some_and(|s| *s.borrow())
 }
 
 async fn process(ctx: &AppState, t: &DueTimer, now: DateTime<Utc>) -> ServiceResult<()> {
@@ -189,13 +340,15 @@ async fn auto_close(ctx: &AppState, r: &HelpRequestRow, now: DateTime<Utc>) -> S
     }
 }
 
-/// Runs the sweeper every `interval` until the process ends.
-/// Runs until `stop` says so; a sweep under way is finished first (its steps are idempotent,
-/// but a finished step is not done twice by the next instance).
+/// Runs the sweeper every `interval` until `stop` says so. A tick with more due than one lease
+/// takes keeps leasing until it has caught up. On a stop the steps under way are finished and the
+/// timers leased but not started are handed back (each step is idempotent, but a finished step
+/// is not done twice by the next instance).
 pub fn spawn(
     ctx: AppState,
     interval: StdDuration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
+    metrics: SweeperMetrics,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
@@ -205,7 +358,15 @@ pub fn spawn(
                 _ = tick.tick() => {}
                 _ = stop.changed() => break,
             }
-            if let Err(e) = sweep(&ctx, store::now()).await {
+            let swept = async {
+                drain(&ctx, &store::now, Some(&metrics), Some(&stop)).await?;
+                if !stopping(Some(&stop)) {
+                    crate::services::retention::prune(&ctx, store::now()).await?;
+                    crate::services::visits::generation::sweep(&ctx, store::now()).await?;
+                }
+                ServiceResult::Ok(())
+            };
+            if let Err(e) = swept.await {
                 tracing::warn!(error = %e, "sweep failed");
             }
             if *stop.borrow() {
@@ -213,4 +374,25 @@ pub fn spawn(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timer_steps_leave_half_the_pool_for_requests() {
+        let mut c = Config::from_env().expect("config");
+        c.timer_batch = 20;
+        c.timer_concurrency = 8;
+        c.timer_lease = StdDuration::from_secs(15);
+        c.db_max_connections = 10;
+        let p = Pace::of(&c);
+        assert_eq!((p.batch, p.concurrency), (20, 5));
+        assert_eq!(p.lease, Duration::seconds(15));
+        c.db_max_connections = 1;
+        assert_eq!(Pace::of(&c).concurrency, 1);
+        c.db_max_connections = 64;
+        assert_eq!(Pace::of(&c).concurrency, 8);
+    }
 }

@@ -2,6 +2,10 @@
 //! statement (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer, under
 //! `BEGIN IMMEDIATE`), so two instances never hold the same timer, and a crashed holder's lease
 //! simply runs out and the timer is taken again.
+//!
+//! The lease's end (`locked_until`) doubles as the holder's token: finishing or handing back a
+//! timer touches it only while that lease is still the timer's, so a holder whose lease ran out
+//! (and whose timer someone else took) cannot delete or release the new holder's lease.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -25,7 +29,8 @@ const LEASE_SQLITE: &str = "update timers set locked_until = $2
     where id in (select id from timers where due_at <= $1 and (locked_until is null or locked_until <= $1)
                  order by due_at limit $3)
     returning id, community_id, kind, request_id, due_at";
-const DONE: &str = "delete from timers where id = $1";
+const DONE: &str = "delete from timers where id = $1 and locked_until = $2";
+const RELEASE: &str = "update timers set locked_until = null where id = $1 and locked_until = $2";
 const PENDING: &str = "select count(*) from timers where request_id = $1 and kind = $2";
 
 /// Leases up to `limit` timers due at `now` until `lease_until`.
@@ -60,9 +65,42 @@ pub async fn lease_due(
     Ok(rows)
 }
 
-/// The timer's work is done (or was no longer needed).
-pub async fn done(db: &Db, id: Uuid) -> StoreResult<()> {
-    on_db!(db, pool => { sqlx::query(DONE).bind(id).execute(pool).await?; });
+/// The timer's work is done (or was no longer needed), under the lease ending `lease_until`.
+pub async fn done(db: &Db, id: Uuid, lease_until: DateTime<Utc>) -> StoreResult<()> {
+    under_lease(db, DONE, id, lease_until).await
+}
+
+/// Hands a leased timer back unprocessed, so that any instance may take it at once.
+pub async fn release(db: &Db, id: Uuid, lease_until: DateTime<Utc>) -> StoreResult<()> {
+    under_lease(db, RELEASE, id, lease_until).await
+}
+
+async fn under_lease(
+    db: &Db,
+    sql: &'static str,
+    id: Uuid,
+    lease_until: DateTime<Utc>,
+) -> StoreResult<()> {
+    match db {
+        Db::Postgres(pool) => {
+            sqlx::query(sql)
+                .bind(id)
+                .bind(lease_until)
+                .execute(pool)
+                .await?;
+        }
+        // In this process's turn to write, like the steps it runs beside, rather than in
+        // SQLite's busy handler.
+        Db::Sqlite(pool) => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(sql)
+                .bind(id)
+                .bind(lease_until)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+    }
     Ok(())
 }
 

@@ -437,3 +437,42 @@ pub fn id_card(birth: &str, seq: u32) -> String {
         huying::domain::id_card::check_character(&body).expect("17 digits")
     )
 }
+
+/// `n` instances started at once on one fresh database, each with its own server (and, if the
+/// tweak sets an interval, its own sweeper).
+pub async fn spawn_instances(n: usize, tweak: impl Fn(&mut Config)) -> Vec<TestApp> {
+    let db = TestDb::new().await;
+    let builds = (0..n).map(|_| {
+        let mut config = test_config(&db.url);
+        tweak(&mut config);
+        Application::build(config)
+    });
+    let built = futures_util::future::join_all(builds).await;
+    let mut apps = Vec::new();
+    // The first instance owns the database; dropping it again from the others does nothing.
+    let mut owner = Some(db);
+    for app in built {
+        let app = app.expect("every instance starts");
+        let db = owner.take().unwrap_or_else(|| TestDb {
+            url: apps
+                .first()
+                .map_or(String::new(), |a: &TestApp| a.db_url().to_string()),
+        });
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
+        tokio::spawn(app.run_until_stopped());
+        let mut t = TestApp {
+            base,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            admin: String::new(),
+            state,
+            _db: db,
+        };
+        t.admin = t.login("admin", ADMIN_PASSWORD).await;
+        apps.push(t);
+    }
+    apps
+}

@@ -28,5 +28,6 @@ mod schema;
 mod sigkill;
 mod startup;
 mod text_input;
+mod timers_shared;
 mod visits;
 mod volunteers;
