@@ -48,6 +48,18 @@ pub struct Config {
     pub relay_interval: Duration,
     /// How long delivered outbox events are kept (for webhook replays) before they are pruned.
     pub outbox_retention: Duration,
+    /// Webhook receivers may be at private, loopback, link-local or other non-public addresses
+    /// (a closed network; tests). Off: refused at registration and again at connection time.
+    pub webhook_allow_private: bool,
+    /// Webhook URLs may be plain `http` (else `https` only).
+    pub webhook_allow_http: bool,
+    /// How often the webhook worker looks for due deliveries when it has nothing in hand; zero
+    /// turns it off in this instance. Any number of instances may run it.
+    pub webhook_interval: Duration,
+    /// Deliveries one instance sends at once; one endpoint takes at most a quarter of them.
+    pub webhook_concurrency: usize,
+    /// How long a receiver has to answer a delivery.
+    pub webhook_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +175,11 @@ impl Config {
             outbox_retention: Duration::from_secs(
                 86_400 * parsed("HUYING_OUTBOX_RETENTION_DAYS", 30u64)?,
             ),
+            webhook_allow_private: parsed("HUYING_WEBHOOK_ALLOW_PRIVATE", false)?,
+            webhook_allow_http: parsed("HUYING_WEBHOOK_ALLOW_HTTP", false)?,
+            webhook_interval: Duration::from_millis(parsed("HUYING_WEBHOOK_INTERVAL_MS", 200u64)?),
+            webhook_concurrency: parsed("HUYING_WEBHOOK_CONCURRENCY", 64usize)?.max(1),
+            webhook_timeout: Duration::from_millis(parsed("HUYING_WEBHOOK_TIMEOUT_MS", 10_000u64)?),
         })
     }
 }

@@ -29,3 +29,6 @@ mod startup;
 mod text_input;
 mod visits;
 mod volunteers;
+mod webhook_deliveries;
+mod webhook_receiver;
+mod webhooks;
