@@ -385,3 +385,40 @@ async fn a_name_that_resolves_to_a_private_address_at_connection_time_is_not_rea
     }
     assert!(receiver.got().is_empty());
 }
+
+#[tokio::test]
+async fn a_slow_receiver_with_a_backlog_takes_only_its_share_of_the_running_worker() {
+    // Eight slots, two per endpoint; the worker runs in the background.
+    let s = site(|c| {
+        c.webhook_concurrency = 8;
+        c.webhook_timeout = StdDuration::from_millis(1000);
+        c.webhook_interval = StdDuration::from_millis(50);
+    })
+    .await;
+    let slow = Receiver::start(Mode::Slow(StdDuration::from_secs(3)));
+    let fast = Receiver::start(Mode::Up);
+    // The slow receiver's backlog first: more deliveries than the instance has slots.
+    s.webhook(&slow.url, &["*"]).await;
+    for _ in 0..5 {
+        s.place().await;
+    }
+    s.relay().await;
+    let backlog = s.count(HELP_REQUEST_EVENTS).await as usize;
+    assert!(backlog >= 10);
+    tokio::time::sleep(StdDuration::from_millis(100)).await;
+
+    s.webhook(&fast.url, &["*"]).await;
+    s.place().await;
+    let started = Instant::now();
+    s.relay().await;
+    let n = s.count(HELP_REQUEST_EVENTS).await as usize - backlog;
+    while fast.got().len() < n {
+        assert!(
+            started.elapsed() < StdDuration::from_millis(900),
+            "the fast receiver got {} of {n} while the slow one had its backlog",
+            fast.got().len()
+        );
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    assert!(slow.got().len() <= 2, "two at a time to the slow one");
+}

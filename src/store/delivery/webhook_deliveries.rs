@@ -56,24 +56,30 @@ pub struct LeasedDelivery {
     pub step: i64,
 }
 
+// Endpoints that already hold their share in this instance are left out (`$5`): a uuid[] on
+// PostgreSQL; on SQLite, which has no arrays, a JSON array of their ids in upper-case hex.
 const LEASE_PG: &str = "update webhook_deliveries set locked_until = $2, lease_id = $4
     where id in (select id from webhook_deliveries
                  where next_attempt_at <= $1 and (locked_until is null or locked_until <= $1)
+                   and not (webhook_id = any($5))
                  order by next_attempt_at limit $3 for update skip locked)
     returning id, webhook_id, community_id, topic, body, step";
 const LEASE_SQLITE: &str = "update webhook_deliveries set locked_until = $2, lease_id = $4
     where id in (select id from webhook_deliveries
                  where next_attempt_at <= $1 and (locked_until is null or locked_until <= $1)
+                   and hex(webhook_id) not in (select value from json_each($5))
                  order by next_attempt_at limit $3)
     returning id, webhook_id, community_id, topic, body, step";
 
-/// Leases up to `limit` deliveries due at `now` until `until`, under lease `lease_id`.
+/// Leases up to `limit` deliveries due at `now` until `until`, under lease `lease_id`, for any
+/// webhook but those in `except`.
 pub async fn lease(
     db: &Db,
     now: DateTime<Utc>,
     until: DateTime<Utc>,
     lease_id: Uuid,
     limit: i64,
+    except: &[Uuid],
 ) -> StoreResult<Vec<LeasedDelivery>> {
     match db {
         Db::Postgres(pool) => Ok(sqlx::query_as(LEASE_PG)
@@ -81,15 +87,21 @@ pub async fn lease(
             .bind(until)
             .bind(limit)
             .bind(lease_id)
+            .bind(except)
             .fetch_all(pool)
             .await?),
         Db::Sqlite(pool) => {
+            let except: Vec<String> = except
+                .iter()
+                .map(|id| id.simple().to_string().to_uppercase())
+                .collect();
             let mut tx = pool.begin_write().await?;
             let rows = sqlx::query_as(LEASE_SQLITE)
                 .bind(now)
                 .bind(until)
                 .bind(limit)
                 .bind(lease_id)
+                .bind(Json(except))
                 .fetch_all(&mut *tx)
                 .await?;
             tx.commit().await?;

@@ -1,6 +1,7 @@
-//! Sending deliveries: one HTTP client per instance, and the slots that bound how many are in
-//! flight (at most `webhook_concurrency`, of which one endpoint takes at most a quarter, so that
-//! a slow or dead endpoint never occupies every slot).
+//! Sending deliveries: one HTTP client per instance, and the slots that bound how many it holds
+//! (at most `webhook_concurrency` leased deliveries in hand; one endpoint sends at most a quarter
+//! of that at once and is leased no more while it holds that many, so a slow or dead endpoint
+//! never occupies the slots of the others).
 //!
 //! The client resolves names itself and connects only to the addresses it checked (public ones,
 //! unless `webhook_allow_private`), so a name that resolved to a public address at registration
@@ -60,11 +61,18 @@ struct Inner {
     timeout: Duration,
     slots: Arc<Semaphore>,
     per_endpoint: usize,
-    in_flight: Mutex<HashMap<Uuid, usize>>,
-    /// A slot came free.
+    endpoints: Mutex<HashMap<Uuid, Share>>,
+    /// A slot came free, or an endpoint fell below its share: there may be work to lease.
     freed: Notify,
     /// Deliveries were queued (by this instance's relay) or made due (a retry, a replay).
     due: Notify,
+}
+
+/// What one endpoint holds: its deliveries in hand (sending or waiting their turn), and the
+/// turns that let at most `per_endpoint` of them send at once.
+struct Share {
+    held: usize,
+    turns: Arc<Semaphore>,
 }
 
 /// The sending side of this instance, shared by its worker and its request handlers.
@@ -79,27 +87,45 @@ impl std::fmt::Debug for Sender {
     }
 }
 
-/// A slot held by one send; given back when dropped.
+/// One leased delivery in hand: a slot of the instance, held until it is sent and recorded.
 pub struct Slot {
     inner: Arc<Inner>,
     webhook_id: Uuid,
-    _permit: OwnedSemaphorePermit,
+    turns: Arc<Semaphore>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Slot {
+    /// Waits for the endpoint's turn: at most its share sends at once, the rest wait here.
+    pub async fn turn(&self) -> Option<OwnedSemaphorePermit> {
+        self.turns.clone().acquire_owned().await.ok()
+    }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut m = self
-            .inner
-            .in_flight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = m.get_mut(&self.webhook_id) {
-            *n -= 1;
-            if *n == 0 {
-                m.remove(&self.webhook_id);
+        let fell_below_share = {
+            let mut m = self
+                .inner
+                .endpoints
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            match m.get_mut(&self.webhook_id) {
+                Some(share) => {
+                    share.held -= 1;
+                    let below = share.held + 1 == self.inner.per_endpoint;
+                    if share.held == 0 {
+                        m.remove(&self.webhook_id);
+                    }
+                    below
+                }
+                None => false,
             }
+        };
+        drop(self.permit.take());
+        if fell_below_share || self.inner.slots.available_permits() == 1 {
+            self.inner.freed.notify_one();
         }
-        self.inner.freed.notify_one();
     }
 }
 
@@ -125,38 +151,58 @@ impl Sender {
                 timeout: config.webhook_timeout,
                 slots: Arc::new(Semaphore::new(config.webhook_concurrency)),
                 per_endpoint,
-                in_flight: Mutex::new(HashMap::new()),
+                endpoints: Mutex::new(HashMap::new()),
                 freed: Notify::new(),
                 due: Notify::new(),
             }),
         })
     }
 
-    pub fn free_slots(&self) -> usize {
-        self.inner.slots.available_permits()
+    /// How many more deliveries this instance may take in hand now, in one lease: its free
+    /// slots, and never more than one endpoint's share.
+    pub fn room(&self) -> usize {
+        self.inner
+            .slots
+            .available_permits()
+            .min(self.inner.per_endpoint)
     }
 
-    /// A slot for a send to `webhook_id`, unless every slot, or the endpoint's share, is taken.
-    pub fn try_slot(&self, webhook_id: Uuid) -> Option<Slot> {
-        let mut m = self
+    /// The endpoints that hold their share already: the next lease leaves them out, so that
+    /// neither a slow endpoint nor a long queue for one takes the slots of the others.
+    pub fn full_endpoints(&self) -> Vec<Uuid> {
+        let m = self
             .inner
-            .in_flight
+            .endpoints
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let n = m.entry(webhook_id).or_default();
-        if *n >= self.inner.per_endpoint {
-            return None;
-        }
+        m.iter()
+            .filter(|(_, s)| s.held >= self.inner.per_endpoint)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Takes a leased delivery for `webhook_id` in hand; `None` when no slot is free.
+    pub fn take(&self, webhook_id: Uuid) -> Option<Slot> {
         let permit = self.inner.slots.clone().try_acquire_owned().ok()?;
-        *n += 1;
+        let mut m = self
+            .inner
+            .endpoints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let share = m.entry(webhook_id).or_insert_with(|| Share {
+            held: 0,
+            turns: Arc::new(Semaphore::new(self.inner.per_endpoint)),
+        });
+        share.held += 1;
         Some(Slot {
             inner: self.inner.clone(),
             webhook_id,
-            _permit: permit,
+            turns: share.turns.clone(),
+            permit: Some(permit),
         })
     }
 
-    /// Resolves when a slot comes free (at once if one came free since the last call).
+    /// Resolves when there may be room for more (at once if there was since the last call).
     pub async fn slot_freed(&self) {
         self.inner.freed.notified().await
     }

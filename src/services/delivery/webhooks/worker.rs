@@ -5,8 +5,9 @@
 //!
 //! It runs in every instance; leases keep two from sending one delivery at the same time, and a
 //! delivery whose holder died is sent again when the lease runs out (at least once: the
-//! receiver sees the same `webhook-id`). It never waits for a send to lease more work, so a
-//! slow endpoint holds only its own slots.
+//! receiver sees the same `webhook-id`). It never waits for a send to lease more work, and an
+//! endpoint that holds its share is leased nothing more until it sends, so a slow endpoint
+//! holds only its own slots.
 
 use std::collections::HashMap;
 use std::time::Duration as StdDuration;
@@ -26,29 +27,50 @@ use crate::store::delivery::webhook_deliveries::{
     AttemptRecord, DisabledAlert, Endpoint, LeasedDelivery, Next,
 };
 
-/// Beyond the request's own timeout, how long a lease lasts (writing the record).
+/// How long a lease lasts beyond twice the request's timeout (a delivery may wait one turn of
+/// its endpoint, then send): time to write the record.
 const LEASE_MARGIN_SECONDS: i64 = 30;
-/// An endpoint with all its slots taken gets its next delivery back after this long.
-const BUSY_ENDPOINT_DELAY_MS: i64 = 500;
 
-/// Leases what is due at `now`, up to the free slots, and starts sending it in `tasks` (each
-/// task's result: whether its record was written). How many were leased and how many asked.
+/// What one lease brought.
+struct Leased {
+    /// Deliveries leased.
+    got: usize,
+    /// How many were asked for.
+    asked: usize,
+    /// Some endpoints were left out, holding their share: more may be due once they send.
+    left_out: bool,
+}
+
+/// Leases what is due at `now`, as much as there is room for, and starts sending it in `tasks`
+/// (each task's result: whether its record was written).
 async fn start_due(
     ctx: &AppState,
     now: DateTime<Utc>,
     tasks: &mut JoinSet<bool>,
-) -> ServiceResult<(usize, usize)> {
-    let asked = ctx.webhooks.free_slots();
+) -> ServiceResult<Leased> {
+    let asked = ctx.webhooks.room();
+    let except = ctx.webhooks.full_endpoints();
+    let left_out = !except.is_empty();
     if asked == 0 {
-        return Ok((0, 0));
+        return Ok(Leased {
+            got: 0,
+            asked,
+            left_out,
+        });
     }
     let timeout = Duration::from_std(ctx.webhooks.timeout()).unwrap_or(Duration::seconds(10));
     let lease_id = Uuid::now_v7();
-    let until = now + timeout + Duration::seconds(LEASE_MARGIN_SECONDS);
-    let leased =
-        store::delivery::webhook_deliveries::lease(&ctx.db, now, until, lease_id, asked as i64)
-            .await?;
-    let n = leased.len();
+    let until = now + timeout * 2 + Duration::seconds(LEASE_MARGIN_SECONDS);
+    let leased = store::delivery::webhook_deliveries::lease(
+        &ctx.db,
+        now,
+        until,
+        lease_id,
+        asked as i64,
+        &except,
+    )
+    .await?;
+    let got = leased.len();
     let mut endpoints: HashMap<Uuid, Option<Endpoint>> = HashMap::new();
     for d in leased {
         let endpoint = match endpoints.get(&d.webhook_id) {
@@ -60,24 +82,35 @@ async fn start_due(
                 e
             }
         };
-        let put_back =
-            |at| store::delivery::webhook_deliveries::put_back(&ctx.db, d.id, lease_id, at);
         match endpoint {
             // Deleted meanwhile: its deliveries went with it.
             None => {}
             // Turned off meanwhile: parked until it is turned on.
-            Some(e) if !e.active => put_back(None).await?,
-            Some(e) => match ctx.webhooks.try_slot(d.webhook_id) {
+            Some(e) if !e.active => {
+                store::delivery::webhook_deliveries::put_back(&ctx.db, d.id, lease_id, None).await?
+            }
+            Some(e) => match ctx.webhooks.take(d.webhook_id) {
                 Some(slot) => {
                     tasks.spawn(send(ctx.clone(), d, e, lease_id, now, slot));
                 }
+                // Another lease of this instance took the room: due again at once.
                 None => {
-                    put_back(Some(now + Duration::milliseconds(BUSY_ENDPOINT_DELAY_MS))).await?
+                    store::delivery::webhook_deliveries::put_back(
+                        &ctx.db,
+                        d.id,
+                        lease_id,
+                        Some(now),
+                    )
+                    .await?
                 }
             },
         }
     }
-    Ok((n, asked))
+    Ok(Leased {
+        got,
+        asked,
+        left_out,
+    })
 }
 
 /// Sends one delivery and records the attempt; whether the record was written.
@@ -87,8 +120,9 @@ async fn send(
     e: Endpoint,
     lease_id: Uuid,
     now: DateTime<Utc>,
-    _slot: Slot,
+    slot: Slot,
 ) -> bool {
+    let _turn = slot.turn().await;
     let key = ctx.vault.decrypt(&e.secret).ok().and_then(|s| key_of(&s));
     let sent = match key {
         Some(key) => {
@@ -170,11 +204,18 @@ pub async fn deliver(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize>
     let mut recorded = 0;
     loop {
         let mut tasks = JoinSet::new();
-        let (leased, _) = start_due(ctx, now, &mut tasks).await?;
+        let mut leased_any = false;
+        loop {
+            let l = start_due(ctx, now, &mut tasks).await?;
+            leased_any |= l.got > 0;
+            if l.got == 0 || l.got < l.asked || ctx.webhooks.room() == 0 {
+                break;
+            }
+        }
         while let Some(done) = tasks.join_next().await {
             recorded += usize::from(done.unwrap_or(false));
         }
-        if leased == 0 {
+        if !leased_any {
             return Ok(recorded);
         }
     }
@@ -193,23 +234,23 @@ pub fn spawn(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             while tasks.try_join_next().is_some() {}
-            let more = match start_due(&ctx, store::now(), &mut tasks).await {
-                // Every free slot was filled: there may be more due.
-                Ok((leased, asked)) => leased > 0 && leased == asked,
+            let (more, left_out) = match start_due(&ctx, store::now(), &mut tasks).await {
+                // As much as there was room for: there may be more due.
+                Ok(l) => (l.got > 0 && l.got == l.asked, l.left_out),
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook worker failed");
-                    false
+                    (false, false)
                 }
             };
             if *stop.borrow() {
                 break;
             }
-            if more && ctx.webhooks.free_slots() > 0 {
+            if more && ctx.webhooks.room() > 0 {
                 continue;
             }
             tokio::select! {
                 _ = stop.changed() => break,
-                _ = ctx.webhooks.slot_freed(), if more => {}
+                _ = ctx.webhooks.slot_freed(), if more || left_out => {}
                 _ = ctx.webhooks.woken() => {}
                 _ = tick.tick() => {}
             }
