@@ -57,6 +57,18 @@ pub struct Config {
     /// How long a lease on timers lasts: a holder that crashed gives its timers back after this.
     /// A leased timer not started within half of it is handed back rather than run late.
     pub timer_lease: Duration,
+    /// Webhook receivers may be at private, loopback, link-local or other non-public addresses
+    /// (a closed network; tests). Off: refused at registration and again at connection time.
+    pub webhook_allow_private: bool,
+    /// Webhook URLs may be plain `http` (else `https` only).
+    pub webhook_allow_http: bool,
+    /// How often the webhook worker looks for due deliveries when it has nothing in hand; zero
+    /// turns it off in this instance. Any number of instances may run it.
+    pub webhook_interval: Duration,
+    /// Deliveries one instance sends at once; one endpoint takes at most a quarter of them.
+    pub webhook_concurrency: usize,
+    /// How long a receiver has to answer a delivery.
+    pub webhook_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +187,11 @@ impl Config {
             timer_batch: positive("HUYING_TIMER_BATCH", 32)?,
             timer_concurrency: positive("HUYING_TIMER_CONCURRENCY", 2 * cores)?,
             timer_lease: Duration::from_secs(positive("HUYING_TIMER_LEASE_SECS", 20)?),
+            webhook_allow_private: parsed("HUYING_WEBHOOK_ALLOW_PRIVATE", false)?,
+            webhook_allow_http: parsed("HUYING_WEBHOOK_ALLOW_HTTP", false)?,
+            webhook_interval: Duration::from_millis(parsed("HUYING_WEBHOOK_INTERVAL_MS", 200u64)?),
+            webhook_concurrency: parsed("HUYING_WEBHOOK_CONCURRENCY", 64usize)?.max(1),
+            webhook_timeout: Duration::from_millis(parsed("HUYING_WEBHOOK_TIMEOUT_MS", 10_000u64)?),
         })
     }
 }

@@ -48,6 +48,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     );
     let passwords =
         PasswordHashing::new(config.password_hash_concurrency, config.password_hash_wait);
+    let webhooks = crate::services::delivery::webhooks::sender::Sender::new(&config)?;
     Ok(AppState {
         db,
         jwt,
@@ -56,6 +57,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         config,
         resident_hooks: std::sync::Arc::new(crate::services::visits::records::VisitsOnResidents),
         inbox_signal: Default::default(),
+        webhooks,
     })
 }
 
@@ -180,6 +182,15 @@ impl Application {
                 stopped,
             );
             workers.push(("relay", stop, task));
+        }
+        if !state.config.webhook_interval.is_zero() {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let task = crate::services::delivery::webhooks::worker::spawn(
+                state.clone(),
+                state.config.webhook_interval,
+                stopped,
+            );
+            workers.push(("webhooks", stop, task));
         }
         Ok(Self {
             server,

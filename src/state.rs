@@ -20,4 +20,6 @@ pub struct AppState {
     pub resident_hooks: Arc<dyn ResidentHooks>,
     /// Wakes this process's live streams.
     pub inbox_signal: InboxSignal,
+    /// Sends webhook deliveries (the client and its slots).
+    pub webhooks: crate::services::delivery::webhooks::sender::Sender,
 }

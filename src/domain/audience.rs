@@ -18,6 +18,8 @@ pub enum Audience {
     GridWorkers,
     /// The care team of the visit's plan.
     CareTeam,
+    /// The community's admins (who run its webhooks).
+    CommunityAdmins,
 }
 
 /// One row of the table.
@@ -70,6 +72,8 @@ pub const RULES: &[Rule] = &[
     rule("visit.missed", STAFF_SIDE, false),
     rule("visit.due", &[CareTeam], true),
     rule("visit.major_change", &[CareTeam], true),
+    // A third-party system no longer hears from the community: its webhook was turned off.
+    rule("webhook.disabled", &[CommunityAdmins], false),
 ];
 
 const fn rule(topic: &'static str, to: &'static [Audience], wechat: bool) -> Rule {
@@ -111,6 +115,7 @@ mod tests {
         assert_eq!(to("visit.missed"), [Dispatchers, GridWorkers]);
         assert_eq!(to("visit.due"), [CareTeam]);
         assert_eq!(to("visit.major_change"), [CareTeam]);
+        assert_eq!(to("webhook.disabled"), [CommunityAdmins]);
         // The timeline's own bookkeeping tells nobody.
         for k in [
             "help_request.placed",
@@ -133,7 +138,10 @@ mod tests {
     #[test]
     fn staff_only_kinds_go_to_no_mini_program() {
         for r in RULES {
-            if r.to.iter().all(|a| matches!(a, Dispatchers | GridWorkers)) {
+            if r.to
+                .iter()
+                .all(|a| matches!(a, Dispatchers | GridWorkers | CommunityAdmins))
+            {
                 assert!(!r.wechat, "{}", r.topic);
             }
         }

@@ -21,6 +21,7 @@ pub mod urgency;
 pub mod validation;
 pub mod visit;
 pub mod volunteer;
+pub mod webhook;
 
 pub use validation::{FieldError, Fields};
 

@@ -214,6 +214,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Forbidden(c) => ApiError::Forbidden(c),
             ServiceError::Validation(errs) => ApiError::Validation(errs),
             ServiceError::Conflict(c) => ApiError::Conflict(c),
+            ServiceError::Unprocessable(c) => ApiError::Unprocessable(c),
             ServiceError::StaleVersion => ApiError::PreconditionFailed,
             ServiceError::Unauthorized(c) => ApiError::Unauthorized(c),
             ServiceError::TooManyAttempts { retry_after_secs } => {

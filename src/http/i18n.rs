@@ -429,6 +429,16 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "You cannot revoke your own admin role.",
         "不能撤销自己的管理员角色。",
     ),
+    (
+        "webhook_url_not_allowed",
+        "The webhook URL must point to a public address.",
+        "推送地址必须指向公网地址。",
+    ),
+    (
+        "webhook_inactive",
+        "The webhook is turned off; turn it on first.",
+        "该推送地址已停用，请先启用。",
+    ),
 ];
 
 pub fn text(code: &str, lang: Lang) -> &'static str {

@@ -21,6 +21,7 @@ use super::error::ApiError;
 use super::extract::{RequestId, bearer, read_body};
 use super::i18n::Lang;
 use super::middleware::finish_problem;
+use super::respond::{OneTimeSecret, without_secret};
 use crate::crypto::sha256_hex;
 use crate::state::AppState;
 use crate::store::idempotency::{self, Claim, ClaimOf, Hold, IdempotencyRow, StoredResponse};
@@ -46,6 +47,7 @@ fn subject_url(kind: &str, id: Uuid) -> Option<String> {
         "community" => "communities",
         "service_type" => "service-types",
         "invitation" => "invitations",
+        "webhook" => "webhooks",
         _ => return None,
     };
     Some(format!("/api/v1/{collection}/{id}"))
@@ -157,11 +159,16 @@ pub async fn idempotency(
             ));
         }
     };
+    // A secret shown once is not kept: a replay answers without it.
+    let kept = head
+        .extensions()
+        .get::<OneTimeSecret>()
+        .map(|_| without_secret(&bytes));
     let stored = StoredResponse {
         status: status.as_u16(),
         content_type: content_type.as_deref(),
         etag: etag.as_deref(),
-        body: &bytes,
+        body: kept.as_deref().unwrap_or(&bytes),
     };
     if let Err(e) = idempotency::complete(&ctx.db, &hold, stored).await {
         tracing::error!(error = %e, "could not store idempotent response");

@@ -40,6 +40,22 @@ pub fn items<T: Serialize>(items: Vec<T>) -> HttpResponse {
     HttpResponse::Ok().json(Items { items })
 }
 
+/// Marks an answer that carries a secret shown once (`secret`): the copy kept for a retry with
+/// the same `Idempotency-Key` leaves it out.
+#[derive(Debug, Clone, Copy)]
+pub struct OneTimeSecret;
+
+/// `answer` without its top-level `secret`.
+pub fn without_secret(answer: &[u8]) -> Vec<u8> {
+    match serde_json::from_slice::<Value>(answer) {
+        Ok(Value::Object(mut m)) => {
+            m.remove("secret");
+            serde_json::to_vec(&m).unwrap_or_default()
+        }
+        _ => answer.to_vec(),
+    }
+}
+
 pub fn no_content() -> HttpResponse {
     HttpResponse::NoContent().finish()
 }

@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, Route, guard, web};
 
 use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
-use super::handlers::delivery::notifications;
+use super::handlers::delivery::{notifications, webhooks};
 use super::handlers::registry::{
     communities, grids, invitations, residents, service_types, teams, volunteers,
 };
@@ -157,6 +157,16 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/me/notifications/unread-count" => notifications::unread_count,
         post "/api/v1/me/notifications/read-all" => notifications::read_all,
         post "/api/v1/me/notifications/{id}/read" => notifications::read,
+
+        // Webhooks for third-party systems.
+        post "/api/v1/communities/{id}/webhooks" => webhooks::create => "/api/v1/webhooks/{id}",
+        get "/api/v1/communities/{id}/webhooks" => webhooks::list,
+        get "/api/v1/webhooks/{id}" => webhooks::get,
+        patch "/api/v1/webhooks/{id}" => webhooks::update,
+        delete "/api/v1/webhooks/{id}" => webhooks::delete,
+        get "/api/v1/webhooks/{id}/deliveries" => webhooks::deliveries,
+        post "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry" => webhooks::retry,
+        post "/api/v1/webhooks/{id}/replay" => webhooks::replay,
     ]
 }
 

@@ -32,6 +32,9 @@ pub enum ServiceError {
     Validation(Vec<FieldError>),
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// Well-formed but refused as a whole, with its own problem code (422).
+    #[error("unprocessable: {0}")]
+    Unprocessable(&'static str),
     #[error("stale version")]
     StaleVersion,
     #[error("unauthorized: {0}")]

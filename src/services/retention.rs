@@ -1,6 +1,6 @@
 //! What is kept only for a while: idempotency keys and their stored answers, for
 //! `Config.idempotency_ttl` (24 h by default), and delivered outbox events, for
-//! `Config.outbox_retention` (30 days). The sweeper prunes a bounded batch per tick, so a
+//! `Config.outbox_retention` (30 days), as are finished webhook deliveries. The sweeper prunes a bounded batch per tick, so a
 //! tick costs what has expired, never what exists.
 
 use chrono::{DateTime, Duration, Utc};
@@ -17,5 +17,6 @@ pub async fn prune(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<u64> {
     let keys = store::idempotency::prune(&ctx.db, now - ttl, BATCH).await?;
     let keep = Duration::from_std(ctx.config.outbox_retention).unwrap_or(Duration::days(30));
     let events = store::delivery::outbox::prune(&ctx.db, now - keep, BATCH).await?;
-    Ok(keys + events)
+    let deliveries = store::delivery::webhook_deliveries::prune(&ctx.db, now - keep, BATCH).await?;
+    Ok(keys + events + deliveries)
 }

@@ -31,3 +31,6 @@ mod text_input;
 mod timers_shared;
 mod visits;
 mod volunteers;
+mod webhook_deliveries;
+mod webhook_receiver;
+mod webhooks;

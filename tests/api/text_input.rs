@@ -47,6 +47,7 @@ struct Fixtures {
     w: World,
     help_request: String,
     user: String,
+    webhook: String,
 }
 
 impl Fixtures {
@@ -54,10 +55,18 @@ impl Fixtures {
         let w = world(1, json!({})).await;
         let help_request = w.place(&w.resident_token, json!({})).await.expect(201).id();
         let (user, _) = w.app.user("dispatcher", Some(&w.c)).await;
+        let webhook = w
+            .app
+            .created(
+                &format!("/api/v1/communities/{}/webhooks", w.c),
+                json!({"url": "https://hooks.example.org/in", "event_kinds": ["*"]}),
+            )
+            .await;
         Self {
             w,
             help_request,
             user,
+            webhook,
         }
     }
 
@@ -80,6 +89,7 @@ impl Fixtures {
                 ("users", "{id}") => &self.user,
                 ("grids", "{id}") => &self.w.grid,
                 ("service-types", "{id}") => &self.w.service_type,
+                ("webhooks", "{id}") => &self.webhook,
                 _ => return None,
             };
             out.push(id.clone());

@@ -58,6 +58,9 @@ pub async fn of(ctx: &AppState, e: &OutboxEvent) -> ServiceResult<Told> {
                             users.extend(find::grid_workers(&ctx.db, g).await?);
                         }
                     }
+                    Audience::CommunityAdmins => {
+                        users.extend(find::community_admins(&ctx.db, f.community_id).await?)
+                    }
                     Audience::CareTeam => {}
                 }
             }
@@ -86,6 +89,17 @@ pub async fn of(ctx: &AppState, e: &OutboxEvent) -> ServiceResult<Told> {
                         (None, None) => {}
                     },
                     _ => {}
+                }
+            }
+        }
+        "webhook" => {
+            let Some(f) = find::webhook_facts(&ctx.db, e.aggregate_id).await? else {
+                return Ok(Told::default());
+            };
+            params = json!({"description": f.description, "reason": data.get("reason")});
+            for a in rule.to {
+                if *a == Audience::CommunityAdmins {
+                    users.extend(find::community_admins(&ctx.db, f.community_id).await?);
                 }
             }
         }

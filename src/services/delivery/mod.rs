@@ -1,6 +1,7 @@
 //! Delivery: every event reaches its people. The relay (`relay`) hands each outbox event to the
 //! channels; `audience` finds who an event concerns by the table in `domain::audience`; the
-//! inbox (`inbox`) is what a person reads and what their live stream sends.
+//! inbox (`inbox`) is what a person reads and what their live stream sends; `webhooks` sends
+//! events to third-party systems.
 //!
 //! May use: `accounts`, `registry`, `requests` and `visits` (an event is about their objects);
 //! nothing uses delivery but startup, which runs the relay.
@@ -9,3 +10,4 @@ pub mod audience;
 pub mod inbox;
 pub mod relay;
 pub mod signal;
+pub mod webhooks;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use crate::services::ServiceResult;
-use crate::services::delivery::audience;
+use crate::services::delivery::{audience, webhooks};
 use crate::state::AppState;
 use crate::store;
 use crate::store::delivery::notifications::NewNotification;
@@ -60,10 +60,17 @@ async fn hand_over(ctx: &AppState, e: &OutboxEvent, now: DateTime<Utc>) -> Servi
             created_at: now,
         })
         .collect();
-    let h = Handover { notifications };
+    let webhook_deliveries = webhooks::fanout::plan(ctx, e, now).await?;
+    let h = Handover {
+        notifications,
+        webhook_deliveries,
+    };
     let handed = store::delivery::outbox::hand_over(&ctx.db, e, &h, now).await?;
     if handed {
         ctx.inbox_signal.told(&told.users);
+        if !h.webhook_deliveries.is_empty() {
+            ctx.webhooks.wake();
+        }
     }
     Ok(handed)
 }

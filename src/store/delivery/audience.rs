@@ -1,7 +1,7 @@
 //! The people an event concerns, found through the objects it is about. Every query keeps to
 //! active users, and to the rules by which those users may read the object (DESIGN §3): the
 //! volunteer an offer was made to, the resident's own account, the grid workers serving the
-//! object's grid, the community's dispatchers, a plan's care team.
+//! object's grid, the community's dispatchers or admins, a plan's care team.
 
 use uuid::Uuid;
 
@@ -63,6 +63,27 @@ const DISPATCHERS: &str = "select g.user_id from role_grants g join users u on u
 
 pub async fn dispatchers(db: &Db, community_id: Uuid) -> StoreResult<Vec<Uuid>> {
     on_db!(db, pool => Ok(sqlx::query_scalar(DISPATCHERS).bind(community_id).fetch_all(pool).await?))
+}
+
+const COMMUNITY_ADMINS: &str =
+    "select g.user_id from role_grants g join users u on u.id = g.user_id
+    where g.community_id = $1 and g.role = 'community_admin' and u.active order by g.user_id";
+
+pub async fn community_admins(db: &Db, community_id: Uuid) -> StoreResult<Vec<Uuid>> {
+    on_db!(db, pool => Ok(sqlx::query_scalar(COMMUNITY_ADMINS).bind(community_id).fetch_all(pool).await?))
+}
+
+/// What the audience queries need to know about a webhook.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WebhookFacts {
+    pub community_id: Uuid,
+    pub description: Option<String>,
+}
+
+const WEBHOOK_FACTS: &str = "select community_id, description from webhooks where id = $1";
+
+pub async fn webhook_facts(db: &Db, webhook_id: Uuid) -> StoreResult<Option<WebhookFacts>> {
+    on_db!(db, pool => Ok(sqlx::query_as(WEBHOOK_FACTS).bind(webhook_id).fetch_optional(pool).await?))
 }
 
 const GRID_WORKERS: &str = concat!(

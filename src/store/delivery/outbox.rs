@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::store::delivery::notifications::{
     INSERT_NOTIFICATION, NewNotification, bind_notification,
 };
+use crate::store::delivery::webhook_deliveries::{INSERT_DELIVERY, NewDelivery, bind_delivery};
 use crate::store::{BeginWrite, Db, StoreResult, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -70,6 +71,8 @@ pub async fn lease(
 #[derive(Debug, Default)]
 pub struct Handover {
     pub notifications: Vec<NewNotification>,
+    /// One per active webhook of the event's community that follows its kind.
+    pub webhook_deliveries: Vec<NewDelivery>,
 }
 
 const MARK: &str = "update outbox set delivered_at = $2, locked_until = null where id = $1 and delivered_at is null";
@@ -100,6 +103,9 @@ pub async fn hand_over(
         }
         for note in &h.notifications {
             bind_notification!(sqlx::query(INSERT_NOTIFICATION), note).execute(&mut *tx).await?;
+        }
+        for d in &h.webhook_deliveries {
+            bind_delivery!(sqlx::query(INSERT_DELIVERY), d).execute(&mut *tx).await?;
         }
         if notify {
             for user in &told {

@@ -39,6 +39,7 @@ pub struct NotificationView {
 fn href(kind: &str, id: Uuid) -> String {
     match kind {
         "visit" => format!("/api/v1/visits/{id}"),
+        "webhook" => format!("/api/v1/webhooks/{id}"),
         _ => format!("/api/v1/help-requests/{id}"),
     }
 }

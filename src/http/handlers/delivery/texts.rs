@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::http::i18n::Lang;
 
 /// `(title, body)` of an inbox item of `kind` with `params` (`service`, `deadline`,
-/// `window_start`, `reason`).
+/// `window_start`, `reason`, `description`).
 pub fn words(kind: &str, params: &Value, lang: Lang) -> (String, String) {
     let service = params["service"].as_str().unwrap_or("");
     let day = params["window_start"]
@@ -104,6 +104,26 @@ pub fn words(kind: &str, params: &Value, lang: Lang) -> (String, String) {
             "一位居民发生重大变故，请尽快走访。".to_string(),
             "A resident had a major change; please visit soon.".to_string(),
         ),
+        "webhook.disabled" => {
+            let name = params["description"].as_str().unwrap_or("");
+            let gone = params["reason"].as_str() == Some("gone");
+            (
+                "推送地址已停用",
+                "Webhook turned off",
+                if gone {
+                    format!("接收方表示推送地址{name}已不存在，已停止推送。")
+                } else {
+                    format!("推送地址{name}多次推送失败，已停止推送；请检查后重新启用。")
+                },
+                if gone {
+                    format!("The receiver of webhook {name} says it is gone; nothing more is sent.")
+                } else {
+                    format!(
+                        "Deliveries to webhook {name} kept failing, so it was turned off; check it and turn it on again."
+                    )
+                },
+            )
+        }
         _ => ("新消息", "New notification", String::new(), String::new()),
     };
     if zh {
