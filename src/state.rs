@@ -20,4 +20,6 @@ pub struct AppState {
     pub resident_hooks: Arc<dyn ResidentHooks>,
     /// Wakes this process's live streams.
     pub inbox_signal: InboxSignal,
+    /// The WeChat server API, with its token cache.
+    pub wechat: crate::wechat::WechatApi,
 }

@@ -21,6 +21,8 @@ pub mod urgency;
 pub mod validation;
 pub mod visit;
 pub mod volunteer;
+pub mod wechat_message;
+pub mod wechat_template;
 
 pub use validation::{FieldError, Fields};
 

@@ -46,6 +46,7 @@ fn subject_url(kind: &str, id: Uuid) -> Option<String> {
         "community" => "communities",
         "service_type" => "service-types",
         "invitation" => "invitations",
+        "wechat_app" => "wechat-apps",
         _ => return None,
     };
     Some(format!("/api/v1/{collection}/{id}"))

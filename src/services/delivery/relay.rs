@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use crate::services::ServiceResult;
-use crate::services::delivery::audience;
+use crate::services::delivery::{audience, wechat};
 use crate::state::AppState;
 use crate::store;
 use crate::store::delivery::notifications::NewNotification;
@@ -60,7 +60,11 @@ async fn hand_over(ctx: &AppState, e: &OutboxEvent, now: DateTime<Utc>) -> Servi
             created_at: now,
         })
         .collect();
-    let h = Handover { notifications };
+    let wechat_messages = wechat::plan::plan(ctx, e, &told, now).await?;
+    let h = Handover {
+        notifications,
+        wechat_messages,
+    };
     let handed = store::delivery::outbox::hand_over(&ctx.db, e, &h, now).await?;
     if handed {
         ctx.inbox_signal.told(&told.users);

@@ -12,6 +12,9 @@ use uuid::Uuid;
 use crate::store::delivery::notifications::{
     INSERT_NOTIFICATION, NewNotification, bind_notification,
 };
+use crate::store::delivery::wechat_messages::{
+    INSERT_WECHAT_MESSAGE, NewWechatMessage, bind_wechat_message,
+};
 use crate::store::{BeginWrite, Db, StoreResult, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -70,6 +73,7 @@ pub async fn lease(
 #[derive(Debug, Default)]
 pub struct Handover {
     pub notifications: Vec<NewNotification>,
+    pub wechat_messages: Vec<NewWechatMessage>,
 }
 
 const MARK: &str = "update outbox set delivered_at = $2, locked_until = null where id = $1 and delivered_at is null";
@@ -100,6 +104,9 @@ pub async fn hand_over(
         }
         for note in &h.notifications {
             bind_notification!(sqlx::query(INSERT_NOTIFICATION), note).execute(&mut *tx).await?;
+        }
+        for m in &h.wechat_messages {
+            bind_wechat_message!(sqlx::query(INSERT_WECHAT_MESSAGE), m).execute(&mut *tx).await?;
         }
         if notify {
             for user in &told {
