@@ -192,6 +192,9 @@ pub fn test_config(url: &str) -> Config {
     // Tests make time pass by calling the sweeper themselves; a background one would race them.
     c.sweep_interval = std::time::Duration::ZERO;
     c.relay_interval = std::time::Duration::ZERO;
+    c.wechat_send_interval = std::time::Duration::ZERO;
+    // Nothing calls the internet: a test that sends to WeChat starts a stand-in.
+    c.wechat_api_base = "http://127.0.0.1:9".into();
     c
 }
 

@@ -29,3 +29,6 @@ mod startup;
 mod text_input;
 mod visits;
 mod volunteers;
+mod wechat_apps;
+mod wechat_messages;
+mod wechat_stand_in;

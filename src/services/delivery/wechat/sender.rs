@@ -36,16 +36,20 @@ pub async fn send_due(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize
         let leased =
             store::delivery::wechat_messages::lease(&ctx.db, now, lease_until, BATCH).await?;
         let n = leased.len();
-        let mut apps: HashMap<Uuid, Option<AppCredentials>> = HashMap::new();
+        let mut apps: HashMap<Uuid, Credentials> = HashMap::new();
         for m in &leased {
-            if !apps.contains_key(&m.app) {
-                apps.insert(m.app, wechat_apps::credentials(ctx, m.app).await?);
+            if let std::collections::hash_map::Entry::Vacant(e) = apps.entry(m.app) {
+                e.insert(
+                    wechat_apps::credentials(ctx, m.app)
+                        .await
+                        .map_err(|e| e.to_string()),
+                );
             }
         }
         let apps = &apps;
         let results: Vec<ServiceResult<()>> = futures_util::stream::iter(leased)
             .map(|m| {
-                let app = apps.get(&m.app).cloned().flatten();
+                let app = apps.get(&m.app).cloned().unwrap_or(Ok(None));
                 attempt(ctx, m, app, now)
             })
             .buffer_unordered(CONCURRENCY)
@@ -64,18 +68,26 @@ pub async fn send_due(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize
     }
 }
 
+/// An app's credentials; none when it is inactive or gone; an error when they could not be
+/// read (the database away): then the message is tried again like any failed attempt.
+type Credentials = Result<Option<AppCredentials>, String>;
+
 async fn attempt(
     ctx: &AppState,
     m: Leased,
-    app: Option<AppCredentials>,
+    app: Credentials,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
     let outcome = match app {
-        None => Outcome::Final(
+        Err(e) => match after_failure(None, m.attempts) {
+            Next::Final(status) => Outcome::Final(status, e),
+            Next::RetryIn(wait) => Outcome::RetryAt(now + wait, e),
+        },
+        Ok(None) => Outcome::Final(
             MessageStatus::Failed,
             "the WeChat app is inactive or gone".into(),
         ),
-        Some(app) => {
+        Ok(Some(app)) => {
             let msg = SubscribeMessage {
                 touser: &m.openid,
                 template_id: &m.template_id,
