@@ -69,6 +69,15 @@ pub struct Config {
     pub webhook_concurrency: usize,
     /// How long a receiver has to answer a delivery.
     pub webhook_timeout: Duration,
+    /// Where the WeChat server API is (`HUYING_WECHAT_API_BASE`): WeChat's own in production, a
+    /// stand-in in tests.
+    pub wechat_api_base: String,
+    /// `miniprogram_state` of subscription messages: `formal`, `trial` or `developer` (which
+    /// build of the mini-program a message opens).
+    pub wechat_miniprogram_state: String,
+    /// How often the sender looks for due WeChat messages; zero turns it off in this instance.
+    /// Any number of instances may run it.
+    pub wechat_send_interval: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +127,22 @@ fn parse_origins(list: &str) -> Result<Vec<String>, String> {
             }
         })
         .collect()
+}
+
+/// `http(s)://host[:port][/path]`, without a trailing slash.
+fn parse_base_url(url: &str) -> Result<String, String> {
+    let u = url.trim().trim_end_matches('/');
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"))
+        .unwrap_or("");
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || u.contains(['?', '#', ' ']) {
+        return Err(format!(
+            "{url:?} is not a base URL like https://api.weixin.qq.com"
+        ));
+    }
+    Ok(u.to_string())
 }
 
 impl Config {
@@ -192,6 +217,30 @@ impl Config {
             webhook_interval: Duration::from_millis(parsed("HUYING_WEBHOOK_INTERVAL_MS", 200u64)?),
             webhook_concurrency: parsed("HUYING_WEBHOOK_CONCURRENCY", 64usize)?.max(1),
             webhook_timeout: Duration::from_millis(parsed("HUYING_WEBHOOK_TIMEOUT_MS", 10_000u64)?),
+            wechat_api_base: parse_base_url(
+                &var("HUYING_WECHAT_API_BASE")
+                    .unwrap_or_else(|| "https://api.weixin.qq.com".into()),
+            )
+            .map_err(|problem| ConfigError {
+                name: "HUYING_WECHAT_API_BASE",
+                problem,
+            })?,
+            wechat_miniprogram_state: match var("HUYING_WECHAT_MINIPROGRAM_STATE") {
+                None => "formal".into(),
+                Some(s) if ["formal", "trial", "developer"].contains(&s.trim()) => {
+                    s.trim().to_string()
+                }
+                Some(s) => {
+                    return Err(ConfigError {
+                        name: "HUYING_WECHAT_MINIPROGRAM_STATE",
+                        problem: format!("{s:?} is not formal, trial or developer"),
+                    });
+                }
+            },
+            wechat_send_interval: Duration::from_millis(parsed(
+                "HUYING_WECHAT_SEND_INTERVAL_MS",
+                1000u64,
+            )?),
         })
     }
 }
@@ -215,6 +264,21 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_urls_lose_their_trailing_slash() {
+        assert_eq!(
+            parse_base_url("https://api.weixin.qq.com/").unwrap(),
+            "https://api.weixin.qq.com"
+        );
+        assert_eq!(
+            parse_base_url("http://127.0.0.1:9/wx").unwrap(),
+            "http://127.0.0.1:9/wx"
+        );
+        for bad in ["", "api.weixin.qq.com", "https://", "http://x?a=1"] {
+            assert!(parse_base_url(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn cors_origins_are_a_list_of_origins() {

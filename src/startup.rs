@@ -49,6 +49,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let passwords =
         PasswordHashing::new(config.password_hash_concurrency, config.password_hash_wait);
     let webhooks = crate::services::delivery::webhooks::sender::Sender::new(&config)?;
+    let wechat = crate::wechat::WechatApi::new(&config.wechat_api_base);
     Ok(AppState {
         db,
         jwt,
@@ -58,6 +59,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         resident_hooks: std::sync::Arc::new(crate::services::visits::records::VisitsOnResidents),
         inbox_signal: Default::default(),
         webhooks,
+        wechat,
     })
 }
 
@@ -134,7 +136,8 @@ pub struct Application {
     server: Server,
     port: u16,
     state: AppState,
-    /// Background work of this instance (sweeper, relay), each stopped by its sender.
+    /// Background work of this instance (sweeper, relay, WeChat sender), each stopped by its
+    /// sender.
     workers: Vec<(
         &'static str,
         tokio::sync::watch::Sender<bool>,
@@ -191,6 +194,15 @@ impl Application {
                 stopped,
             );
             workers.push(("webhooks", stop, task));
+        }
+        if !state.config.wechat_send_interval.is_zero() {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let task = crate::services::delivery::wechat::sender::spawn(
+                state.clone(),
+                state.config.wechat_send_interval,
+                stopped,
+            );
+            workers.push(("wechat_sender", stop, task));
         }
         Ok(Self {
             server,

@@ -22,4 +22,6 @@ pub struct AppState {
     pub inbox_signal: InboxSignal,
     /// Sends webhook deliveries (the client and its slots).
     pub webhooks: crate::services::delivery::webhooks::sender::Sender,
+    /// The WeChat server API, with its token cache.
+    pub wechat: crate::wechat::WechatApi,
 }

@@ -1,4 +1,4 @@
-//! TLS for what the server itself calls (webhook receivers): rustls on the `ring` provider,
+//! TLS for what the server itself calls (webhook receivers, WeChat): rustls on the `ring` provider,
 //! installed once as the process's default before any HTTP client is built.
 
 use std::sync::Once;

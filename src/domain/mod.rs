@@ -22,6 +22,8 @@ pub mod validation;
 pub mod visit;
 pub mod volunteer;
 pub mod webhook;
+pub mod wechat_message;
+pub mod wechat_template;
 
 pub use validation::{FieldError, Fields};
 

@@ -16,6 +16,8 @@ pub struct CommunityPolicy {
     pub visit: VisitPolicy,
     pub deadlines: DeadlinePolicy,
     pub hours: HoursPolicy,
+    /// WeChat subscription messages by event kind.
+    pub wechat: super::wechat_template::WechatPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -405,6 +407,11 @@ impl CommunityPolicy {
                 bad(&format!("visit.{name}"), "out_of_range");
             }
         }
+        super::wechat_template::check(
+            &policy.wechat,
+            |k| super::audience::rule_for(k).is_some_and(|r| r.wechat),
+            &mut bad,
+        );
         if errors.is_empty() {
             Ok(policy)
         } else {

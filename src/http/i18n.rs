@@ -425,6 +425,16 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "请只提供月份或起止范围之一。",
     ),
     (
+        "openid_in_use",
+        "This WeChat identity already belongs to another user.",
+        "该微信身份已绑定其他用户。",
+    ),
+    (
+        "incompatible_source",
+        "This source cannot fill a field of this kind.",
+        "该数据来源不能填充此类字段。",
+    ),
+    (
         "cannot_revoke_own_admin",
         "You cannot revoke your own admin role.",
         "不能撤销自己的管理员角色。",

@@ -48,6 +48,7 @@ fn subject_url(kind: &str, id: Uuid) -> Option<String> {
         "service_type" => "service-types",
         "invitation" => "invitations",
         "webhook" => "webhooks",
+        "wechat_app" => "wechat-apps",
         _ => return None,
     };
     Some(format!("/api/v1/{collection}/{id}"))

@@ -10,7 +10,8 @@ use actix_web::{HttpResponse, Route, guard, web};
 
 use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
-use super::handlers::delivery::{notifications, webhooks};
+use super::handlers::delivery::{notifications, webhooks, wechat_messages};
+use super::handlers::integrations::{wechat_apps, wechat_identities};
 use super::handlers::registry::{
     communities, grids, invitations, residents, service_types, teams, volunteers,
 };
@@ -167,6 +168,16 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/webhooks/{id}/deliveries" => webhooks::deliveries,
         post "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry" => webhooks::retry,
         post "/api/v1/webhooks/{id}/replay" => webhooks::replay,
+        // WeChat subscription messages: the apps, people's identities, what became of each message.
+        post "/api/v1/wechat-apps" => wechat_apps::create => "/api/v1/wechat-apps/{id}",
+        get "/api/v1/wechat-apps" => wechat_apps::list,
+        get "/api/v1/wechat-apps/{id}" => wechat_apps::get,
+        patch "/api/v1/wechat-apps/{id}" => wechat_apps::update,
+        delete "/api/v1/wechat-apps/{id}" => wechat_apps::deactivate,
+        get "/api/v1/users/{id}/wechat" => wechat_identities::get,
+        put "/api/v1/users/{id}/wechat" => wechat_identities::put,
+        delete "/api/v1/users/{id}/wechat" => wechat_identities::delete,
+        get "/api/v1/communities/{id}/wechat-messages" => wechat_messages::list,
     ]
 }
 

@@ -1,7 +1,8 @@
 //! Services: the rules. No HTTP in here; handlers call these with a `Principal`.
 //!
 //! One folder per capability, depending on each other one way only:
-//! `accounts` ← `registry` ← `requests` ← `visits`. Beside them: `audit` (reading the audit
+//! `accounts` ← `registry` ← `requests` ← `visits`; `integrations` (WeChat apps and identities)
+//! on `accounts` and `registry`; `delivery` on all of them. Beside them: `audit` (reading the audit
 //! log every capability writes), `sweeper` (the background work of requests and visits), `retention`
 //! (pruning what is kept only for a while) and
 //! `patch` (JSON merge-patch for updates). Shared here: the error type, pages, search patterns.
@@ -9,6 +10,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod delivery;
+pub mod integrations;
 pub mod patch;
 pub mod registry;
 pub mod requests;

@@ -1,7 +1,8 @@
 //! Storage: SQL only. One `Db` enum over the concrete pools; each query is written once and
 //! expanded into both arms by `on_db!`, so both backends are type-checked on every build.
 //!
-//! One folder per capability (`accounts` ← `registry` ← `requests` ← `visits`, one way only);
+//! One folder per capability (`accounts` ← `registry` ← `requests` ← `visits`, one way only;
+//! `integrations` on `accounts` and `registry`, `delivery` reading them all);
 //! beside them the infrastructure every capability uses: `audit`, `idempotency`, `timers`,
 //! `key_checks`.
 
@@ -9,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod delivery;
 pub mod idempotency;
+pub mod integrations;
 pub mod key_checks;
 pub mod registry;
 pub mod requests;

@@ -199,6 +199,9 @@ pub fn test_config(url: &str) -> Config {
     c.webhook_allow_private = true;
     c.webhook_allow_http = true;
     c.webhook_interval = std::time::Duration::ZERO;
+    c.wechat_send_interval = std::time::Duration::ZERO;
+    // Nothing calls the internet: a test that sends to WeChat starts a stand-in.
+    c.wechat_api_base = "http://127.0.0.1:9".into();
     c
 }
 

@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 use crate::helpers::{TestApp, spawn_app};
 
-/// Log lines of the whole test binary that concern `logtest-` requests or are errors.
-static LOGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Log lines of the whole test binary that concern `logtest-` requests, are errors, or hold a
+/// `wechat-leak-` secret (which none may).
+pub static LOGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 struct Capture;
 
@@ -22,7 +23,10 @@ impl std::io::Write for Capture {
         let text = String::from_utf8_lossy(buf);
         let mut logs = LOGS.lock().unwrap();
         for line in text.lines() {
-            if line.contains("logtest-") || line.contains("\"ERROR\"") {
+            if line.contains("logtest-")
+                || line.contains("\"ERROR\"")
+                || line.contains("wechat-leak-")
+            {
                 logs.push(line.to_string());
             }
         }
@@ -35,7 +39,7 @@ impl std::io::Write for Capture {
 }
 
 /// The server's own logger (JSON lines), writing to `LOGS`; once for the test binary.
-fn capture_logs() {
+pub fn capture_logs() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let filter = tracing_subscriber::EnvFilter::new("info");

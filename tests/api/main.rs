@@ -34,3 +34,6 @@ mod volunteers;
 mod webhook_deliveries;
 mod webhook_receiver;
 mod webhooks;
+mod wechat_apps;
+mod wechat_messages;
+mod wechat_stand_in;

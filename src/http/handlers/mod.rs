@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod delivery;
 pub mod health;
+pub mod integrations;
 pub mod registry;
 pub mod requests;
 pub mod visits;

@@ -1,9 +1,10 @@
 //! Delivery: every event reaches its people. The relay (`relay`) hands each outbox event to the
 //! channels; `audience` finds who an event concerns by the table in `domain::audience`; the
 //! inbox (`inbox`) is what a person reads and what their live stream sends; `webhooks` sends
-//! events to third-party systems.
+//! events to third-party systems; `wechat` queues, sends and shows WeChat subscription messages.
 //!
-//! May use: `accounts`, `registry`, `requests` and `visits` (an event is about their objects);
+//! May use: `accounts`, `registry`, `requests` and `visits` (an event is about their objects),
+//! and `integrations` (WeChat apps and identities);
 //! nothing uses delivery but startup, which runs the relay.
 
 pub mod audience;
@@ -11,3 +12,4 @@ pub mod inbox;
 pub mod relay;
 pub mod signal;
 pub mod webhooks;
+pub mod wechat;

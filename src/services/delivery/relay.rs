@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use crate::services::ServiceResult;
-use crate::services::delivery::{audience, webhooks};
+use crate::services::delivery::{audience, webhooks, wechat};
 use crate::state::AppState;
 use crate::store;
 use crate::store::delivery::notifications::NewNotification;
@@ -61,9 +61,11 @@ async fn hand_over(ctx: &AppState, e: &OutboxEvent, now: DateTime<Utc>) -> Servi
         })
         .collect();
     let webhook_deliveries = webhooks::fanout::plan(ctx, e, now).await?;
+    let wechat_messages = wechat::plan::plan(ctx, e, &told, now).await?;
     let h = Handover {
         notifications,
         webhook_deliveries,
+        wechat_messages,
     };
     let handed = store::delivery::outbox::hand_over(&ctx.db, e, &h, now).await?;
     if handed {

@@ -1,6 +1,7 @@
 //! Delivery storage: the outbox as the relay reads it (`outbox`), who an event concerns
 //! (`audience`), the inbox (`notifications`), a community's webhooks (`webhooks`) and their
-//! queue of deliveries with every attempt (`webhook_deliveries`).
+//! queue of deliveries with every attempt (`webhook_deliveries`), and the queue of WeChat
+//! subscription messages (`wechat_messages`).
 //!
 //! May use: every other capability's tables in reads (an event's audience is found through the
 //! objects it is about); it writes only its own tables and the outbox's relay columns.
@@ -10,3 +11,4 @@ pub mod notifications;
 pub mod outbox;
 pub mod webhook_deliveries;
 pub mod webhooks;
+pub mod wechat_messages;

@@ -13,6 +13,9 @@ use crate::store::delivery::notifications::{
     INSERT_NOTIFICATION, NewNotification, bind_notification,
 };
 use crate::store::delivery::webhook_deliveries::{INSERT_DELIVERY, NewDelivery, bind_delivery};
+use crate::store::delivery::wechat_messages::{
+    INSERT_WECHAT_MESSAGE, NewWechatMessage, bind_wechat_message,
+};
 use crate::store::{BeginWrite, Db, StoreResult, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -73,6 +76,7 @@ pub struct Handover {
     pub notifications: Vec<NewNotification>,
     /// One per active webhook of the event's community that follows its kind.
     pub webhook_deliveries: Vec<NewDelivery>,
+    pub wechat_messages: Vec<NewWechatMessage>,
 }
 
 const MARK: &str = "update outbox set delivered_at = $2, locked_until = null where id = $1 and delivered_at is null";
@@ -106,6 +110,9 @@ pub async fn hand_over(
         }
         for d in &h.webhook_deliveries {
             bind_delivery!(sqlx::query(INSERT_DELIVERY), d).execute(&mut *tx).await?;
+        }
+        for m in &h.wechat_messages {
+            bind_wechat_message!(sqlx::query(INSERT_WECHAT_MESSAGE), m).execute(&mut *tx).await?;
         }
         if notify {
             for user in &told {

@@ -1,6 +1,8 @@
-//! Delivery over HTTP: the inbox (`notifications`), how its items are worded (`texts`), and a
-//! community's webhooks with their deliveries (`webhooks`).
+//! Delivery over HTTP: the inbox (`notifications`), how its items are worded (`texts`), a
+//! community's webhooks with their deliveries (`webhooks`), and what became of WeChat messages
+//! (`wechat_messages`).
 
 pub mod notifications;
 pub mod texts;
 pub mod webhooks;
+pub mod wechat_messages;

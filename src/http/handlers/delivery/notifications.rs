@@ -67,7 +67,7 @@ fn language(lang: Lang) -> [(header::HeaderName, &'static str); 2] {
     [
         (
             header::CONTENT_LANGUAGE,
-            if lang == Lang::Zh { "zh" } else { "en" },
+            if lang == Lang::Zh { "zh-CN" } else { "en" },
         ),
         (header::VARY, "Accept-Language"),
     ]
