@@ -48,6 +48,11 @@ pub struct Config {
     pub relay_interval: Duration,
     /// How long delivered outbox events are kept (for webhook replays) before they are pruned.
     pub outbox_retention: Duration,
+    /// How often a live stream (`/me/events`) sends a heartbeat comment, so that proxies and
+    /// clients see the connection is alive.
+    pub stream_heartbeat: Duration,
+    /// How long a stream ticket (`/me/events/ticket`) may be redeemed.
+    pub stream_ticket_ttl: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +168,10 @@ impl Config {
             outbox_retention: Duration::from_secs(
                 86_400 * parsed("HUYING_OUTBOX_RETENTION_DAYS", 30u64)?,
             ),
+            stream_heartbeat: Duration::from_millis(
+                parsed("HUYING_STREAM_HEARTBEAT_MS", 15_000u64)?.max(1),
+            ),
+            stream_ticket_ttl: Duration::from_secs(parsed("HUYING_STREAM_TICKET_SECS", 60u64)?),
         })
     }
 }

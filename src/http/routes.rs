@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, Route, guard, web};
 
 use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
-use super::handlers::delivery::notifications;
+use super::handlers::delivery::{events, notifications};
 use super::handlers::registry::{
     communities, grids, invitations, residents, service_types, teams, volunteers,
 };
@@ -157,6 +157,10 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/me/notifications/unread-count" => notifications::unread_count,
         post "/api/v1/me/notifications/read-all" => notifications::read_all,
         post "/api/v1/me/notifications/{id}/read" => notifications::read,
+
+        // Delivery: the live stream (Server-Sent Events) and its tickets.
+        get "/api/v1/me/events" => events::stream,
+        post "/api/v1/me/events/ticket" => events::ticket,
     ]
 }
 

@@ -24,7 +24,11 @@ pub struct World {
 pub const HOME: (f64, f64) = (36.0, 113.0);
 
 pub async fn world(volunteers: usize, policy: Value) -> World {
-    let app = spawn_app().await;
+    world_on(spawn_app().await, volunteers, policy).await
+}
+
+/// The same world on an app the test started with settings of its own.
+pub async fn world_on(app: TestApp, volunteers: usize, policy: Value) -> World {
     let c = app.community("电力社区").await;
     app.patch(
         &format!("/api/v1/communities/{c}"),

@@ -1,9 +1,12 @@
 //! Delivery storage: the outbox as the relay reads it (`outbox`), who an event concerns
-//! (`audience`), and the inbox (`notifications`).
+//! (`audience`), the inbox (`notifications`), the PostgreSQL channel announcing new inbox items
+//! (`inbox_channel`) and the live stream's tickets (`tickets`).
 //!
 //! May use: every other capability's tables in reads (an event's audience is found through the
 //! objects it is about); it writes only its own tables and the outbox's relay columns.
 
 pub mod audience;
+pub mod inbox_channel;
 pub mod notifications;
 pub mod outbox;
+pub mod tickets;

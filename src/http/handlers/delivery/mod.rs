@@ -1,4 +1,6 @@
-//! Delivery over HTTP: the inbox (`notifications`) and how its items are worded (`texts`).
+//! Delivery over HTTP: the inbox (`notifications`), how its items are worded (`texts`), and the
+//! live stream with its tickets (`events`).
 
+pub mod events;
 pub mod notifications;
 pub mod texts;
