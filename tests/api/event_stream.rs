@@ -542,7 +542,11 @@ async fn a_stopping_server_ends_its_streams() {
     let w = world(1, json!({})).await;
     let app = &w.app;
     let mut s = open(app, &w.vols[0].1).await;
-    assert_eq!(app.state.inbox_signal.streams(), 1);
+    assert!(
+        app.text("/metrics")
+            .await
+            .contains("\nhuying_streams_open 1\n")
+    );
     // What SIGTERM does before actix stops.
     app.state.inbox_signal.close_all();
     assert!(matches!(s.next(WAIT).await, Next::Ended));
