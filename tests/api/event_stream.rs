@@ -351,11 +351,16 @@ async fn last_event_id_resumes_with_what_was_missed_in_order_and_once() {
     .unwrap_or_else(|r| panic!("{}", r.body));
     s.notification().await;
     s.notification().await;
-    w.rate(&id, json!({"rating": 5, "solved": true}))
-        .await
-        .expect(200);
+    // Live after catching up: the next item comes once, and nothing read back before it again.
+    w.rate(
+        &id,
+        json!({"rating": 2, "solved": false, "comment": "买错了"}),
+    )
+    .await
+    .expect(200);
     relay_now(app).await;
-    // Rating closes it: nobody is told, so the stream stays quiet.
+    let (_, n) = s.notification().await;
+    assert_eq!(kind(&n), "help_request.reopened");
     s.quiet(Duration::from_millis(300)).await;
 }
 
@@ -443,6 +448,19 @@ async fn a_ticket_opens_one_stream_as_its_user_once_and_only_while_it_lasts() {
         ("help_request.offered", Some(id.as_str()))
     );
 
+    // Taken once, also by two at the same moment.
+    let (raced, _) = ticket(app, token).await;
+    let q = format!("?ticket={raced}");
+    let (a, b) = tokio::join!(
+        open_at(&app.base, &q, None, &[]),
+        open_at(&app.base, &q, None, &[])
+    );
+    assert!(a.is_ok() != b.is_ok(), "exactly one stream opens");
+    for r in [a, b] {
+        if let Err(r) = r {
+            r.problem(401, "invalid_ticket");
+        }
+    }
     // Used: refused, whoever presents it.
     let again = open_at(&app.base, &format!("?ticket={t}"), None, &[]).await;
     again.err().unwrap().problem(401, "invalid_ticket");
