@@ -78,6 +78,11 @@ pub struct Config {
     /// How often the sender looks for due WeChat messages; zero turns it off in this instance.
     /// Any number of instances may run it.
     pub wechat_send_interval: Duration,
+    /// How often a live stream (`/me/events`) sends a heartbeat comment, so that proxies and
+    /// clients see the connection is alive.
+    pub stream_heartbeat: Duration,
+    /// How long a stream ticket (`/me/events/ticket`) may be redeemed.
+    pub stream_ticket_ttl: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -241,6 +246,10 @@ impl Config {
                 "HUYING_WECHAT_SEND_INTERVAL_MS",
                 1000u64,
             )?),
+            stream_heartbeat: Duration::from_millis(
+                parsed("HUYING_STREAM_HEARTBEAT_MS", 15_000u64)?.max(1),
+            ),
+            stream_ticket_ttl: Duration::from_secs(parsed("HUYING_STREAM_TICKET_SECS", 60u64)?),
         })
     }
 }

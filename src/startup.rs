@@ -204,6 +204,11 @@ impl Application {
             );
             workers.push(("wechat_sender", stop, task));
         }
+        if matches!(state.db, Db::Postgres(_)) {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let task = crate::services::delivery::listener::spawn(state.clone(), stopped);
+            workers.push(("inbox listener", stop, task));
+        }
         Ok(Self {
             server,
             port,
@@ -220,13 +225,16 @@ impl Application {
         &self.state
     }
 
-    /// To stop the server from within (tests, embedding); SIGTERM and SIGINT stop it too.
+    /// To stop the server from within (tests, embedding); SIGTERM and SIGINT stop it too. Live
+    /// streams end on those signals; before a `stop` through this handle, end them with
+    /// `state().inbox_signal.close_all()`, or the stop waits for them (up to actix's 30 s).
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
 
-    /// Serves until stopped; then, in order: no new connections, in-flight requests finished (up
-    /// to actix's 30 s), the background workers' current steps finished, the database pool closed.
+    /// Serves until stopped; then, in order: live streams ended, no new connections, in-flight
+    /// requests finished (up to actix's 30 s), the background workers' current steps finished,
+    /// the database pool closed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         for (_, stop, _) in &self.workers {
@@ -252,6 +260,7 @@ fn build_server(
     let state = web::Data::new(state);
     let metrics = web::Data::new(metrics);
     let cors_origins = state.config.cors_origins.clone();
+    let streams = state.inbox_signal.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -279,7 +288,30 @@ fn build_server(
             .default_service(web::to(routes::route_not_found))
     })
     .workers(workers)
+    .shutdown_signal(stop_signal(streams))
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// SIGTERM or SIGINT. Live streams are ended first, so that their clients reconnect to another
+/// instance at once; actix would otherwise wait for them as for requests in flight.
+async fn stop_signal(streams: crate::services::delivery::signal::InboxSignal) {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    tracing::info!("stopping");
+    streams.close_all();
 }

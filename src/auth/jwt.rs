@@ -61,9 +61,15 @@ impl JwtKeys {
     /// The user id of a valid token; `None` for anything else (another algorithm, `none`, a bad
     /// signature, expired, wrong issuer or audience, malformed).
     pub fn verify(&self, token: &str) -> Option<Uuid> {
+        self.verify_until(token).map(|(user, _)| user)
+    }
+
+    /// The user id of a valid token and when it expires (seconds since the epoch), for what
+    /// must end with it (a live stream).
+    pub fn verify_until(&self, token: &str) -> Option<(Uuid, i64)> {
         decode::<Claims>(token, &self.decoding, &self.validation)
             .ok()
-            .map(|d| d.claims.sub)
+            .map(|d| (d.claims.sub, d.claims.exp))
     }
 }
 
@@ -86,6 +92,9 @@ mod tests {
     fn issued_tokens_verify() {
         let id = Uuid::now_v7();
         assert_eq!(keys().verify(&keys().issue(id)), Some(id));
+        let (user, exp) = keys().verify_until(&keys().issue(id)).unwrap();
+        assert_eq!(user, id);
+        assert!((exp - chrono::Utc::now().timestamp() - 900).abs() <= 1);
     }
 
     #[test]

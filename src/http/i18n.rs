@@ -118,6 +118,16 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "刷新令牌已被使用，本次登录的所有会话均已撤销。",
     ),
     (
+        "invalid_ticket",
+        "The stream ticket is invalid, expired or already used; ask for a new one.",
+        "事件流票据无效、已过期或已被使用，请重新获取。",
+    ),
+    (
+        "token_in_url",
+        "Access tokens are not accepted in URLs; send the Authorization header, or use a stream ticket.",
+        "不接受 URL 中的访问令牌；请使用 Authorization 请求头，或使用事件流票据。",
+    ),
+    (
         "too_many_attempts",
         "Too many failed logins; try again later.",
         "登录失败次数过多，请稍后再试。",

@@ -62,8 +62,10 @@ pub async fn idempotency(
         .headers()
         .get("idempotency-key")
         .map(|v| v.to_str().map(str::to_string));
-    // Auth endpoints hand out tokens: never stored, never replayed.
-    let eligible = req.method() == Method::POST && !req.path().starts_with("/api/v1/auth/");
+    // Auth endpoints and stream tickets hand out secrets: never stored, never replayed.
+    let eligible = req.method() == Method::POST
+        && !req.path().starts_with("/api/v1/auth/")
+        && req.path() != "/api/v1/me/events/ticket";
     let (Some(key), true) = (key, eligible) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };

@@ -152,6 +152,8 @@ pub fn cors(origins: &[String]) -> Cors {
             header::ACCEPT,
             header::ACCEPT_LANGUAGE,
             HeaderName::from_static("idempotency-key"),
+            // What `EventSource` sends when it reconnects to `/me/events`.
+            HeaderName::from_static("last-event-id"),
             REQUEST_ID,
         ])
         .expose_headers([

@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, Route, guard, web};
 
 use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
-use super::handlers::delivery::{notifications, webhooks, wechat_messages};
+use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
 use super::handlers::integrations::{wechat_apps, wechat_identities};
 use super::handlers::registry::{
     communities, grids, invitations, residents, service_types, teams, volunteers,
@@ -178,6 +178,9 @@ pub fn table() -> Vec<RouteDef> {
         put "/api/v1/users/{id}/wechat" => wechat_identities::put,
         delete "/api/v1/users/{id}/wechat" => wechat_identities::delete,
         get "/api/v1/communities/{id}/wechat-messages" => wechat_messages::list,
+        // Delivery: the live stream (Server-Sent Events) and its tickets.
+        get "/api/v1/me/events" => events::stream,
+        post "/api/v1/me/events/ticket" => events::ticket,
     ]
 }
 

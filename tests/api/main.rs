@@ -15,6 +15,7 @@ mod contract;
 mod conventions;
 mod demo;
 mod dispatch;
+mod event_stream;
 mod faults;
 mod generation;
 mod http_details;

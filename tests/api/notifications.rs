@@ -72,6 +72,15 @@ async fn an_offer_reaches_its_volunteer_and_the_progress_reaches_the_resident_an
         .expect(200);
     assert_eq!(en.items()[0]["title"], "New request for you");
     assert_eq!(en.header("content-language"), Some("en"));
+    let zh = app
+        .get("/api/v1/me/notifications", w.token_of(volunteer))
+        .await
+        .expect(200);
+    assert_eq!(
+        zh.header("content-language"),
+        Some("zh-CN"),
+        "as the spec says"
+    );
     // The other volunteer was not offered it; the resident is told only once it is taken.
     assert!(inbox(app, &other.1).await.is_empty());
     assert!(inbox(app, &w.resident_token).await.is_empty());

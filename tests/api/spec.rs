@@ -68,6 +68,12 @@ pub fn check_response(
     body: &[u8],
 ) {
     let method = method.to_lowercase();
+    // `HEAD` is answered as `GET` would be, without a body.
+    let head = method == "head";
+    let (method, body) = match head {
+        true => ("get".to_string(), &[][..]),
+        false => (method, body),
+    };
     let template = template_for(path)
         .unwrap_or_else(|| panic!("{method} {path}: no such path in openapi.yaml"));
     let op = &spec()["paths"][&template][&method];
@@ -112,7 +118,7 @@ pub fn check_response(
         content.contains_key(&ct),
         "{method} {template} {status}: content type {ct:?} not documented"
     );
-    if !(ct.ends_with("json")) {
+    if head || !ct.ends_with("json") {
         return;
     }
     let value: Value = serde_json::from_slice(body)
@@ -126,6 +132,36 @@ pub fn check_response(
     assert!(
         errors.is_empty(),
         "{method} {template} {status}: body does not match openapi.yaml:\n{}\nbody: {value}",
+        errors.join("\n")
+    );
+}
+
+/// Panics unless `data`, the data of a Server-Sent Event named `event` on `path`, matches the
+/// schema its stream's `200` names for that event under `x-event-data`.
+pub fn check_event(path: &str, event: &str, data: &str) {
+    let template =
+        template_for(path).unwrap_or_else(|| panic!("{path}: no such path in openapi.yaml"));
+    let events = &spec()["paths"][&template]["get"]["responses"]["200"]["content"]["text/event-stream"]
+        ["x-event-data"];
+    assert!(
+        events.get(event).is_some(),
+        "GET {template}: event {event:?} is not documented under x-event-data"
+    );
+    let value: Value = serde_json::from_str(data)
+        .unwrap_or_else(|_| panic!("GET {template}: the data of {event:?} is not JSON: {data}"));
+    let pointer = format!(
+        "/paths/{}/get/responses/200/content/{}/x-event-data/{}",
+        escape(&template),
+        escape("text/event-stream"),
+        escape(event)
+    );
+    let errors: Vec<String> = validator(&pointer)
+        .iter_errors(&value)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "GET {template}: event {event:?} does not match openapi.yaml:\n{}\ndata: {value}",
         errors.join("\n")
     );
 }

@@ -19,10 +19,15 @@ pub async fn readyz(ctx: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
     }
 }
 
-pub async fn metrics(m: web::Data<Metrics>) -> HttpResponse {
+pub async fn metrics(m: web::Data<Metrics>, ctx: web::Data<AppState>) -> HttpResponse {
+    let streams = format!(
+        "# HELP huying_streams_open Live streams (/me/events) open in this instance.\n\
+         # TYPE huying_streams_open gauge\nhuying_streams_open {}\n",
+        ctx.inbox_signal.streams()
+    );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(m.render())
+        .body(m.render() + &streams)
 }
 
 pub const OPENAPI: &str = include_str!("../../../openapi.yaml");

@@ -64,11 +64,9 @@ pub fn view(n: Notification, lang: Lang) -> NotificationView {
 }
 
 fn language(lang: Lang) -> [(header::HeaderName, &'static str); 2] {
+    // The tags problem documents carry, and the spec lists.
     [
-        (
-            header::CONTENT_LANGUAGE,
-            if lang == Lang::Zh { "zh-CN" } else { "en" },
-        ),
+        (header::CONTENT_LANGUAGE, lang.tag()),
         (header::VARY, "Accept-Language"),
     ]
 }
