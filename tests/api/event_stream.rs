@@ -518,6 +518,16 @@ async fn the_stream_sends_heartbeats_and_ends_when_its_token_expires() {
     let mut by_ticket = open_at(&app.base, &format!("?ticket={t}"), None, &[])
         .await
         .unwrap_or_else(|r| panic!("{}", r.body));
+    // A client that went away is noticed by the heartbeats (a write fails), and forgotten.
+    drop(open(&app, &token).await);
+    let gone = Instant::now();
+    while app.state.inbox_signal.streams() > 2 {
+        assert!(
+            gone.elapsed() < Duration::from_secs(2),
+            "the stream outlived its client"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     for s in [&mut by_header, &mut by_ticket] {
         let mut beats = 0;
         let mut ended = false;

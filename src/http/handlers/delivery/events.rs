@@ -6,7 +6,8 @@
 //! inbox item as `/me/notifications` shows it, worded by `Accept-Language`. A comment every
 //! `Config.stream_heartbeat`; when the access token that opened the stream expires, one
 //! `event: token_expired` and the end. A stream costs only its registration and the state
-//! below until its user is told something.
+//! below until its user is told something. A client that went away is noticed when a heartbeat
+//! cannot be written (actix keeps serving half-closed connections), and its stream dropped.
 
 use std::convert::Infallible;
 use std::pin::Pin;
