@@ -5,10 +5,12 @@
 //! side by side, so that a burst of timers falling due together is shared by all the instances
 //! instead of queued behind the one that leased it.
 
+use std::collections::VecDeque;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
-use futures_util::stream::{self, StreamExt};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 use serde_json::json;
 use tokio::sync::watch;
@@ -108,10 +110,11 @@ pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
     Ok(done + crate::services::visits::generation::sweep(ctx, now).await?)
 }
 
-/// Leases due timers a small batch at a time and runs a batch's steps side by side (the timers
-/// of one request in turn), until a lease comes back short: everything due is then taken, by
-/// this instance or another. `clock` is read for every lease and every step, so a live sweep
-/// takes timers that fall due while it runs, and what a step writes carries the time it ran.
+/// Leases due timers a small batch at a time and runs their steps side by side (the timers of
+/// one request in turn), leasing the next batch as soon as the steps have taken the last one,
+/// until a lease comes back short: everything due is then taken, by this instance or another.
+/// `clock` is read for every lease and every step, so a live sweep takes timers that fall due
+/// while it runs, and what a step writes carries the time it ran.
 async fn drain(
     ctx: &AppState,
     clock: &(dyn Fn() -> DateTime<Utc> + Sync),
@@ -121,24 +124,71 @@ async fn drain(
     let pace = Pace::of(&ctx.config);
     let mut done = 0;
     loop {
-        let now = clock();
-        let lease = Lease {
-            until: now + pace.lease,
-            start_by: Instant::now() + (pace.lease / 2).to_std().unwrap_or_default(),
-        };
-        let due = store::timers::lease_due(&ctx.db, now, lease.until, pace.batch).await?;
-        let full = due.len() as i64 >= pace.batch;
-        let outcomes: Vec<(usize, usize)> = stream::iter(by_request(due))
-            .map(|timers| run(ctx, timers, lease, clock, metrics, stop))
-            .buffer_unordered(pace.concurrency)
-            .collect()
-            .await;
-        let handed_back: usize = outcomes.iter().map(|o| o.1).sum();
-        done += outcomes.iter().map(|o| o.0).sum::<usize>();
-        if stopping(stop) || !(full || handed_back > 0) {
+        let mut running = FuturesUnordered::new();
+        let mut waiting: VecDeque<(Lease, Vec<DueTimer>)> = VecDeque::new();
+        // The next lease is polled beside the steps under way: on SQLite it waits for this
+        // process's turn to write, which one of them may hold.
+        let mut leasing = None;
+        let (mut more, mut handed_back, mut failed) = (true, 0, None);
+        loop {
+            while running.len() < pace.concurrency {
+                let Some((lease, timers)) = waiting.pop_front() else {
+                    break;
+                };
+                running.push(run(ctx, timers, lease, clock, metrics, stop));
+            }
+            if leasing.is_none()
+                && waiting.is_empty()
+                && running.len() < pace.concurrency
+                && more
+                && failed.is_none()
+                && !stopping(stop)
+            {
+                leasing = Some(Box::pin(lease(ctx, clock, pace)));
+            }
+            if running.is_empty() && leasing.is_none() {
+                break;
+            }
+            tokio::select! {
+                Some((finished, back)) = running.next(), if !running.is_empty() => {
+                    done += finished;
+                    handed_back += back;
+                }
+                leased = async { leasing.as_mut().expect("leasing").await }, if leasing.is_some() => {
+                    leasing = None;
+                    match leased {
+                        Ok((lease, due)) => {
+                            more = due.len() as i64 >= pace.batch;
+                            waiting.extend(by_request(due).into_iter().map(|g| (lease, g)));
+                        }
+                        Err(e) => failed = Some(e),
+                    }
+                }
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        // Timers handed back (not started in time) are due still: take them again.
+        if stopping(stop) || handed_back == 0 {
             return Ok(done);
         }
     }
+}
+
+/// Leases the next batch of due timers.
+async fn lease(
+    ctx: &AppState,
+    clock: &(dyn Fn() -> DateTime<Utc> + Sync),
+    pace: Pace,
+) -> Result<(Lease, Vec<DueTimer>), StoreError> {
+    let now = clock();
+    let lease = Lease {
+        until: now + pace.lease,
+        start_by: Instant::now() + (pace.lease / 2).to_std().unwrap_or_default(),
+    };
+    let due = store::timers::lease_due(&ctx.db, now, lease.until, pace.batch).await?;
+    Ok((lease, due))
 }
 
 /// The leased timers grouped by request, in due order: a request's timers run one after another,
@@ -239,7 +289,9 @@ async fn expire_offers(
     )
     .await?;
     if open == 0 && r.status == Status::Offered {
-        dispatch::advance(ctx, r.id, now).await?;
+        // The expiry left `r` as it was read (same version), so it need not be read again; if
+        // anyone moved it meanwhile, the round is refused and the dispatch timer looks again.
+        dispatch::next_round(ctx, r, now).await?;
     }
     Ok(())
 }
