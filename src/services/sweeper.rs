@@ -266,33 +266,28 @@ async fn process(ctx: &AppState, t: &DueTimer, now: DateTime<Utc>) -> ServiceRes
     }
 }
 
+/// The offers ran out: they expire, and the next round (offers to the next candidates, or the
+/// escalation when the attempts are spent) commits with them. The round is planned first, on the
+/// request as read: the offers running out are its open ones, whose volunteers the candidates
+/// leave out already. If the request moved meanwhile, a dispatch timer plans it again.
 async fn expire_offers(
     ctx: &AppState,
     r: &HelpRequestRow,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    let events = Effects {
-        at: now,
-        ..Effects::default()
+    let planned = if r.status == Status::Offered {
+        let rules = dispatch::rules(ctx, r.community_id).await?;
+        Some(dispatch::plan_round(ctx, &rules, r, None, now).await?)
+    } else {
+        None
     };
-    let next_round = Effects {
+    let round = planned.as_ref().map(|(n, fx)| (n, r.version, fx));
+    let plan_again = Effects {
         at: now,
         add_timers: vec![timer(r, "dispatch", now)],
         ..Effects::default()
     };
-    let (_, open) = store::requests::help_requests::answer_without_transition(
-        &ctx.db,
-        r.id,
-        &events,
-        Some(now),
-        &next_round,
-    )
-    .await?;
-    if open == 0 && r.status == Status::Offered {
-        // The expiry left `r` as it was read (same version), so it need not be read again; if
-        // anyone moved it meanwhile, the round is refused and the dispatch timer looks again.
-        dispatch::next_round(ctx, r, now).await?;
-    }
+    store::requests::help_requests::expire_offers(&ctx.db, r.id, now, round, &plan_again).await?;
     Ok(())
 }
 

@@ -499,17 +499,8 @@ pub async fn advance(ctx: &AppState, request_id: Uuid, now: DateTime<Utc>) -> Se
     if !waiting {
         return Ok(());
     }
-    next_round(ctx, &r, now).await
-}
-
-/// The next round for a request the caller has just seen waiting for one (read at `r.version`).
-pub async fn next_round(
-    ctx: &AppState,
-    r: &HelpRequestRow,
-    now: DateTime<Utc>,
-) -> ServiceResult<()> {
     let rules = rules(ctx, r.community_id).await?;
-    let (n, fx) = plan_round(ctx, &rules, r, None, now).await?;
+    let (n, fx) = plan_round(ctx, &rules, &r, None, now).await?;
     match store::requests::help_requests::apply(&ctx.db, &n, r.version, &fx).await {
         Ok(_) | Err(StoreError::StaleVersion) => Ok(()),
         // A candidate's load or the offers changed under us: the dispatch timer tries again.
