@@ -51,8 +51,9 @@ pub struct Config {
     /// Due timers (offer expiry, dispatch rounds, deadlines, auto close) one lease takes. Small,
     /// so that a burst is shared by every instance instead of queued behind one.
     pub timer_batch: u32,
-    /// Timer steps one instance runs at once. The sweeper uses at most half of
-    /// `db_max_connections` whatever this says, leaving the rest for requests.
+    /// Timer steps one instance runs at once. Steps mostly wait for the database, so this is
+    /// several per core; but never more than half of `db_max_connections`, whatever this says:
+    /// the rest is left for requests.
     pub timer_concurrency: usize,
     /// How long a lease on timers lasts: a holder that crashed gives its timers back after this.
     /// A leased timer not started within half of it is handed back rather than run late.
@@ -215,7 +216,7 @@ impl Config {
                 86_400 * parsed("HUYING_OUTBOX_RETENTION_DAYS", 30u64)?,
             ),
             timer_batch: positive("HUYING_TIMER_BATCH", 32)?,
-            timer_concurrency: positive("HUYING_TIMER_CONCURRENCY", 2 * cores)?,
+            timer_concurrency: positive("HUYING_TIMER_CONCURRENCY", 4 * cores)?,
             timer_lease: Duration::from_secs(positive("HUYING_TIMER_LEASE_SECS", 20)?),
             webhook_allow_private: parsed("HUYING_WEBHOOK_ALLOW_PRIVATE", false)?,
             webhook_allow_http: parsed("HUYING_WEBHOOK_ALLOW_HTTP", false)?,

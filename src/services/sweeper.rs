@@ -5,10 +5,12 @@
 //! side by side, so that a burst of timers falling due together is shared by all the instances
 //! instead of queued behind the one that leased it.
 
+use std::collections::VecDeque;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
-use futures_util::stream::{self, StreamExt};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 use serde_json::json;
 use tokio::sync::watch;
@@ -109,10 +111,11 @@ pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
     Ok(done + crate::services::visits::generation::sweep(ctx, now).await?)
 }
 
-/// Leases due timers a small batch at a time and runs a batch's steps side by side (the timers
-/// of one request in turn), until a lease comes back short: everything due is then taken, by
-/// this instance or another. `clock` is read for every lease and every step, so a live sweep
-/// takes timers that fall due while it runs, and what a step writes carries the time it ran.
+/// Leases due timers a small batch at a time and runs their steps side by side (the timers of
+/// one request in turn), leasing the next batch as soon as the steps have taken the last one,
+/// until a lease comes back short: everything due is then taken, by this instance or another.
+/// `clock` is read for every lease and every step, so a live sweep takes timers that fall due
+/// while it runs, and what a step writes carries the time it ran.
 async fn drain(
     ctx: &AppState,
     clock: &(dyn Fn() -> DateTime<Utc> + Sync),
@@ -122,24 +125,71 @@ async fn drain(
     let pace = Pace::of(&ctx.config);
     let mut done = 0;
     loop {
-        let now = clock();
-        let lease = Lease {
-            until: now + pace.lease,
-            start_by: Instant::now() + (pace.lease / 2).to_std().unwrap_or_default(),
-        };
-        let due = store::timers::lease_due(&ctx.db, now, lease.until, pace.batch).await?;
-        let full = due.len() as i64 >= pace.batch;
-        let outcomes: Vec<(usize, usize)> = stream::iter(by_request(due))
-            .map(|timers| run(ctx, timers, lease, clock, metrics, stop))
-            .buffer_unordered(pace.concurrency)
-            .collect()
-            .await;
-        let handed_back: usize = outcomes.iter().map(|o| o.1).sum();
-        done += outcomes.iter().map(|o| o.0).sum::<usize>();
-        if stopping(stop) || !(full || handed_back > 0) {
+        let mut running = FuturesUnordered::new();
+        let mut waiting: VecDeque<(Lease, Vec<DueTimer>)> = VecDeque::new();
+        // The next lease is polled beside the steps under way: on SQLite it waits for this
+        // process's turn to write, which one of them may hold.
+        let mut leasing = None;
+        let (mut more, mut handed_back, mut failed) = (true, 0, None);
+        loop {
+            while running.len() < pace.concurrency {
+                let Some((lease, timers)) = waiting.pop_front() else {
+                    break;
+                };
+                running.push(run(ctx, timers, lease, clock, metrics, stop));
+            }
+            if leasing.is_none()
+                && waiting.is_empty()
+                && running.len() < pace.concurrency
+                && more
+                && failed.is_none()
+                && !stopping(stop)
+            {
+                leasing = Some(Box::pin(lease(ctx, clock, pace)));
+            }
+            if running.is_empty() && leasing.is_none() {
+                break;
+            }
+            tokio::select! {
+                Some((finished, back)) = running.next(), if !running.is_empty() => {
+                    done += finished;
+                    handed_back += back;
+                }
+                leased = async { leasing.as_mut().expect("leasing").await }, if leasing.is_some() => {
+                    leasing = None;
+                    match leased {
+                        Ok((lease, due)) => {
+                            more = due.len() as i64 >= pace.batch;
+                            waiting.extend(by_request(due).into_iter().map(|g| (lease, g)));
+                        }
+                        Err(e) => failed = Some(e),
+                    }
+                }
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        // Timers handed back (not started in time) are due still: take them again.
+        if stopping(stop) || handed_back == 0 {
             return Ok(done);
         }
     }
+}
+
+/// Leases the next batch of due timers.
+async fn lease(
+    ctx: &AppState,
+    clock: &(dyn Fn() -> DateTime<Utc> + Sync),
+    pace: Pace,
+) -> Result<(Lease, Vec<DueTimer>), StoreError> {
+    let now = clock();
+    let lease = Lease {
+        until: now + pace.lease,
+        start_by: Instant::now() + (pace.lease / 2).to_std().unwrap_or_default(),
+    };
+    let due = store::timers::lease_due(&ctx.db, now, lease.until, pace.batch).await?;
+    Ok((lease, due))
 }
 
 /// The leased timers grouped by request, in due order: a request's timers run one after another,
@@ -217,31 +267,28 @@ async fn process(ctx: &AppState, t: &DueTimer, now: DateTime<Utc>) -> ServiceRes
     }
 }
 
+/// The offers ran out: they expire, and the next round (offers to the next candidates, or the
+/// escalation when the attempts are spent) commits with them. The round is planned first, on the
+/// request as read: the offers running out are its open ones, whose volunteers the candidates
+/// leave out already. If the request moved meanwhile, a dispatch timer plans it again.
 async fn expire_offers(
     ctx: &AppState,
     r: &HelpRequestRow,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    let events = Effects {
-        at: now,
-        ..Effects::default()
+    let planned = if r.status == Status::Offered {
+        let rules = dispatch::rules(ctx, r.community_id).await?;
+        Some(dispatch::plan_round(ctx, &rules, r, None, now).await?)
+    } else {
+        None
     };
-    let next_round = Effects {
+    let round = planned.as_ref().map(|(n, fx)| (n, r.version, fx));
+    let plan_again = Effects {
         at: now,
         add_timers: vec![timer(r, "dispatch", now)],
         ..Effects::default()
     };
-    let (_, open) = store::requests::help_requests::answer_without_transition(
-        &ctx.db,
-        r.id,
-        &events,
-        Some(now),
-        &next_round,
-    )
-    .await?;
-    if open == 0 && r.status == Status::Offered {
-        dispatch::advance(ctx, r.id, now).await?;
-    }
+    store::requests::help_requests::expire_offers(&ctx.db, r.id, now, round, &plan_again).await?;
     Ok(())
 }
 

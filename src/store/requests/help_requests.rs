@@ -452,6 +452,78 @@ macro_rules! write_effects {
     }};
 }
 
+/// Writes the request's new state `$r` if it is still at `$version`; the rows changed (0: stale).
+macro_rules! update_state {
+    ($tx:ident, $r:expr, $version:expr, $fx:expr) => {{
+        let r: &HelpRequestRow = $r;
+        let fx: &Effects = $fx;
+        sqlx::query(UPDATE)
+            .bind(r.id)
+            .bind($version)
+            .bind(r.urgency)
+            .bind(r.status)
+            .bind(r.dispatch_mode)
+            .bind(r.attempts)
+            .bind(r.assignee_id)
+            .bind(r.respond_by)
+            .bind(r.resolve_by)
+            .bind(r.responded_at)
+            .bind(r.started_at)
+            .bind(r.completed_at)
+            .bind(r.closed_at)
+            .bind(&r.resolution_note)
+            .bind(&r.close_reason)
+            .bind(r.respond_reminded)
+            .bind(r.resolve_reminded)
+            .bind(r.respond_overdue)
+            .bind(r.resolve_overdue)
+            .bind(r.rating)
+            .bind(r.solved)
+            .bind(r.reopen_count)
+            .bind(r.updated_at)
+            .bind(fx.reset_resolve_flags)
+            .bind(r.resolve_from)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected()
+    }};
+}
+
+/// Inside a transaction holding the request: its open offers due at `$at` expire, each counted
+/// for its volunteer's reliability and told on the timeline. The volunteers whose offers expired.
+macro_rules! expire_due {
+    ($tx:ident, $request_id:expr, $at:expr) => {{
+        const EXPIRE_DUE: &str = "update dispatch_offers set answer = 'expired', answered_at = $2
+            where request_id = $1 and answer is null and expires_at <= $2
+            returning id, volunteer_id, community_id";
+        let request_id: Uuid = $request_id;
+        let at: DateTime<Utc> = $at;
+        let expired: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(EXPIRE_DUE).bind(request_id).bind(at).fetch_all(&mut *$tx).await?;
+        let mut expired_volunteers: Vec<Uuid> = expired.iter().map(|e| e.1).collect();
+        expired_volunteers.sort();
+        for v in &expired_volunteers {
+            sqlx::query(COUNT_OFFER_MADE).bind(v).execute(&mut *$tx).await?;
+        }
+        let events = Effects {
+            at,
+            events: expired.iter().map(|(offer, volunteer, community)| EventRow {
+                id: Uuid::now_v7(),
+                request_id,
+                community_id: *community,
+                kind: "offer_expired".into(),
+                actor_id: None,
+                from_status: None,
+                to_status: None,
+                data: Json(json!({"offer_id": offer, "volunteer_id": volunteer})),
+                at,
+            }).collect(),
+            ..Effects::default()
+        };
+        write_effects!($tx, request_id, &events);
+        expired.into_iter().map(|e| e.1).collect::<Vec<Uuid>>()
+    }};
+}
+
 macro_rules! bind_request {
     ($q:expr, $r:expr) => {{
         let r: &HelpRequestRow = $r;
@@ -556,13 +628,7 @@ pub async fn apply(
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
         tx.subject("help_request", r.id);
-        let n = sqlx::query(UPDATE).bind(r.id).bind(expected_version).bind(r.urgency).bind(r.status)
-            .bind(r.dispatch_mode).bind(r.attempts).bind(r.assignee_id).bind(r.respond_by).bind(r.resolve_by)
-            .bind(r.responded_at).bind(r.started_at).bind(r.completed_at).bind(r.closed_at)
-            .bind(&r.resolution_note).bind(&r.close_reason).bind(r.respond_reminded).bind(r.resolve_reminded)
-            .bind(r.respond_overdue).bind(r.resolve_overdue).bind(r.rating).bind(r.solved).bind(r.reopen_count)
-            .bind(r.updated_at).bind(fx.reset_resolve_flags).bind(r.resolve_from)
-            .execute(&mut *tx).await?.rows_affected();
+        let n = update_state!(tx, r, expected_version, fx);
         if n == 0 {
             let e: i64 = sqlx::query_scalar(EXISTS).bind(r.id).fetch_one(&mut *tx).await?;
             return Err(crate::store::stale_or_missing(e > 0));
@@ -601,9 +667,6 @@ pub async fn answer_without_transition(
     expire_due_at: Option<DateTime<Utc>>,
     then_if_none: &Effects,
 ) -> StoreResult<(Vec<Uuid>, i64)> {
-    const EXPIRE_DUE: &str = "update dispatch_offers set answer = 'expired', answered_at = $2
-        where request_id = $1 and answer is null and expires_at <= $2
-        returning id, volunteer_id, community_id";
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
         tx.subject("help_request", request_id);
@@ -611,40 +674,53 @@ pub async fn answer_without_transition(
         if locked == 0 {
             return Err(StoreError::NotFound);
         }
-        let expired: Vec<(Uuid, Uuid, Uuid)> = match expire_due_at {
-            Some(at) => sqlx::query_as(EXPIRE_DUE).bind(request_id).bind(at).fetch_all(&mut *tx).await?,
+        let expired = match expire_due_at {
+            Some(at) => expire_due!(tx, request_id, at),
             None => Vec::new(),
         };
-        let mut expired_volunteers: Vec<Uuid> = expired.iter().map(|e| e.1).collect();
-        expired_volunteers.sort();
-        for v in &expired_volunteers {
-            sqlx::query(COUNT_OFFER_MADE).bind(v).execute(&mut *tx).await?;
-        }
-        if let Some(at) = expire_due_at {
-            let events = Effects {
-                at,
-                events: expired.iter().map(|(offer, volunteer, community)| EventRow {
-                    id: Uuid::now_v7(),
-                    request_id,
-                    community_id: *community,
-                    kind: "offer_expired".into(),
-                    actor_id: None,
-                    from_status: None,
-                    to_status: None,
-                    data: Json(json!({"offer_id": offer, "volunteer_id": volunteer})),
-                    at,
-                }).collect(),
-                ..Effects::default()
-            };
-            write_effects!(tx, request_id, &events);
-        }
         write_effects!(tx, request_id, fx);
         let open: i64 = sqlx::query_scalar(OPEN_OFFERS).bind(request_id).fetch_one(&mut *tx).await?;
         if open == 0 {
             write_effects!(tx, request_id, then_if_none);
         }
         tx.commit().await?;
-        Ok((expired.into_iter().map(|e| e.1).collect(), open))
+        Ok((expired, open))
+    })
+}
+
+/// An offer expiry with the round that follows, in one transaction: the request's offers due at
+/// `at` expire, and when none is left open, `round` is written with them: the request's next
+/// state planned on the row read at the given version, and its effects (offers, or escalation).
+/// If the request moved since that read, or no round was planned, `then_if_none` is written
+/// instead (a timer that plans the round again on the request as it is). Returns the offers
+/// still open and whether the round was written.
+pub async fn expire_offers(
+    db: &Db,
+    request_id: Uuid,
+    at: DateTime<Utc>,
+    round: Option<(&HelpRequestRow, i64, &Effects)>,
+    then_if_none: &Effects,
+) -> StoreResult<(i64, bool)> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let locked = sqlx::query(LOCK_REQUEST).bind(request_id).execute(&mut *tx).await?.rows_affected();
+        if locked == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let _volunteers = expire_due!(tx, request_id, at);
+        let open: i64 = sqlx::query_scalar(OPEN_OFFERS).bind(request_id).fetch_one(&mut *tx).await?;
+        let mut moved = false;
+        if open == 0 {
+            match round {
+                Some((n, version, fx)) if update_state!(tx, n, version, fx) == 1 => {
+                    write_effects!(tx, request_id, fx);
+                    moved = true;
+                }
+                _ => write_effects!(tx, request_id, then_if_none),
+            }
+        }
+        tx.commit().await?;
+        Ok((open, moved))
     })
 }
 
