@@ -3,6 +3,7 @@
 #
 #   bench/timer_lag.sh                       # needs curl (7.66+), psql, a PostgreSQL on 127.0.0.1:5432
 #   BIN=/path/to/huying REQUESTS=12000 INSTANCES=3 bench/timer_lag.sh
+#   HUYING_TIMER_CONCURRENCY=12 HUYING_DB_MAX_CONNECTIONS=32 bench/timer_lag.sh   # settings pass through
 #
 # Starts $INSTANCES release-build instances (each with its sweeper, default settings) on one fresh
 # PostgreSQL database, creates through the API a community (offers expire after 1 minute, default
