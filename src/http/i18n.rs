@@ -2,11 +2,7 @@
 
 use actix_web::http::header::HeaderMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Zh,
-    En,
-}
+pub use crate::domain::lang::Lang;
 
 impl Lang {
     /// The best of `zh` and `en` by the header's q-values; Chinese when nothing is said,

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod delivery;
 pub mod integrations;
 pub mod patch;
+pub mod periodic;
 pub mod registry;
 pub mod requests;
 pub mod retention;

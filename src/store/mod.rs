@@ -205,6 +205,46 @@ impl BeginWrite for PgPool {
     }
 }
 
+/// Leases the rows due at `now` until `lease_until`, at most `limit`, for a worker that runs in
+/// any number of instances: `pg` takes them with `FOR UPDATE SKIP LOCKED`, `sqlite` under this
+/// process's write turn (`BEGIN IMMEDIATE`). Both bind `$1` now, `$2` the lease's end, `$3` the
+/// limit.
+pub(crate) async fn lease_rows<T>(
+    db: &Db,
+    (pg, sqlite): (&'static str, &'static str),
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> StoreResult<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + Send
+        + Unpin,
+{
+    Ok(match db {
+        Db::Postgres(pool) => {
+            sqlx::query_as(pg)
+                .bind(now)
+                .bind(lease_until)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }
+        Db::Sqlite(pool) => {
+            let mut tx = pool.begin_write().await?;
+            let rows = sqlx::query_as(sqlite)
+                .bind(now)
+                .bind(lease_until)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            rows
+        }
+    })
+}
+
 /// Writes that a capability adds to a transaction another capability owns (visits add the
 /// grade change and the visits that follow a resident to the save of the resident record), so
 /// that the owner needs no knowledge of them and both commit together.

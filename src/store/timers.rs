@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::store::{BeginWrite, Db, StoreResult, on_db};
+use crate::store::{BeginWrite, Db, StoreResult, lease_rows, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DueTimer {
@@ -40,27 +40,8 @@ pub async fn lease_due(
     lease_until: DateTime<Utc>,
     limit: i64,
 ) -> StoreResult<Vec<DueTimer>> {
-    let mut rows: Vec<DueTimer> = match db {
-        Db::Postgres(pool) => {
-            sqlx::query_as(LEASE_PG)
-                .bind(now)
-                .bind(lease_until)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-        }
-        Db::Sqlite(pool) => {
-            let mut tx = pool.begin_write().await?;
-            let rows = sqlx::query_as(LEASE_SQLITE)
-                .bind(now)
-                .bind(lease_until)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            rows
-        }
-    };
+    let mut rows: Vec<DueTimer> =
+        lease_rows(db, (LEASE_PG, LEASE_SQLITE), now, lease_until, limit).await?;
     rows.sort_by_key(|t| t.due_at);
     Ok(rows)
 }

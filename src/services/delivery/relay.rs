@@ -81,22 +81,9 @@ async fn hand_over(ctx: &AppState, e: &OutboxEvent, now: DateTime<Utc>) -> Servi
 pub fn spawn(
     ctx: AppState,
     interval: StdDuration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.changed() => break,
-            }
-            if let Err(e) = relay(&ctx, store::now()).await {
-                tracing::warn!(error = %e, "relay failed");
-            }
-            if *stop.borrow() {
-                break;
-            }
-        }
+    crate::services::periodic::spawn(ctx, interval, stop, "relay", |c| {
+        Box::pin(relay(c, store::now()))
     })
 }

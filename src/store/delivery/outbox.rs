@@ -16,7 +16,7 @@ use crate::store::delivery::webhook_deliveries::{INSERT_DELIVERY, NewDelivery, b
 use crate::store::delivery::wechat_messages::{
     INSERT_WECHAT_MESSAGE, NewWechatMessage, bind_wechat_message,
 };
-use crate::store::{BeginWrite, Db, StoreResult, on_db};
+use crate::store::{BeginWrite, Db, StoreResult, lease_rows, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxEvent {
@@ -45,27 +45,8 @@ pub async fn lease(
     lease_until: DateTime<Utc>,
     limit: i64,
 ) -> StoreResult<Vec<OutboxEvent>> {
-    let mut rows: Vec<OutboxEvent> = match db {
-        Db::Postgres(pool) => {
-            sqlx::query_as(LEASE_PG)
-                .bind(now)
-                .bind(lease_until)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-        }
-        Db::Sqlite(pool) => {
-            let mut tx = pool.begin_write().await?;
-            let rows = sqlx::query_as(LEASE_SQLITE)
-                .bind(now)
-                .bind(lease_until)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            rows
-        }
-    };
+    let mut rows: Vec<OutboxEvent> =
+        lease_rows(db, (LEASE_PG, LEASE_SQLITE), now, lease_until, limit).await?;
     rows.sort_by_key(|e| e.id);
     Ok(rows)
 }

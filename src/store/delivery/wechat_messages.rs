@@ -10,7 +10,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::domain::wechat_message::MessageStatus;
-use crate::store::{BeginWrite, Db, StoreResult, on_db};
+use crate::store::{Db, StoreResult, lease_rows, on_db};
 
 #[derive(Debug, Clone)]
 pub struct NewWechatMessage {
@@ -85,27 +85,7 @@ pub async fn lease(
     lease_until: DateTime<Utc>,
     limit: i64,
 ) -> StoreResult<Vec<Leased>> {
-    Ok(match db {
-        Db::Postgres(pool) => {
-            sqlx::query_as(LEASE_PG)
-                .bind(now)
-                .bind(lease_until)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-        }
-        Db::Sqlite(pool) => {
-            let mut tx = pool.begin_write().await?;
-            let rows = sqlx::query_as(LEASE_SQLITE)
-                .bind(now)
-                .bind(lease_until)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            rows
-        }
-    })
+    lease_rows(db, (LEASE_PG, LEASE_SQLITE), now, lease_until, limit).await
 }
 
 /// An attempt's outcome.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::texts::words;
+use crate::domain::notice_text::words;
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, page_request};
 use crate::http::i18n::Lang;

@@ -5,10 +5,10 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::domain::lang::Lang;
+use crate::domain::notice_text;
 use crate::domain::time_zone::TimeZone;
 use crate::domain::wechat_template::{Facts, compose};
-use crate::http::handlers::delivery::texts;
-use crate::http::i18n::Lang;
 use crate::services::ServiceResult;
 use crate::services::delivery::audience::Told;
 use crate::services::registry::communities::policy_of;
@@ -54,7 +54,7 @@ pub async fn plan(
         return Ok(Vec::new());
     }
     // The title as the inbox shows it in Chinese: subscription messages are sent in zh_CN.
-    let (title, _) = texts::words(&e.topic, &told.params, Lang::Zh);
+    let (title, _) = notice_text::words(&e.topic, &told.params, Lang::Zh);
     let event_time = e.payload.0["at"]
         .as_str()
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())

@@ -122,22 +122,9 @@ async fn attempt(
 pub fn spawn(
     ctx: AppState,
     interval: StdDuration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.changed() => break,
-            }
-            if let Err(e) = send_due(&ctx, store::now()).await {
-                tracing::warn!(error = %e, "the WeChat sender failed");
-            }
-            if *stop.borrow() {
-                break;
-            }
-        }
+    crate::services::periodic::spawn(ctx, interval, stop, "WeChat sender", |c| {
+        Box::pin(send_due(c, store::now()))
     })
 }

@@ -1,10 +1,10 @@
-//! The words of a notification, in the reader's language. Titles are short enough for a phone's
-//! notification line; bodies name the service or the day, never personal data (the object it
-//! links to shows what the reader may see).
+//! The words of a notification (inbox, live stream, WeChat), in the reader's language. Titles
+//! are short enough for a phone's notification line; bodies name the service or the day, never
+//! personal data (the object it links to shows what the reader may see).
 
 use serde_json::Value;
 
-use crate::http::i18n::Lang;
+use crate::domain::lang::Lang;
 
 /// `(title, body)` of an inbox item of `kind` with `params` (`service`, `deadline`,
 /// `window_start`, `reason`, `description`).
