@@ -9,6 +9,7 @@
 # type), then measures with wrk at $CONNS connections:
 #   POST /api/v1/help-requests  (auth, validation, insert, timeline, outbox, first offer)
 #   GET  /api/v1/help-requests/{id}
+# with the relay's lag during the POST load (event created → handed over, from the outbox),
 # and, on PostgreSQL, runs pgbench at the same concurrency with the statements those two
 # endpoints execute (bench/sql/*.sql, the same SQL text as the storage layer) as the baseline.
 set -euo pipefail
@@ -98,6 +99,35 @@ wrk_run() { # label url [lua]
     | grep -E 'Requests/sec|Latency  |99%|50%|Non-2xx' | sed 's/^/   /'
 }
 
+# Relay lag under the POST load just measured: for every event created since $1 (UTC), the time
+# from its creation in the POST's transaction to the start of the relay's hand-over that
+# delivered it (inbox rows, webhook and WeChat queues, the stream's signal), once all are handed
+# over. $2: "pg" or "sqlite", $3 the database.
+relay_lag() {
+  local since=$1 kind=$2 db=$3 pending sql
+  for _ in $(seq 1 600); do
+    if [ "$kind" = pg ]; then
+      pending=$(psql -qtAX "$db" -c "select count(*) from outbox where delivered_at is null")
+    else
+      pending=$(sqlite3 "$db" "select count(*) from outbox where delivered_at is null")
+    fi
+    [ "$pending" = 0 ] && break
+    sleep 0.1
+  done
+  echo "== relay lag under that load (event created → handed over), pending at the end: $pending"
+  if [ "$kind" = pg ]; then
+    psql -qtAX -F ' ' "$db" -c "with l as (select extract(epoch from delivered_at - created_at) * 1000 as ms from outbox where created_at >= '$since')
+      select 'events ' || count(*), 'p50 ' || round(percentile_cont(0.5) within group (order by ms)::numeric) || ' ms',
+             'p99 ' || round(percentile_cont(0.99) within group (order by ms)::numeric) || ' ms', 'max ' || round(max(ms)::numeric) || ' ms' from l" | sed 's/^/   /'
+  else
+    # The stored times are RFC 3339 text; SQLite's julianday reads them, to the millisecond.
+    sqlite3 "$db" "with l as (select (julianday(delivered_at) - julianday(created_at)) * 86400000.0 as ms from outbox where julianday(created_at) >= julianday('$since')),
+      o as (select ms, row_number() over (order by ms) as r, count(*) over () as n from l)
+      select 'events ' || max(n), 'p50 ' || cast(max(case when r = cast((n - 1) * 0.5 as int) + 1 then ms end) as int) || ' ms',
+             'p99 ' || cast(max(case when r = cast((n - 1) * 0.99 as int) + 1 then ms end) as int) || ' ms', 'max ' || cast(max(ms) as int) || ' ms' from o" | tr '|' ' ' | sed 's/^/   /'
+  fi
+}
+
 pgbench_run() { # label db script...
   local label=$1 db=$2; shift 2
   local args=()
@@ -143,7 +173,9 @@ while read -r R; do
   api POST /api/v1/help-requests "$TOKEN" "{\"resident_id\":\"$R\",\"service_type_id\":\"$ST\",\"description\":\"预热\"}" >/dev/null
 done <"$WORK/residents"
 write_lua
+SINCE=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
 wrk_run "POST /api/v1/help-requests" "$BASE/api/v1/help-requests" "$WORK/post.lua"
+relay_lag "$SINCE" pg "$PGURL"
 wrk_run "GET /api/v1/help-requests/{id}" "$BASE/api/v1/help-requests/$ONE"
 pg_baseline "$PGURL"
 kill $SERVER; wait $SERVER 2>/dev/null || true
@@ -155,6 +187,8 @@ echo "# SQLite"
 start_server "sqlite://$WORK/load.db"
 setup
 write_lua
+SINCE=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
 wrk_run "POST /api/v1/help-requests" "$BASE/api/v1/help-requests" "$WORK/post.lua"
+relay_lag "$SINCE" sqlite "$WORK/load.db"
 wrk_run "GET /api/v1/help-requests/{id}" "$BASE/api/v1/help-requests/$ONE"
 fi

@@ -24,8 +24,6 @@
 //! to stop (SIGTERM) with every stream open.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,21 +35,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use uuid::Uuid;
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{Api, SECRET, Server, percentile, setting};
 use huying::auth::JwtKeys;
 use huying::store::Db;
 
-const SECRET: &str = "bench-streams-jwt-secret-0123456789abcdef";
-const DATA_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
-const ADMIN_PASSWORD: &str = "bench-admin-password-1";
 const VOLUNTEERS: usize = 50;
 const OPENING_AT_ONCE: usize = 64;
-
-fn setting(name: &str, default: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_string())
-}
 
 /// Raises the soft limit on open files to the hard one; the new limit.
 fn raise_fd_limit() -> u64 {
@@ -67,81 +59,6 @@ fn raise_fd_limit() -> u64 {
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
     }
     lim.rlim_cur
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    port: u16,
-}
-
-impl Server {
-    fn start(url: &str, dir: &std::path::Path) -> Server {
-        let log = std::fs::File::create(dir.join("server.log")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_huying"))
-            .arg("serve")
-            .env("HUYING_DATABASE_URL", url)
-            .env("HUYING_DATA_DIR", dir)
-            .env("HUYING_HOST", "127.0.0.1")
-            .env("HUYING_PORT", "0")
-            .env("HUYING_JWT_SECRET", SECRET)
-            .env("HUYING_DATA_KEY", DATA_KEY)
-            .env("HUYING_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("HUYING_ACCESS_TOKEN_MINUTES", "120")
-            .env("HUYING_LOG_FORMAT", "text")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("the server starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let port = loop {
-            let line = lines
-                .next()
-                .expect("the server says where it listens")
-                .unwrap();
-            if let Some(rest) = line.strip_prefix("Huying is listening on http://127.0.0.1:") {
-                break rest.split(' ').next().unwrap().parse().unwrap();
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            port,
-        }
-    }
-
-    fn status_kb(&self, key: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    }
-
-    /// User and system CPU time so far, in clock ticks.
-    fn cpu_ticks(&self) -> u64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap()
-            .split_whitespace()
-            .collect();
-        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
-    }
-
-    /// SIGTERM; how long it took to exit.
-    fn stop(mut self) -> Duration {
-        let t = Instant::now();
-        // SAFETY: signals our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        self.child.wait().unwrap();
-        t.elapsed()
-    }
 }
 
 /// Inserts `n` active users straight into the database; their ids.
@@ -176,29 +93,6 @@ async fn seed_users(url: &str, n: usize) -> Vec<Uuid> {
     }
     db.close().await;
     ids
-}
-
-struct Api {
-    client: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let res = self
-            .client
-            .post(format!("{}/api/v1{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status();
-        let body: Value = res.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "POST {path}: {status} {body}");
-        body
-    }
 }
 
 /// A community with a resident, an errands service and `VOLUNTEERS` volunteers (the first of
@@ -322,34 +216,12 @@ async fn open(
     }))
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
 async fn run_backend(name: &str, url: &str, streams: usize, offers: usize) -> String {
     let dir = std::env::temp_dir().join(format!("huying-bench-streams-{}", Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
-    let server = Server::start(url, &dir);
+    let server = Server::start(url, &dir, &[]);
     let users = seed_users(url, streams).await;
-    let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{}/api/v1/auth/login", server.base))
-        .json(&json!({"login": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let api = Api {
-        client,
-        base: server.base.clone(),
-        token: login["access_token"].as_str().unwrap().to_string(),
-    };
+    let api = Api::admin(&server.base).await;
     let (resident, service) = world(&api, &users).await;
     let keys = JwtKeys::new(
         SECRET.as_bytes(),
@@ -489,22 +361,11 @@ async fn run_backend(name: &str, url: &str, streams: usize, offers: usize) -> St
     )
 }
 
-async fn pg_answers(url: &str) -> bool {
-    tokio::time::timeout(
-        Duration::from_secs(3),
-        sqlx::PgPool::connect(&format!("{url}/postgres")),
-    )
-    .await
-    .is_ok_and(|r| r.is_ok())
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is read from the command line.
     let limit = raise_fd_limit();
     let streams: usize = setting("BENCH_STREAMS", "10000").parse().unwrap();
     let offers: usize = setting("BENCH_OFFERS", "300").parse().unwrap();
-    let backends = setting("BENCH_BACKENDS", "sqlite postgres");
-    let pg = setting("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432");
     if (limit as usize) < streams + 200 {
         eprintln!(
             "open files limited to {limit}: {streams} streams need more (raise the hard limit, `ulimit -Hn`)"
@@ -517,31 +378,10 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut rows = Vec::new();
-        for b in backends.split_whitespace() {
-            match b {
-                "sqlite" => {
-                    let dir = std::env::temp_dir().join(format!("huying-bench-db-{}", Uuid::now_v7()));
-                    std::fs::create_dir_all(&dir).unwrap();
-                    let url = format!("sqlite://{}/huying.db", dir.display());
-                    rows.push(run_backend("SQLite", &url, streams, offers).await);
-                    let _ = std::fs::remove_dir_all(&dir);
-                }
-                "postgres" => {
-                    if !pg_answers(&pg).await {
-                        eprintln!("PostgreSQL at {pg} does not answer: skipped");
-                        continue;
-                    }
-                    let name = format!("huying_bench_streams_{}", Uuid::now_v7().simple());
-                    let url = format!("{pg}/{name}");
-                    use sqlx::migrate::MigrateDatabase;
-                    sqlx::Postgres::create_database(&url).await.unwrap();
-                    rows.push(run_backend("PostgreSQL", &url, streams, offers).await);
-                    let _ = sqlx::Postgres::force_drop_database(&url).await;
-                }
-                other => panic!("unknown backend {other}"),
-            }
-        }
+        let rows = common::on_each_backend("sqlite postgres", "streams", |name, url| async move {
+            run_backend(name, &url, streams, offers).await
+        })
+        .await;
         println!();
         println!(
             "| backend | streams | RSS before (MB) | RSS open (MB) | KB a stream | VmHWM (MB) | idle CPU | offers arrived | hand-over → stream p50 (ms) | p99 (ms) | max (ms) | POST → stream p50 / p99 (ms) | SIGTERM → exit |"

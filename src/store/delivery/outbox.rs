@@ -67,41 +67,47 @@ const NOTIFY_PG: &str = "select pg_notify($1, $2)";
 /// payload is the user's id.
 pub const INBOX_CHANNEL: &str = "huying_inbox";
 
-/// Hands `event` over: its notifications are written and it is marked delivered, together.
-/// `false` when another relay delivered it first (nothing written).
+/// Hands `events` over in one transaction: each one's channel rows are written and it is
+/// marked delivered, together. For each, `false` when another relay delivered it first (nothing
+/// of it written). One transaction a batch, not an event: under full load the commits, not the
+/// statements, are what the relay waits for.
 pub async fn hand_over(
     db: &Db,
-    event: &OutboxEvent,
-    h: &Handover,
+    events: &[(&OutboxEvent, &Handover)],
     now: DateTime<Utc>,
-) -> StoreResult<bool> {
+) -> StoreResult<Vec<bool>> {
     // Only PostgreSQL has other instances to wake; SQLite's one process is told by the relay.
     let notify = matches!(db, Db::Postgres(_));
-    let mut told: Vec<Uuid> = h.notifications.iter().map(|n| n.user_id).collect();
-    told.sort();
-    told.dedup();
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let n = sqlx::query(MARK).bind(event.id).bind(now).execute(&mut *tx).await?.rows_affected();
-        if n == 0 {
-            return Ok(false);
-        }
-        for note in &h.notifications {
-            bind_notification!(sqlx::query(INSERT_NOTIFICATION), note).execute(&mut *tx).await?;
-        }
-        for d in &h.webhook_deliveries {
-            bind_delivery!(sqlx::query(INSERT_DELIVERY), d).execute(&mut *tx).await?;
-        }
-        for m in &h.wechat_messages {
-            bind_wechat_message!(sqlx::query(INSERT_WECHAT_MESSAGE), m).execute(&mut *tx).await?;
+        let mut handed = Vec::with_capacity(events.len());
+        let mut told: Vec<Uuid> = Vec::new();
+        for (event, h) in events {
+            let n = sqlx::query(MARK).bind(event.id).bind(now).execute(&mut *tx).await?.rows_affected();
+            handed.push(n > 0);
+            if n == 0 {
+                continue;
+            }
+            for note in &h.notifications {
+                bind_notification!(sqlx::query(INSERT_NOTIFICATION), note).execute(&mut *tx).await?;
+                told.push(note.user_id);
+            }
+            for d in &h.webhook_deliveries {
+                bind_delivery!(sqlx::query(INSERT_DELIVERY), d).execute(&mut *tx).await?;
+            }
+            for m in &h.wechat_messages {
+                bind_wechat_message!(sqlx::query(INSERT_WECHAT_MESSAGE), m).execute(&mut *tx).await?;
+            }
         }
         if notify {
+            told.sort();
+            told.dedup();
             for user in &told {
                 sqlx::query(NOTIFY_PG).bind(INBOX_CHANNEL).bind(user.to_string()).execute(&mut *tx).await?;
             }
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(handed)
     })
 }
 
