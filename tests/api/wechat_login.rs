@@ -422,6 +422,28 @@ async fn wechats_failures_on_sign_in_are_problem_documents_and_store_nothing() {
     .problem(422, "validation_failed");
     assert_eq!(w.wx.seen(|s| s.session_calls), calls);
     assert_eq!(w.stored().await, after_ticket);
+
+    // A deactivated app signs nobody in, and its tickets bind nobody.
+    w.resident(&w.c, RESIDENT_PHONE).await;
+    let ticket = w.ticket(OPENID).await;
+    let app_row = w
+        .app
+        .get("/api/v1/wechat-apps", &w.app.admin)
+        .await
+        .expect(200)
+        .item_ids()[0]
+        .clone();
+    w.app
+        .delete(&format!("/api/v1/wechat-apps/{app_row}"), &w.app.admin)
+        .await
+        .expect(204);
+    let code = w.wx.login_code(OPENID, None);
+    w.login(&code).await.problem(422, "unknown_wechat_app");
+    w.bind(json!({"binding_ticket": ticket, "phone_code": w.wx.phone_code(RESIDENT_PHONE)}))
+        .await
+        .problem(401, "binding_ticket_invalid");
+    assert_eq!(w.wx.seen(|s| s.session_calls), calls + 1);
+    assert_eq!(count(&w.app, IDENTITIES).await, 0);
 }
 
 #[tokio::test]
