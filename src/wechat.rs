@@ -95,6 +95,8 @@ pub struct WechatApi {
     /// One slot per app id; fetching a token holds the app's slot, so that concurrent senders
     /// wait for one fetch instead of each making their own.
     tokens: Arc<Mutex<HashMap<String, Slot>>>,
+    /// Calls by kind and result, for `/metrics`.
+    calls: prometheus::IntCounterVec,
 }
 
 impl std::fmt::Debug for WechatApi {
@@ -111,11 +113,37 @@ impl WechatApi {
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .expect("an HTTP client with the default TLS settings");
+        let calls = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "huying_wechat_calls_total",
+                "Calls to WeChat's server API by call and result",
+            ),
+            &["call", "result"],
+        )
+        .expect("valid metric");
         Self {
             base: base.trim_end_matches('/').to_string(),
             http,
             tokens: Default::default(),
+            calls,
         }
+    }
+
+    pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![Box::new(self.calls.clone())]
+    }
+
+    /// Counts a call's result: `ok`, `errcode` (WeChat refused), `http_status`, `network` or
+    /// `unreadable`.
+    fn count<T>(&self, call: &str, r: &Result<T, WechatError>) {
+        let result = match r {
+            Ok(_) => "ok",
+            Err(WechatError::Api { .. }) => "errcode",
+            Err(WechatError::Status(_)) => "http_status",
+            Err(WechatError::Network(_)) => "network",
+            Err(WechatError::Decode(_)) => "unreadable",
+        };
+        self.calls.with_label_values(&[call, result]).inc();
     }
 
     pub fn base(&self) -> &str {
@@ -161,7 +189,9 @@ impl WechatApi {
         let url = format!("{}/cgi-bin/stable_token", self.base);
         let body = json!({"grant_type": "client_credential", "appid": app.app_id,
                           "secret": app.secret, "force_refresh": force});
-        let answer = self.post_json(&url, &body).await?;
+        let answer = self.post_json(&url, &body).await;
+        self.count("stable_token", &answer);
+        let answer = answer?;
         let value = answer["access_token"]
             .as_str()
             .filter(|t| !t.is_empty())
@@ -202,14 +232,27 @@ impl WechatApi {
         app: &AppCredentials,
         msg: &SubscribeMessage<'_>,
     ) -> Result<(), WechatError> {
-        self.post_with_token(app, "/cgi-bin/message/subscribe/send", msg)
+        let r = self
+            .post_with_token(app, "/cgi-bin/message/subscribe/send", msg)
             .await
-            .map(|_| ())
+            .map(|_| ());
+        self.count("subscribe_send", &r);
+        r
     }
 
     /// `code2Session`: who signed in, for a `wx.login` code. The `session_key` WeChat also gives
     /// is dropped here: nothing of ours needs it, so it is never kept or logged.
     pub async fn jscode2session(
+        &self,
+        app: &AppCredentials,
+        js_code: &str,
+    ) -> Result<WechatSession, WechatError> {
+        let r = self.code2session(app, js_code).await;
+        self.count("jscode2session", &r);
+        r
+    }
+
+    async fn code2session(
         &self,
         app: &AppCredentials,
         js_code: &str,
@@ -241,6 +284,16 @@ impl WechatApi {
     /// `getPhoneNumber`: the phone WeChat verified for a `getPhoneNumber` button's code, as
     /// `phoneNumber` (with the country code for numbers outside the mainland).
     pub async fn phone_number(
+        &self,
+        app: &AppCredentials,
+        code: &str,
+    ) -> Result<VerifiedPhone, WechatError> {
+        let r = self.verified_phone(app, code).await;
+        self.count("getuserphonenumber", &r);
+        r
+    }
+
+    async fn verified_phone(
         &self,
         app: &AppCredentials,
         code: &str,

@@ -164,6 +164,14 @@ async fn a_bound_person_signs_in_with_a_code_and_gets_the_tokens_of_a_password_l
         .expect(200);
     assert_eq!(w.me(&refreshed).await["id"], user.as_str());
     assert_eq!(count(&w.app, TICKETS).await, 0);
+    w.login("0NeverIssuedCode").await.expect(401);
+    let metrics = w.app.text("/metrics").await;
+    for line in [
+        r#"huying_wechat_calls_total{call="jscode2session",result="ok"} 1"#,
+        r#"huying_wechat_calls_total{call="jscode2session",result="errcode"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 }
 
 #[tokio::test]
