@@ -165,6 +165,7 @@ impl Application {
         let metrics = Metrics::new();
         let sweeper_metrics = crate::services::sweeper::SweeperMetrics::new();
         metrics.register(sweeper_metrics.collectors());
+        metrics.register(state.wechat.collectors());
         let server = build_server(listener, state.clone(), metrics)?;
         let mut workers = Vec::new();
         if !state.config.sweep_interval.is_zero() {

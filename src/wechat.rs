@@ -1,6 +1,6 @@
 //! The WeChat server API (api.weixin.qq.com, or a stand-in at `HUYING_WECHAT_API_BASE`), shared
-//! by every capability that talks to WeChat: subscription messages now, mini-program sign-in
-//! later. It keeps one access token per app, cached until shortly before it expires and fetched
+//! by every capability that talks to WeChat: subscription messages, and the mini-program sign-in
+//! (`jscode2session`, `getuserphonenumber`). It keeps one access token per app, cached until shortly before it expires and fetched
 //! again when WeChat says it is invalid.
 //!
 //! Tokens come from `stable_token` rather than `token`: asking `token` for a new one cuts off
@@ -95,6 +95,8 @@ pub struct WechatApi {
     /// One slot per app id; fetching a token holds the app's slot, so that concurrent senders
     /// wait for one fetch instead of each making their own.
     tokens: Arc<Mutex<HashMap<String, Slot>>>,
+    /// Calls by kind and result, for `/metrics`.
+    calls: prometheus::IntCounterVec,
 }
 
 impl std::fmt::Debug for WechatApi {
@@ -111,11 +113,37 @@ impl WechatApi {
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .expect("an HTTP client with the default TLS settings");
+        let calls = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "huying_wechat_calls_total",
+                "Calls to WeChat's server API by call and result",
+            ),
+            &["call", "result"],
+        )
+        .expect("valid metric");
         Self {
             base: base.trim_end_matches('/').to_string(),
             http,
             tokens: Default::default(),
+            calls,
         }
+    }
+
+    pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![Box::new(self.calls.clone())]
+    }
+
+    /// Counts a call's result: `ok`, `errcode` (WeChat refused), `http_status`, `network` or
+    /// `unreadable`.
+    fn count<T>(&self, call: &str, r: &Result<T, WechatError>) {
+        let result = match r {
+            Ok(_) => "ok",
+            Err(WechatError::Api { .. }) => "errcode",
+            Err(WechatError::Status(_)) => "http_status",
+            Err(WechatError::Network(_)) => "network",
+            Err(WechatError::Decode(_)) => "unreadable",
+        };
+        self.calls.with_label_values(&[call, result]).inc();
     }
 
     pub fn base(&self) -> &str {
@@ -161,7 +189,9 @@ impl WechatApi {
         let url = format!("{}/cgi-bin/stable_token", self.base);
         let body = json!({"grant_type": "client_credential", "appid": app.app_id,
                           "secret": app.secret, "force_refresh": force});
-        let answer = self.post_json(&url, &body).await?;
+        let answer = self.post_json(&url, &body).await;
+        self.count("stable_token", &answer);
+        let answer = answer?;
         let value = answer["access_token"]
             .as_str()
             .filter(|t| !t.is_empty())
@@ -202,12 +232,98 @@ impl WechatApi {
         app: &AppCredentials,
         msg: &SubscribeMessage<'_>,
     ) -> Result<(), WechatError> {
-        self.post_with_token(app, "/cgi-bin/message/subscribe/send", msg)
+        let r = self
+            .post_with_token(app, "/cgi-bin/message/subscribe/send", msg)
             .await
-            .map(|_| ())
+            .map(|_| ());
+        self.count("subscribe_send", &r);
+        r
     }
 
-    /// POSTs JSON and reads WeChat's answer: an object whose `errcode`, when present, is 0.
+    /// `code2Session`: who signed in, for a `wx.login` code. The `session_key` WeChat also gives
+    /// is dropped here: nothing of ours needs it, so it is never kept or logged.
+    pub async fn jscode2session(
+        &self,
+        app: &AppCredentials,
+        js_code: &str,
+    ) -> Result<WechatSession, WechatError> {
+        let r = self.code2session(app, js_code).await;
+        self.count("jscode2session", &r);
+        r
+    }
+
+    async fn code2session(
+        &self,
+        app: &AppCredentials,
+        js_code: &str,
+    ) -> Result<WechatSession, WechatError> {
+        let url = format!("{}/sns/jscode2session", self.base);
+        let query = [
+            ("appid", app.app_id.as_str()),
+            ("secret", app.secret.as_str()),
+            ("js_code", js_code),
+            ("grant_type", "authorization_code"),
+        ];
+        // The URL holds the secret: it goes nowhere but the request (errors drop it).
+        let url = reqwest::Url::parse_with_params(&url, &query)
+            .map_err(|_| WechatError::Network("an unusable base URL".into()))?;
+        let res = self.http.get(url).send().await.map_err(network)?;
+        let answer = read_answer(res).await?;
+        let text = |k: &str| {
+            answer[k]
+                .as_str()
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        Ok(WechatSession {
+            openid: text("openid").ok_or_else(|| WechatError::Decode("no openid".into()))?,
+            unionid: text("unionid"),
+        })
+    }
+
+    /// `getPhoneNumber`: the phone WeChat verified for a `getPhoneNumber` button's code, as
+    /// `phoneNumber` (with the country code for numbers outside the mainland).
+    pub async fn phone_number(
+        &self,
+        app: &AppCredentials,
+        code: &str,
+    ) -> Result<VerifiedPhone, WechatError> {
+        let r = self.verified_phone(app, code).await;
+        self.count("getuserphonenumber", &r);
+        r
+    }
+
+    async fn verified_phone(
+        &self,
+        app: &AppCredentials,
+        code: &str,
+    ) -> Result<VerifiedPhone, WechatError> {
+        let answer = self
+            .post_with_token(
+                app,
+                "/wxa/business/getuserphonenumber",
+                &json!({"code": code}),
+            )
+            .await?;
+        let info = &answer["phone_info"];
+        let text = |k: &str| info[k].as_str().unwrap_or("").to_string();
+        let phone = VerifiedPhone {
+            phone_number: text("phoneNumber"),
+            country_code: text("countryCode"),
+        };
+        if phone.phone_number.is_empty() {
+            return Err(WechatError::Decode("no phone_info.phoneNumber".into()));
+        }
+        if info["watermark"]["appid"]
+            .as_str()
+            .is_some_and(|a| a != app.app_id)
+        {
+            return Err(WechatError::Decode("phone_info of another app".into()));
+        }
+        Ok(phone)
+    }
+
+    /// POSTs JSON and reads WeChat's answer.
     async fn post_json(&self, url: &str, body: &impl Serialize) -> Result<Value, WechatError> {
         let res = self
             .http
@@ -216,25 +332,48 @@ impl WechatApi {
             .send()
             .await
             .map_err(network)?;
-        let status = res.status();
-        if !status.is_success() {
-            return Err(WechatError::Status(status.as_u16()));
-        }
-        let bytes = res.bytes().await.map_err(network)?;
-        let answer: Value =
-            serde_json::from_slice(&bytes).map_err(|e| WechatError::Decode(e.to_string()))?;
-        match answer["errcode"].as_i64() {
-            None | Some(0) => Ok(answer),
-            Some(errcode) => Err(WechatError::Api {
-                errcode,
-                errmsg: answer["errmsg"]
-                    .as_str()
-                    .unwrap_or("")
-                    .chars()
-                    .take(200)
-                    .collect(),
-            }),
-        }
+        read_answer(res).await
+    }
+}
+
+/// Who signed in: `jscode2session`'s answer without its `session_key`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WechatSession {
+    pub openid: String,
+    /// Only for apps bound to a WeChat Open Platform account.
+    pub unionid: Option<String>,
+}
+
+/// `getuserphonenumber`'s `phone_info`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedPhone {
+    pub phone_number: String,
+    pub country_code: String,
+}
+
+/// WeChat's answer: an object whose `errcode`, when present, is 0.
+async fn read_answer(res: reqwest::Response) -> Result<Value, WechatError> {
+    let status = res.status();
+    if !status.is_success() {
+        return Err(WechatError::Status(status.as_u16()));
+    }
+    let bytes = res.bytes().await.map_err(network)?;
+    let answer: Value =
+        serde_json::from_slice(&bytes).map_err(|e| WechatError::Decode(e.to_string()))?;
+    if !answer.is_object() {
+        return Err(WechatError::Decode("not an object".into()));
+    }
+    match answer["errcode"].as_i64() {
+        None | Some(0) => Ok(answer),
+        Some(errcode) => Err(WechatError::Api {
+            errcode,
+            errmsg: answer["errmsg"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect(),
+        }),
     }
 }
 

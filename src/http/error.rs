@@ -49,6 +49,18 @@ pub enum ApiError {
     /// The database is away: retry after `Retry-After`.
     #[error("database unavailable")]
     DatabaseUnavailable,
+    /// 429 with its own code (an outside service's limit), retry after `Retry-After` seconds.
+    #[error("{code}")]
+    RateLimited {
+        code: &'static str,
+        retry_after_secs: u64,
+    },
+    /// 503 with its own code (an outside service is away), retry after `Retry-After` seconds.
+    #[error("{code}")]
+    OutsideUnavailable {
+        code: &'static str,
+        retry_after_secs: u64,
+    },
     /// Saturated (password hashing): retry after `Retry-After` seconds.
     #[error("busy")]
     Busy { retry_after_secs: u64 },
@@ -92,6 +104,7 @@ impl ApiError {
             | ApiError::NotFound(c)
             | ApiError::Conflict(c)
             | ApiError::Unprocessable(c) => c,
+            ApiError::RateLimited { code, .. } | ApiError::OutsideUnavailable { code, .. } => code,
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PreconditionRequired => "precondition_required",
             ApiError::PreconditionFailed => "stale_version",
@@ -141,7 +154,13 @@ impl ApiError {
             .insert_header((header::CONTENT_LANGUAGE, lang.tag()));
         match self {
             ApiError::TooManyRequests { retry_after_secs }
-            | ApiError::Busy { retry_after_secs } => {
+            | ApiError::Busy { retry_after_secs }
+            | ApiError::RateLimited {
+                retry_after_secs, ..
+            }
+            | ApiError::OutsideUnavailable {
+                retry_after_secs, ..
+            } => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
             }
             // A database restart takes seconds; a client should not hammer it meanwhile.
@@ -193,10 +212,13 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable | ApiError::Busy { .. } | ApiError::DatabaseUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
+            ApiError::TooManyRequests { .. } | ApiError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
             }
+            ApiError::Unavailable
+            | ApiError::Busy { .. }
+            | ApiError::DatabaseUnavailable
+            | ApiError::OutsideUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -222,6 +244,20 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Busy { retry_after_secs } => ApiError::Busy { retry_after_secs },
             ServiceError::Unavailable => ApiError::DatabaseUnavailable,
+            ServiceError::RateLimited {
+                code,
+                retry_after_secs,
+            } => ApiError::RateLimited {
+                code,
+                retry_after_secs,
+            },
+            ServiceError::OutsideUnavailable {
+                code,
+                retry_after_secs,
+            } => ApiError::OutsideUnavailable {
+                code,
+                retry_after_secs,
+            },
             ServiceError::Internal(m) => ApiError::Internal(m),
         }
     }

@@ -451,6 +451,46 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "推送地址必须指向公网地址。",
     ),
     (
+        "unknown_wechat_app",
+        "No active WeChat app is registered with this app id.",
+        "未登记该 AppID 的小程序，或已停用。",
+    ),
+    (
+        "wechat_code_invalid",
+        "WeChat refused the code: it is invalid, expired or already used; call wx.login again.",
+        "微信未接受该 code（无效、已过期或已使用），请重新调用 wx.login。",
+    ),
+    (
+        "wechat_rate_limited",
+        "WeChat is limiting sign-ins right now; try again later.",
+        "微信接口调用过于频繁，请稍后再试。",
+    ),
+    (
+        "wechat_unavailable",
+        "WeChat cannot be reached right now; try again later.",
+        "暂时无法连接微信，请稍后再试。",
+    ),
+    (
+        "binding_ticket_invalid",
+        "The binding ticket is invalid, expired or already used; sign in with WeChat again.",
+        "绑定凭证无效、已过期或已使用，请重新微信登录。",
+    ),
+    (
+        "phone_not_registered",
+        "This phone number is not registered with the station; ask the station or your grid worker to register you.",
+        "该手机号未在服务站登记，请联系服务站或网格员登记。",
+    ),
+    (
+        "phone_ambiguous",
+        "This phone number belongs to several people here; bind with your login and password, or ask the station.",
+        "该手机号对应多位居民，请使用账号密码绑定，或联系服务站。",
+    ),
+    (
+        "wechat_app_not_serving",
+        "This mini-program does not serve your community.",
+        "该小程序不服务于您所在的社区。",
+    ),
+    (
         "webhook_inactive",
         "The webhook is turned off; turn it on first.",
         "该推送地址已停用，请先启用。",

@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, Route, guard, web};
 use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
-use super::handlers::integrations::{wechat_apps, wechat_identities};
+use super::handlers::integrations::{wechat_apps, wechat_identities, wechat_login};
 use super::handlers::registry::{
     communities, grids, invitations, residents, service_types, teams, volunteers,
 };
@@ -57,6 +57,10 @@ pub fn table() -> Vec<RouteDef> {
         post "/api/v1/auth/login" => auth::login,
         post "/api/v1/auth/refresh" => auth::refresh,
         post "/api/v1/auth/logout" => auth::logout,
+        // The mini-program sign-in: a wx.login code, and binding the WeChat identity once.
+        post "/api/v1/auth/wechat/login" => wechat_login::login,
+        post "/api/v1/auth/wechat/bind" => wechat_login::bind,
+        delete "/api/v1/me/wechat" => wechat_login::unbind,
         get "/api/v1/me" => auth::me,
         post "/api/v1/me/invitations/accept" => invitations::accept,
         post "/api/v1/communities/{id}/invitations" => invitations::create => "/api/v1/invitations/{id}",

@@ -50,6 +50,18 @@ pub enum ServiceError {
     /// The database is away; nothing was done.
     #[error("database unavailable")]
     Unavailable,
+    /// An outside service (WeChat) limits our calls: retry after this long (429 with `code`).
+    #[error("rate limited: {code}")]
+    RateLimited {
+        code: &'static str,
+        retry_after_secs: u64,
+    },
+    /// An outside service (WeChat) cannot be reached or failed; nothing was done (503 with `code`).
+    #[error("outside service unavailable: {code}")]
+    OutsideUnavailable {
+        code: &'static str,
+        retry_after_secs: u64,
+    },
     #[error("internal: {0}")]
     Internal(String),
 }

@@ -1,7 +1,7 @@
 //! What is kept only for a while: idempotency keys and their stored answers, for
 //! `Config.idempotency_ttl` (24 h by default), delivered outbox events, for
 //! `Config.outbox_retention` (30 days), as are finished webhook deliveries and WeChat messages,
-//! and stream tickets, until they expire. The sweeper prunes a bounded batch per tick, so a
+//! and stream and WeChat binding tickets, until they expire. The sweeper prunes a bounded batch per tick, so a
 //! tick costs what has expired, never what exists.
 
 use chrono::{DateTime, Duration, Utc};
@@ -12,8 +12,8 @@ use crate::store;
 
 const BATCH: i64 = 1000;
 
-/// Deletes expired idempotency keys, outbox events, deliveries, WeChat messages and stream
-/// tickets; how many went.
+/// Deletes expired idempotency keys, outbox events, deliveries, WeChat messages, stream
+/// tickets and WeChat binding tickets; how many went.
 pub async fn prune(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<u64> {
     let ttl = Duration::from_std(ctx.config.idempotency_ttl).unwrap_or(Duration::hours(24));
     let keys = store::idempotency::prune(&ctx.db, now - ttl, BATCH).await?;
@@ -22,5 +22,6 @@ pub async fn prune(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<u64> {
     let deliveries = store::delivery::webhook_deliveries::prune(&ctx.db, now - keep, BATCH).await?;
     let messages = store::delivery::wechat_messages::prune(&ctx.db, now - keep, BATCH).await?;
     let tickets = store::delivery::tickets::prune(&ctx.db, now, BATCH).await?;
-    Ok(keys + events + deliveries + messages + tickets)
+    let binding = store::integrations::wechat_login::prune_tickets(&ctx.db, now, BATCH).await?;
+    Ok(keys + events + deliveries + messages + tickets + binding)
 }

@@ -28,7 +28,7 @@ pub struct NewAudit<'a> {
     pub request_id: Option<&'a str>,
 }
 
-const INSERT: &str = "insert into audit_log (id, community_id, actor_id, action, object_type, object_id, reason, request_id, at)
+pub(crate) const INSERT: &str = "insert into audit_log (id, community_id, actor_id, action, object_type, object_id, reason, request_id, at)
     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 pub async fn insert(db: &Db, a: NewAudit<'_>) -> StoreResult<()> {

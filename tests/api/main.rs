@@ -36,5 +36,6 @@ mod webhook_deliveries;
 mod webhook_receiver;
 mod webhooks;
 mod wechat_apps;
+mod wechat_login;
 mod wechat_messages;
 mod wechat_stand_in;

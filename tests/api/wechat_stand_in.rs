@@ -1,7 +1,10 @@
 //! A stand-in for WeChat's server API on 127.0.0.1: it issues access tokens (`stable_token`)
-//! for one app, takes subscription messages, checks every payload, and fails on demand.
+//! for one app, takes subscription messages, checks every payload, and fails on demand. For the
+//! mini-program sign-in it answers `jscode2session` for the `wx.login` codes it issued (each
+//! once: 40029 for a code it never issued, 40163 for one used) and `getuserphonenumber` for the
+//! phone codes it issued (each once), each with scripted failures first.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
@@ -34,6 +37,10 @@ pub struct Seen {
     pub token_requests: Vec<bool>,
     /// What was wrong with a payload.
     pub problems: Vec<String>,
+    /// `jscode2session` calls answered (scripted or not).
+    pub session_calls: usize,
+    /// `getuserphonenumber` calls answered (scripted or not).
+    pub phone_calls: usize,
 }
 
 #[derive(Default)]
@@ -42,6 +49,14 @@ struct State {
     script: VecDeque<Reply>,
     issued: u32,
     current: Option<String>,
+    /// `wx.login` codes issued: the openid and unionid each stands for.
+    login_codes: HashMap<String, (String, Option<String>)>,
+    /// Phone codes issued: the phone each stands for.
+    phone_codes: HashMap<String, String>,
+    used_codes: HashSet<String>,
+    session_script: VecDeque<Reply>,
+    phone_script: VecDeque<Reply>,
+    codes_issued: u32,
 }
 
 impl State {
@@ -84,6 +99,11 @@ impl StandIn {
                 .app_data(data.clone())
                 .route("/cgi-bin/stable_token", web::post().to(stable_token))
                 .route("/cgi-bin/message/subscribe/send", web::post().to(send))
+                .route("/sns/jscode2session", web::get().to(jscode2session))
+                .route(
+                    "/wxa/business/getuserphonenumber",
+                    web::post().to(phone_number),
+                )
         })
         .workers(1)
         .listen(listener)
@@ -105,6 +125,116 @@ impl StandIn {
     pub fn seen<T>(&self, f: impl FnOnce(&Seen) -> T) -> T {
         f(&self.state.lock().unwrap().seen)
     }
+
+    /// A `wx.login` code of the person with `openid` (and `unionid`), good once.
+    pub fn login_code(&self, openid: &str, unionid: Option<&str>) -> String {
+        let mut s = self.state.lock().unwrap();
+        s.codes_issued += 1;
+        let code = format!("0{}LoginCode{}", s.codes_issued, "x".repeat(8));
+        s.login_codes.insert(
+            code.clone(),
+            (openid.to_string(), unionid.map(str::to_string)),
+        );
+        code
+    }
+
+    /// A `getPhoneNumber` code for `phone` (as WeChat gives mainland numbers: 11 digits), good once.
+    pub fn phone_code(&self, phone: &str) -> String {
+        let mut s = self.state.lock().unwrap();
+        s.codes_issued += 1;
+        let code = format!("phone{}code{}", s.codes_issued, "y".repeat(20));
+        s.phone_codes.insert(code.clone(), phone.to_string());
+        code
+    }
+
+    /// Answers to the next `jscode2session` calls, before any code is looked at.
+    pub fn script_sessions(&self, replies: &[Reply]) {
+        let mut s = self.state.lock().unwrap();
+        s.session_script.extend(replies.iter().cloned());
+    }
+
+    /// Answers to the next `getuserphonenumber` calls (with a valid token), before any code is
+    /// looked at.
+    pub fn script_phones(&self, replies: &[Reply]) {
+        let mut s = self.state.lock().unwrap();
+        s.phone_script.extend(replies.iter().cloned());
+    }
+}
+
+fn scripted(reply: Reply) -> HttpResponse {
+    match reply {
+        Reply::Errcode(c) => HttpResponse::Ok().json(json!({"errcode": c, "errmsg": "scripted"})),
+        Reply::Status(code) => {
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(code).unwrap()).finish()
+        }
+        Reply::Ok | Reply::ExpireToken => {
+            HttpResponse::Ok().json(json!({"errcode": -1, "errmsg": "system error"}))
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct SessionQuery {
+    appid: String,
+    secret: String,
+    js_code: String,
+    grant_type: String,
+}
+
+async fn jscode2session(
+    state: web::Data<Mutex<State>>,
+    q: web::Query<SessionQuery>,
+) -> HttpResponse {
+    let mut s = state.lock().unwrap();
+    s.seen.session_calls += 1;
+    if let Some(reply) = s.session_script.pop_front() {
+        return scripted(reply);
+    }
+    if q.appid != APP_ID || q.grant_type != "authorization_code" {
+        return HttpResponse::Ok().json(json!({"errcode": 40013, "errmsg": "invalid appid"}));
+    }
+    if q.secret != SECRET {
+        return HttpResponse::Ok().json(json!({"errcode": 40125, "errmsg": "invalid appsecret"}));
+    }
+    if s.used_codes.contains(&q.js_code) {
+        return HttpResponse::Ok().json(json!({"errcode": 40163, "errmsg": "code been used"}));
+    }
+    let Some((openid, unionid)) = s.login_codes.get(&q.js_code).cloned() else {
+        return HttpResponse::Ok().json(json!({"errcode": 40029, "errmsg": "invalid code"}));
+    };
+    s.used_codes.insert(q.js_code.clone());
+    let n = s.seen.session_calls;
+    let mut answer = json!({"openid": openid, "session_key": format!("wechat-leak-session-{n}")});
+    if let Some(u) = unionid {
+        answer["unionid"] = json!(u);
+    }
+    HttpResponse::Ok().json(answer)
+}
+
+async fn phone_number(
+    state: web::Data<Mutex<State>>,
+    q: web::Query<TokenQuery>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    let mut s = state.lock().unwrap();
+    if s.current.as_deref() != Some(q.access_token.as_str()) {
+        return HttpResponse::Ok().json(json!({"errcode": 40001, "errmsg": "invalid credential"}));
+    }
+    s.seen.phone_calls += 1;
+    if let Some(reply) = s.phone_script.pop_front() {
+        return scripted(reply);
+    }
+    let code = body["code"].as_str().unwrap_or("").to_string();
+    if s.used_codes.contains(&code) {
+        return HttpResponse::Ok().json(json!({"errcode": 40029, "errmsg": "invalid code"}));
+    }
+    let Some(phone) = s.phone_codes.get(&code).cloned() else {
+        return HttpResponse::Ok().json(json!({"errcode": 40029, "errmsg": "invalid code"}));
+    };
+    s.used_codes.insert(code);
+    HttpResponse::Ok().json(json!({"errcode": 0, "errmsg": "ok", "phone_info": {
+        "phoneNumber": phone, "purePhoneNumber": phone, "countryCode": "86",
+        "watermark": {"timestamp": 1_700_000_000, "appid": APP_ID}}}))
 }
 
 async fn stable_token(state: web::Data<Mutex<State>>, body: web::Json<Value>) -> HttpResponse {

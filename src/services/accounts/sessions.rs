@@ -24,7 +24,8 @@ pub struct TokenPair {
     pub refresh_token: String,
 }
 
-fn pair(ctx: &AppState, user_id: Uuid, refresh_token: String) -> TokenPair {
+/// The answer of a sign-in: a fresh access token and `refresh_token` (already stored).
+pub(crate) fn pair(ctx: &AppState, user_id: Uuid, refresh_token: String) -> TokenPair {
     TokenPair {
         access_token: ctx.jwt.issue(user_id),
         token_type: "Bearer",
@@ -33,7 +34,7 @@ fn pair(ctx: &AppState, user_id: Uuid, refresh_token: String) -> TokenPair {
     }
 }
 
-fn refresh_expiry(ctx: &AppState) -> DateTime<Utc> {
+pub(crate) fn refresh_expiry(ctx: &AppState) -> DateTime<Utc> {
     now()
         + ChronoDuration::from_std(ctx.config.refresh_token_ttl).unwrap_or(ChronoDuration::days(30))
 }
@@ -89,6 +90,18 @@ pub async fn login(
     pw: &str,
     address: &str,
 ) -> ServiceResult<TokenPair> {
+    let user_id = authenticate(ctx, login, pw, address).await?;
+    issue(ctx, user_id).await
+}
+
+/// Checks a login and password as `login` does, with the same lockout: the active user they
+/// belong to, or the same refusal.
+pub async fn authenticate(
+    ctx: &AppState,
+    login: &str,
+    pw: &str,
+    address: &str,
+) -> ServiceResult<Uuid> {
     // No stored login or password is this long; refuse before hashing megabytes.
     if login.chars().count() > 64 || pw.chars().count() > 128 {
         return Err(ServiceError::Unauthorized("invalid_credentials"));
@@ -124,16 +137,21 @@ pub async fn login(
         return Err(ServiceError::Unauthorized("user_disabled"));
     }
     store::accounts::throttle::clear(&ctx.db, &account_key).await?;
+    Ok(user.id)
+}
+
+/// A new login's tokens for `user_id` (a new refresh-token family).
+pub async fn issue(ctx: &AppState, user_id: Uuid) -> ServiceResult<TokenPair> {
     let refresh = random_token();
     store::accounts::tokens::insert(
         &ctx.db,
-        user.id,
+        user_id,
         Uuid::now_v7(),
         &token_hash(&refresh),
         refresh_expiry(ctx),
     )
     .await?;
-    Ok(pair(ctx, user.id, refresh))
+    Ok(pair(ctx, user_id, refresh))
 }
 
 pub async fn refresh(ctx: &AppState, refresh_token: &str) -> ServiceResult<TokenPair> {

@@ -72,7 +72,7 @@ fn view(a: WechatApp) -> WechatAppView {
 pub const MAX_COMMUNITIES: usize = 200;
 
 /// WeChat's app ids are `wx` and 16 letters or digits.
-fn parse_app_id(s: &str) -> Result<String, &'static str> {
+pub(crate) fn parse_app_id(s: &str) -> Result<String, &'static str> {
     let s = s.trim();
     let ok =
         s.len() == 18 && s.starts_with("wx") && s[2..].chars().all(|c| c.is_ascii_alphanumeric());

@@ -42,7 +42,7 @@ fn view(r: identities::IdentityRow) -> IdentityView {
 }
 
 /// WeChat's openids are 28 characters of `A-Za-z0-9_-`; other lengths are allowed up to 64.
-fn parse_openid(s: &str) -> Result<String, &'static str> {
+pub(crate) fn parse_openid(s: &str) -> Result<String, &'static str> {
     let s = s.trim();
     if s.is_empty() {
         Err("required")

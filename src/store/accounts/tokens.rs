@@ -25,7 +25,7 @@ pub enum Rotation {
     Invalid,
 }
 
-const INSERT: &str =
+pub(crate) const INSERT: &str =
     "insert into refresh_tokens (id, user_id, family_id, token_hash, expires_at, created_at)
     values ($1, $2, $3, $4, $5, $6)";
 

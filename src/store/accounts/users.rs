@@ -43,16 +43,16 @@ pub struct NewUser {
     pub active: bool,
 }
 
-const INSERT: &str = "insert into users (id, username, phone, display_name, password_hash, active, version, created_at, updated_at,
+pub(crate) const INSERT: &str = "insert into users (id, username, phone, display_name, password_hash, active, version, created_at, updated_at,
         search_key)
     values ($1, $2, $3, $4, $5, $7, 1, $6, $6, $8)
     returning id, username, phone, display_name, password_hash, active, version, created_at, updated_at";
 /// What `q` matches besides the phone: the display name and the username.
-fn search_key(display_name: &str, username: Option<&str>) -> String {
+pub(crate) fn search_key(display_name: &str, username: Option<&str>) -> String {
     crate::domain::text::search_key([display_name, username.unwrap_or("")])
 }
 
-const INSERT_GRANT: &str =
+pub(crate) const INSERT_GRANT: &str =
     "insert into role_grants (id, user_id, role, community_id, granted_by, created_at)
     values ($1, $2, $3, $4, $5, $6)";
 const GRANT_EXISTS: &str = "select count(*) from role_grants where user_id = $1 and role = $2

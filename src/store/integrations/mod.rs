@@ -1,8 +1,11 @@
-//! Integrations storage: WeChat apps (`wechat_apps`) and people's WeChat identities
-//! (`wechat_identities`).
+//! Integrations storage: WeChat apps (`wechat_apps`), people's WeChat identities
+//! (`wechat_identities`) and the mini-program sign-in (`wechat_login`: binding tickets, and the
+//! bind that may create a resident's account).
 //!
 //! May use: `accounts` and `registry` tables in reads (an identity is a user's, an app serves
-//! communities).
+//! communities); `wechat_login::bind` also writes a new resident's user, grant and link, and the
+//! audit log, in its one transaction.
 
 pub mod wechat_apps;
 pub mod wechat_identities;
+pub mod wechat_login;

@@ -21,7 +21,7 @@ pub struct RefreshBody {
     pub refresh_token: String,
 }
 
-fn client_address(req: &HttpRequest) -> String {
+pub(crate) fn client_address(req: &HttpRequest) -> String {
     req.peer_addr()
         .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string())
 }
