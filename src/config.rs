@@ -28,6 +28,10 @@ pub struct Config {
     pub password_hash_wait: Duration,
     pub body_limit_bytes: usize,
     pub db_max_connections: u32,
+    /// A pool of its own for the relay, the webhook worker and the WeChat sender (0: they share
+    /// the requests' pool), so that under full load they do not queue behind every request for a
+    /// connection and events still go out within a second.
+    pub db_delivery_connections: u32,
     /// How long a request waits for a database connection before answering 503.
     pub db_acquire_timeout: Duration,
     /// How long a starting instance keeps trying to reach the database.
@@ -193,6 +197,7 @@ impl Config {
             )?),
             body_limit_bytes: parsed("HUYING_BODY_LIMIT_BYTES", 64 * 1024)?,
             db_max_connections: parsed("HUYING_DB_MAX_CONNECTIONS", 16)?,
+            db_delivery_connections: parsed("HUYING_DB_DELIVERY_CONNECTIONS", 8)?,
             db_acquire_timeout: Duration::from_millis(parsed(
                 "HUYING_DB_ACQUIRE_TIMEOUT_MS",
                 1000u64,

@@ -63,6 +63,23 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     })
 }
 
+/// The state the delivery workers run with: its own pool of `db_delivery_connections` (none for
+/// an in-memory SQLite database, which a second pool would not see).
+async fn delivery_state(state: &AppState) -> anyhow::Result<AppState> {
+    let c = &state.config;
+    let url = &c.database_url;
+    if c.db_delivery_connections == 0 || url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(state.clone());
+    }
+    let db = Db::connect(url, c.db_delivery_connections, c.db_acquire_timeout)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the delivery workers' pool: {e}"))?;
+    Ok(AppState {
+        db,
+        ..state.clone()
+    })
+}
+
 /// Connects, waiting for a database that is not up yet (a container starting beside it) up to
 /// `db_connect_wait`, with back-off, saying where it tries and why it failed.
 async fn connect(config: &Config) -> anyhow::Result<Db> {
@@ -178,10 +195,11 @@ impl Application {
             );
             workers.push(("sweeper", stop, task));
         }
+        let delivery = delivery_state(&state).await?;
         if !state.config.relay_interval.is_zero() {
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let task = crate::services::delivery::relay::spawn(
-                state.clone(),
+                delivery.clone(),
                 state.config.relay_interval,
                 stopped,
             );
@@ -190,7 +208,7 @@ impl Application {
         if !state.config.webhook_interval.is_zero() {
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let task = crate::services::delivery::webhooks::worker::spawn(
-                state.clone(),
+                delivery.clone(),
                 state.config.webhook_interval,
                 stopped,
             );
@@ -199,7 +217,7 @@ impl Application {
         if !state.config.wechat_send_interval.is_zero() {
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let task = crate::services::delivery::wechat::sender::spawn(
-                state.clone(),
+                delivery.clone(),
                 state.config.wechat_send_interval,
                 stopped,
             );

@@ -36,25 +36,6 @@ pub struct NotificationRow {
 
 // A relay that lost its lease mid-way and a second one never both write: the event's mark is
 // taken first in the same transaction. The unique key is the last guard.
-pub(crate) const INSERT_NOTIFICATION: &str =
-    "insert into notifications (id, user_id, community_id, event_id, kind,
-        object_type, object_id, params, created_at, read_at)
-    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, null)";
-
-macro_rules! bind_notification {
-    ($q:expr, $n:expr) => {
-        $q.bind($n.id)
-            .bind($n.user_id)
-            .bind($n.community_id)
-            .bind($n.event_id)
-            .bind(&$n.kind)
-            .bind(&$n.object_type)
-            .bind($n.object_id)
-            .bind(sqlx::types::Json(&$n.params))
-            .bind($n.created_at)
-    };
-}
-pub(crate) use bind_notification;
 
 const PAGE: &str = "select id, user_id, community_id, event_id, kind, object_type, object_id, params, created_at, read_at
     from notifications where user_id = $1 and ($2 is null or id < $2) and (not $3 or read_at is null)

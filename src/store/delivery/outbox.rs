@@ -4,15 +4,15 @@
 //! taken again. Pending means `delivered_at is null`, not "after the last id seen": rows of
 //! concurrent transactions commit out of id order, and none is skipped.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::store::delivery::notifications::{
-    INSERT_NOTIFICATION, NewNotification, bind_notification,
-};
-use crate::store::delivery::webhook_deliveries::{INSERT_DELIVERY, NewDelivery, bind_delivery};
+use crate::store::delivery::notifications::NewNotification;
+use crate::store::delivery::webhook_deliveries::NewDelivery;
 use crate::store::delivery::wechat_messages::{
     INSERT_WECHAT_MESSAGE, NewWechatMessage, bind_wechat_message,
 };
@@ -60,17 +60,19 @@ pub struct Handover {
     pub wechat_messages: Vec<NewWechatMessage>,
 }
 
-const MARK: &str = "update outbox set delivered_at = $2, locked_until = null where id = $1 and delivered_at is null";
 const NOTIFY_PG: &str = "select pg_notify($1, $2)";
 
 /// The channel on which PostgreSQL tells every instance that a user has something new; the
 /// payload is the user's id.
 pub const INBOX_CHANNEL: &str = "huying_inbox";
 
+/// Rows a bulk statement writes at once (SQLite allows 32,766 bound values a statement).
+const CHUNK: usize = 500;
+
 /// Hands `events` over in one transaction: each one's channel rows are written and it is
 /// marked delivered, together. For each, `false` when another relay delivered it first (nothing
-/// of it written). One transaction a batch, not an event: under full load the commits, not the
-/// statements, are what the relay waits for.
+/// of it written). One transaction and a few bulk statements a batch, not an event: under full
+/// load every round trip waits its turn, and the relay must not fall behind the requests.
 pub async fn hand_over(
     db: &Db,
     events: &[(&OutboxEvent, &Handover)],
@@ -80,26 +82,65 @@ pub async fn hand_over(
     let notify = matches!(db, Db::Postgres(_));
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let mut handed = Vec::with_capacity(events.len());
-        let mut told: Vec<Uuid> = Vec::new();
-        for (event, h) in events {
-            let n = sqlx::query(MARK).bind(event.id).bind(now).execute(&mut *tx).await?.rows_affected();
-            handed.push(n > 0);
-            if n == 0 {
-                continue;
+        let mut marked: HashSet<Uuid> = HashSet::with_capacity(events.len());
+        for chunk in events.chunks(CHUNK) {
+            let mut q = sqlx::QueryBuilder::new("update outbox set delivered_at = ");
+            q.push_bind(now)
+                .push(", locked_until = null where delivered_at is null and id in (");
+            let mut ids = q.separated(", ");
+            for (e, _) in chunk {
+                ids.push_bind(e.id);
             }
-            for note in &h.notifications {
-                bind_notification!(sqlx::query(INSERT_NOTIFICATION), note).execute(&mut *tx).await?;
-                told.push(note.user_id);
-            }
-            for d in &h.webhook_deliveries {
-                bind_delivery!(sqlx::query(INSERT_DELIVERY), d).execute(&mut *tx).await?;
-            }
-            for m in &h.wechat_messages {
-                bind_wechat_message!(sqlx::query(INSERT_WECHAT_MESSAGE), m).execute(&mut *tx).await?;
-            }
+            q.push(") returning id");
+            let got: Vec<Uuid> = q.build_query_scalar().fetch_all(&mut *tx).await?;
+            marked.extend(got);
+        }
+        let handed: Vec<bool> = events.iter().map(|(e, _)| marked.contains(&e.id)).collect();
+        let ours = || events.iter().filter(|(e, _)| marked.contains(&e.id)).map(|(_, h)| *h);
+        let notes: Vec<&NewNotification> = ours().flat_map(|h| &h.notifications).collect();
+        for chunk in notes.chunks(CHUNK) {
+            let mut q = sqlx::QueryBuilder::new(INSERT_NOTIFICATIONS);
+            q.push_values(chunk, |mut b, n| {
+                b.push_bind(n.id)
+                    .push_bind(n.user_id)
+                    .push_bind(n.community_id)
+                    .push_bind(n.event_id)
+                    .push_bind(n.kind.clone())
+                    .push_bind(n.object_type.clone())
+                    .push_bind(n.object_id)
+                    .push_bind(Json(n.params.clone()))
+                    .push_bind(n.created_at)
+                    .push_bind(None::<DateTime<Utc>>);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        let deliveries: Vec<&NewDelivery> = ours().flat_map(|h| &h.webhook_deliveries).collect();
+        for chunk in deliveries.chunks(CHUNK) {
+            let mut q = sqlx::QueryBuilder::new(INSERT_DELIVERIES);
+            q.push_values(chunk, |mut b, d| {
+                b.push_bind(d.id)
+                    .push_bind(d.webhook_id)
+                    .push_bind(d.community_id)
+                    .push_bind(d.event_id)
+                    .push_bind(d.topic.clone())
+                    .push_bind(d.body.clone())
+                    .push_bind("pending")
+                    .push_bind(0i64)
+                    .push_bind(0i64)
+                    .push_bind(d.created_at)
+                    .push_bind(d.created_at)
+                    .push_bind(d.created_at);
+            });
+            // The unique key makes a second hand-over of an event (which the mark already
+            // prevents) write nothing.
+            q.push(" on conflict (webhook_id, event_id) do nothing");
+            q.build().execute(&mut *tx).await?;
+        }
+        for m in ours().flat_map(|h| &h.wechat_messages) {
+            bind_wechat_message!(sqlx::query(INSERT_WECHAT_MESSAGE), m).execute(&mut *tx).await?;
         }
         if notify {
+            let mut told: Vec<Uuid> = notes.iter().map(|n| n.user_id).collect();
             told.sort();
             told.dedup();
             for user in &told {
@@ -110,6 +151,12 @@ pub async fn hand_over(
         Ok(handed)
     })
 }
+
+const INSERT_NOTIFICATIONS: &str = "insert into notifications (id, user_id, community_id, event_id,
+    kind, object_type, object_id, params, created_at, read_at) ";
+// Pending, due at once: `next_attempt_at` is the hand-over's time.
+const INSERT_DELIVERIES: &str = "insert into webhook_deliveries (id, webhook_id, community_id,
+    event_id, topic, body, status, attempt_count, step, next_attempt_at, created_at, updated_at) ";
 
 const PRUNE: &str = "delete from outbox where id in
     (select id from outbox where delivered_at is not null and delivered_at < $1 order by delivered_at limit $2)";

@@ -24,14 +24,6 @@ pub struct NewDelivery {
     pub created_at: DateTime<Utc>,
 }
 
-// The unique key makes a second hand-over of the same event (which the outbox's mark already
-// prevents) write nothing.
-pub(crate) const INSERT_DELIVERY: &str = "insert into webhook_deliveries (id, webhook_id,
-    community_id, event_id, topic, body, status, attempt_count, step, next_attempt_at,
-    locked_until, lease_id, last_attempt_at, last_status_code, last_error, created_at, updated_at)
-    values ($1, $2, $3, $4, $5, $6, 'pending', 0, 0, $7, null, null, null, null, null, $7, $7)
-    on conflict (webhook_id, event_id) do nothing";
-
 macro_rules! bind_delivery {
     ($q:expr, $d:expr) => {
         $q.bind($d.id)
@@ -43,7 +35,6 @@ macro_rules! bind_delivery {
             .bind($d.created_at)
     };
 }
-pub(crate) use bind_delivery;
 
 /// A delivery a worker holds.
 #[derive(Debug, Clone, sqlx::FromRow)]
