@@ -19,6 +19,8 @@ pub struct Config {
     pub jwt_audience: String,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// How long an integration client's token (client credentials grant) lasts.
+    pub client_token_ttl: Duration,
     pub login_max_failures_per_account: i64,
     pub login_max_failures_per_address: i64,
     pub login_lockout: Duration,
@@ -182,6 +184,9 @@ impl Config {
             ),
             refresh_token_ttl: Duration::from_secs(
                 86_400 * parsed("HUYING_REFRESH_TOKEN_DAYS", 30u64)?,
+            ),
+            client_token_ttl: Duration::from_secs(
+                60 * parsed("HUYING_CLIENT_TOKEN_MINUTES", 10u64)?,
             ),
             login_max_failures_per_account: parsed("HUYING_LOGIN_MAX_FAILURES", 5)?,
             login_max_failures_per_address: parsed("HUYING_LOGIN_MAX_FAILURES_PER_ADDRESS", 30)?,

@@ -25,6 +25,9 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A client's token lacks the scope named (RFC 6750 §3.1).
+    #[error("insufficient scope: {0}")]
+    InsufficientScope(&'static str),
     #[error("{0}")]
     NotFound(&'static str),
     /// `allow` is the path's methods, for the `Allow` header.
@@ -92,6 +95,7 @@ impl ApiError {
             | ApiError::NotFound(c)
             | ApiError::Conflict(c)
             | ApiError::Unprocessable(c) => c,
+            ApiError::InsufficientScope(_) => "insufficient_scope",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PreconditionRequired => "precondition_required",
             ApiError::PreconditionFailed => "stale_version",
@@ -148,6 +152,12 @@ impl ApiError {
             ApiError::DatabaseUnavailable => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from(1u64)));
             }
+            ApiError::InsufficientScope(scope) => {
+                res.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!(r#"Bearer error="insufficient_scope", scope="{scope}""#),
+                ));
+            }
             ApiError::MethodNotAllowed { allow } if !allow.is_empty() => {
                 res.insert_header((header::ALLOW, allow.as_str()));
             }
@@ -185,7 +195,7 @@ impl ResponseError for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,

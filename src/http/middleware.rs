@@ -90,6 +90,15 @@ pub(super) fn finish_problem(
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
+    // Protocols with error formats of their own (OAuth 2.0, Open311) answer in them.
+    if res
+        .response()
+        .extensions()
+        .get::<respond::OwnErrorFormat>()
+        .is_some()
+    {
+        return res;
+    }
     let mut rendered = match res.response().error() {
         Some(e) => match e.as_error::<ApiError>() {
             Some(api) => {

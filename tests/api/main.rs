@@ -10,6 +10,7 @@ mod spec;
 
 mod accounts;
 mod authorization;
+mod clients;
 mod communities;
 mod contract;
 mod conventions;
@@ -21,6 +22,7 @@ mod generation;
 mod http_details;
 mod idempotency;
 mod logging;
+mod oauth_token;
 mod outage;
 mod password_hashing;
 mod registry;

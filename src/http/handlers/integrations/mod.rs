@@ -1,5 +1,7 @@
-//! Integrations over HTTP: WeChat apps (`wechat_apps`, admins only) and people's WeChat
-//! identities (`wechat_identities`).
+//! Integrations over HTTP: WeChat apps (`wechat_apps`, admins only), people's WeChat identities
+//! (`wechat_identities`), integration clients (`clients`) and their token endpoint (`oauth`).
 
+pub mod clients;
+pub mod oauth;
 pub mod wechat_apps;
 pub mod wechat_identities;
