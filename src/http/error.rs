@@ -47,6 +47,10 @@ pub enum ApiError {
     Unprocessable(&'static str),
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// A rate limit (a client's, an address's) is reached; the `RateLimit-*` headers are added
+    /// from the request's [`crate::rate_limit::Decision`] by the request middleware.
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
     #[error("unavailable")]
     Unavailable,
     /// The database is away: retry after `Retry-After`.
@@ -102,6 +106,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "too_many_attempts",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable => "unavailable",
             ApiError::DatabaseUnavailable => "database_unavailable",
             ApiError::Busy { .. } => "server_busy",
@@ -145,6 +150,7 @@ impl ApiError {
             .insert_header((header::CONTENT_LANGUAGE, lang.tag()));
         match self {
             ApiError::TooManyRequests { retry_after_secs }
+            | ApiError::RateLimited { retry_after_secs }
             | ApiError::Busy { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
             }
@@ -203,7 +209,9 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unavailable | ApiError::Busy { .. } | ApiError::DatabaseUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }

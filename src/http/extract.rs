@@ -101,7 +101,7 @@ pub mod scopes {
 /// people: a person as with [`Auth`]; a client whose token carries `S` (403
 /// `insufficient_scope` otherwise) and that is not revoked nor rotated past the token (401).
 /// What the client may see there is still the service's to decide ([`Principal::client_may`]).
-pub struct Scoped<S>(pub Principal, std::marker::PhantomData<S>);
+pub struct Scoped<S>(pub Principal, pub std::marker::PhantomData<S>);
 
 impl<S: RequiredScope + 'static> FromRequest for Scoped<S> {
     type Error = ApiError;
@@ -122,6 +122,19 @@ impl<S: RequiredScope + 'static> FromRequest for Scoped<S> {
                         integrations::clients::principal_for_token(ctx, id, &scope, generation)
                             .await?
                             .ok_or(ApiError::Unauthorized("invalid_token"))?;
+                    let limited =
+                        ctx.rate_limits
+                            .check_client(id, client.rate_per_minute, client.burst);
+                    let decision = match limited {
+                        Ok(d) => d,
+                        Err(l) => l.decision,
+                    };
+                    req.extensions_mut().insert(decision);
+                    if let Err(l) = limited {
+                        return Err(ApiError::RateLimited {
+                            retry_after_secs: l.retry_after_secs,
+                        });
+                    }
                     if !client
                         .principal
                         .client

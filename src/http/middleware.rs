@@ -62,6 +62,7 @@ pub async fn request_context(
         REQUEST_ID,
         HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("invalid")),
     );
+    rate_limit_headers(&mut res);
     let status = res.status().as_u16();
     let route = res
         .request()
@@ -75,6 +76,32 @@ pub async fn request_context(
         tracing::info!(status, route = %route, latency_ms = elapsed.as_secs_f64() * 1000.0, "request finished");
     });
     Ok(res)
+}
+
+/// The `RateLimit-*` headers (draft-ietf-httpapi-ratelimit-headers) of a request a limit was
+/// checked for (a client's), on whatever it was answered.
+fn rate_limit_headers(res: &mut ServiceResponse<BoxBody>) {
+    let Some(d) = res
+        .request()
+        .extensions()
+        .get::<crate::rate_limit::Decision>()
+        .copied()
+    else {
+        return;
+    };
+    let h = res.headers_mut();
+    h.insert(
+        HeaderName::from_static("ratelimit-limit"),
+        HeaderValue::from(d.limit),
+    );
+    h.insert(
+        HeaderName::from_static("ratelimit-remaining"),
+        HeaderValue::from(d.remaining),
+    );
+    h.insert(
+        HeaderName::from_static("ratelimit-reset"),
+        HeaderValue::from(d.reset_secs),
+    );
 }
 
 /// Re-renders error responses as problem documents with language and request id, keeping the

@@ -10,6 +10,7 @@ mod spec;
 
 mod accounts;
 mod authorization;
+mod client_scopes;
 mod clients;
 mod communities;
 mod contract;

@@ -212,7 +212,7 @@ pub async fn load_for(
         Scope::Grids(_) => ResidentAccess::GridWorker,
         Scope::Team(_) => ResidentAccess::CareTeam,
         Scope::Own => ResidentAccess::Own,
-        Scope::None => return Err(ServiceError::NotFound),
+        Scope::Masked | Scope::None => return Err(ServiceError::NotFound),
     };
     Ok((r, a))
 }
@@ -228,6 +228,10 @@ pub async fn may_place_for(
     let c = resident.community_id;
     Ok(Some(if p.is_staff(c) {
         PlacedAs::Staff
+    } else if p.client_may(crate::domain::scope::Scope::RequestsWrite, c) {
+        PlacedAs::ThirdParty
+    } else if p.is_client() {
+        return Ok(None);
     } else if resident.user_id == Some(p.user_id) && p.has(Role::Resident, c) {
         PlacedAs::Resident
     } else if p.has(Role::GridWorker, c)
@@ -255,12 +259,24 @@ pub(super) enum Scope {
     Team(Vec<Uuid>),
     /// A resident: only their own record.
     Own,
+    /// An integration client with `residents:read`: every resident of its community, masked,
+    /// never revealed.
+    Masked,
     None,
 }
 
 async fn scope(ctx: &AppState, p: &Principal, community_id: Uuid) -> ServiceResult<Scope> {
     if p.is_staff(community_id) {
         return Ok(Scope::All);
+    }
+    if p.is_client() {
+        return Ok(
+            if p.client_may(crate::domain::scope::Scope::ResidentsRead, community_id) {
+                Scope::Masked
+            } else {
+                Scope::None
+            },
+        );
     }
     if p.has(Role::GridWorker, community_id) {
         return Ok(Scope::Grids(
@@ -282,7 +298,7 @@ async fn scope(ctx: &AppState, p: &Principal, community_id: Uuid) -> ServiceResu
 
 fn sees(scope: &Scope, p: &Principal, r: &ResidentRow) -> bool {
     match scope {
-        Scope::All => true,
+        Scope::All | Scope::Masked => true,
         Scope::Grids(g) => r.grid_id.is_some_and(|id| g.contains(&id)),
         Scope::Team(ids) => ids.contains(&r.id),
         Scope::Own => r.user_id == Some(p.user_id),
@@ -570,7 +586,7 @@ pub async fn list(
         ..Default::default()
     };
     match scope(ctx, p, community_id).await? {
-        Scope::All => {}
+        Scope::All | Scope::Masked => {}
         Scope::Grids(_) => filter.grid_worker = Some(p.user_id),
         Scope::Team(_) => filter.team_member = Some(p.user_id),
         Scope::Own => filter.user_id = Some(p.user_id),
