@@ -70,6 +70,26 @@ async fn user_principal(ctx: &AppState, user_id: Uuid) -> Result<Principal, ApiE
         .ok_or(ApiError::Unauthorized("user_disabled"))
 }
 
+/// The outcome of a rate limit check (`ctx.rate_limits.check_client` or `check_address`) for
+/// this request: recorded for the `RateLimit-*` headers the request middleware adds to the
+/// answer, and 429 `rate_limited` with `Retry-After` when the bucket is empty.
+pub fn rate_limited(
+    req: &HttpRequest,
+    outcome: Result<crate::rate_limit::Decision, crate::rate_limit::Limited>,
+) -> Result<(), ApiError> {
+    let decision = match outcome {
+        Ok(d) => d,
+        Err(l) => l.decision,
+    };
+    req.extensions_mut().insert(decision);
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(l) => Err(ApiError::RateLimited {
+            retry_after_secs: l.retry_after_secs,
+        }),
+    }
+}
+
 /// The scope an endpoint open to integration clients requires of them.
 pub trait RequiredScope {
     const SCOPE: Scope;
@@ -122,19 +142,11 @@ impl<S: RequiredScope + 'static> FromRequest for Scoped<S> {
                         integrations::clients::principal_for_token(ctx, id, &scope, generation)
                             .await?
                             .ok_or(ApiError::Unauthorized("invalid_token"))?;
-                    let limited =
+                    rate_limited(
+                        &req,
                         ctx.rate_limits
-                            .check_client(id, client.rate_per_minute, client.burst);
-                    let decision = match limited {
-                        Ok(d) => d,
-                        Err(l) => l.decision,
-                    };
-                    req.extensions_mut().insert(decision);
-                    if let Err(l) = limited {
-                        return Err(ApiError::RateLimited {
-                            retry_after_secs: l.retry_after_secs,
-                        });
-                    }
+                            .check_client(id, client.rate_per_minute, client.burst),
+                    )?;
                     if !client
                         .principal
                         .client

@@ -265,11 +265,37 @@ async fn a_client_token_is_refused_on_endpoints_that_name_no_scope() {
     )
     .await
     .problem(403, "client_not_allowed");
-    // Its account cannot sign in as a person either.
+    // Its account cannot sign in as a person either, and no person is made a client by a role.
     let login = format!("client:{}", created.id());
     app.login_resp(&login, "!")
         .await
         .problem(401, "invalid_credentials");
+    let (user, _) = app.user("volunteer", Some(&c)).await;
+    let r = app
+        .post(
+            &format!("/api/v1/users/{user}/roles"),
+            &app.admin,
+            json!({"role": "integration", "community_id": c}),
+        )
+        .await
+        .expect(422);
+    assert_eq!(
+        r.field_codes(),
+        vec![("role".to_string(), "not_allowed".to_string())]
+    );
+    let r = app
+        .post(
+            "/api/v1/users",
+            &app.admin,
+            json!({"username": "partner-x", "display_name": "x", "password": "a-long-enough-pass-2026",
+                   "roles": [{"role": "integration", "community_id": c}]}),
+        )
+        .await
+        .expect(422);
+    assert_eq!(
+        r.field_codes(),
+        vec![("roles[0].role".to_string(), "not_allowed".to_string())]
+    );
 }
 
 #[tokio::test]

@@ -530,6 +530,9 @@ pub async fn get(
 ) -> ServiceResult<ResidentView> {
     let (r, s) = load(ctx, p, id).await?;
     let Some(reveal) = reveal else {
+        if matches!(s, Scope::Masked) {
+            audit_client_read(ctx, p, r.community_id, Some(r.id)).await?;
+        }
         return Ok(masked(r));
     };
     if !matches!(s, Scope::All | Scope::Grids(_)) {
@@ -554,6 +557,34 @@ pub async fn get(
     )
     .await?;
     revealed(ctx, r)
+}
+
+/// Personal data going to a third party, even masked, is on the record: which client read one
+/// resident (`object_id`) or a list of them.
+async fn audit_client_read(
+    ctx: &AppState,
+    p: &Principal,
+    community_id: Uuid,
+    resident: Option<Uuid>,
+) -> ServiceResult<()> {
+    store::audit::insert(
+        &ctx.db,
+        NewAudit {
+            community_id: Some(community_id),
+            actor_id: Some(p.user_id),
+            action: if resident.is_some() {
+                "resident.read_by_client"
+            } else {
+                "residents.listed_by_client"
+            },
+            object_type: "resident",
+            object_id: resident,
+            reason: None,
+            request_id: None,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 #[derive(Debug, Default)]
@@ -586,7 +617,8 @@ pub async fn list(
         ..Default::default()
     };
     match scope(ctx, p, community_id).await? {
-        Scope::All | Scope::Masked => {}
+        Scope::All => {}
+        Scope::Masked => audit_client_read(ctx, p, community_id, None).await?,
         Scope::Grids(_) => filter.grid_worker = Some(p.user_id),
         Scope::Team(_) => filter.team_member = Some(p.user_id),
         Scope::Own => filter.user_id = Some(p.user_id),
