@@ -470,14 +470,14 @@ fn bench(c: &mut Criterion) {
             "{backend}: a year of visits: {total} visits ({marked} done or missed) in {:.1} s",
             t.elapsed().as_secs_f64()
         );
-        let p = Principal {
-            user_id: Uuid::now_v7(),
-            grants: vec![Grant {
+        let p = Principal::user(
+            Uuid::now_v7(),
+            vec![Grant {
                 id: Uuid::now_v7(),
                 role: Role::CommunityAdmin,
                 community_id: Some(f.community),
             }],
-        };
+        );
         let this_month = month_before(local_day(Utc::now(), TZ), 0);
         let last_month = month_before(this_month, 1).format("%Y-%m").to_string();
         let year = (

@@ -19,6 +19,15 @@ pub struct Config {
     pub jwt_audience: String,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// How long an integration client's token (client credentials grant) lasts.
+    pub client_token_ttl: Duration,
+    /// Unauthenticated requests one address may make a minute where they are limited (Open311
+    /// reads without a key); zero turns the limit off.
+    pub address_rate_per_minute: u32,
+    /// How many of those may come at once.
+    pub address_rate_burst: u32,
+    /// Buckets (clients, addresses) one instance keeps before dropping the idle ones.
+    pub rate_limit_max_keys: usize,
     pub login_max_failures_per_account: i64,
     pub login_max_failures_per_address: i64,
     pub login_lockout: Duration,
@@ -187,6 +196,12 @@ impl Config {
             refresh_token_ttl: Duration::from_secs(
                 86_400 * parsed("HUYING_REFRESH_TOKEN_DAYS", 30u64)?,
             ),
+            client_token_ttl: Duration::from_secs(
+                60 * parsed("HUYING_CLIENT_TOKEN_MINUTES", 10u64)?,
+            ),
+            address_rate_per_minute: parsed("HUYING_ADDRESS_RATE_PER_MINUTE", 120u32)?,
+            address_rate_burst: parsed("HUYING_ADDRESS_RATE_BURST", 30u32)?,
+            rate_limit_max_keys: parsed("HUYING_RATE_LIMIT_MAX_KEYS", 100_000usize)?,
             login_max_failures_per_account: parsed("HUYING_LOGIN_MAX_FAILURES", 5)?,
             login_max_failures_per_address: parsed("HUYING_LOGIN_MAX_FAILURES_PER_ADDRESS", 30)?,
             login_lockout: Duration::from_secs(60 * parsed("HUYING_LOGIN_LOCKOUT_MINUTES", 15u64)?),

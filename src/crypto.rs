@@ -27,6 +27,7 @@ pub struct Vault {
     cipher: Aes256Gcm,
     lookup_key: [u8; 32],
     jwt_key: [u8; 32],
+    client_secret_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Vault {
@@ -48,6 +49,7 @@ impl Vault {
             cipher: Aes256Gcm::new_from_slice(&aes).expect("32-byte key"),
             lookup_key: derive(&master, "huying/pii/lookup"),
             jwt_key: derive(&master, "huying/jwt/hs256"),
+            client_secret_key: derive(&master, "huying/clients/secret"),
         }
     }
 
@@ -112,6 +114,16 @@ impl Vault {
         hex::encode(mac.finalize().into_bytes())
     }
 
+    /// How an integration client's secret is kept: a keyed hash. The secret is 32 random bytes,
+    /// so no salt or stretching is needed, and the check costs a hash rather than an Argon2 run
+    /// on every token request; the key means a copy of the table alone cannot test guesses.
+    pub fn client_secret_hash(&self, secret: &str) -> String {
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&self.client_secret_key).expect("any key length");
+        mac.update(secret.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
     /// A secret for HS256 JWTs when no explicit one is configured.
     pub fn jwt_key(&self) -> &[u8; 32] {
         &self.jwt_key
@@ -130,6 +142,15 @@ pub fn random_token() -> String {
     let mut b = [0u8; 32];
     OsRng.fill_bytes(&mut b);
     URL_SAFE_NO_PAD.encode(b)
+}
+
+/// The prefix of integration clients' secrets, so that a leaked one is recognisable (secret
+/// scanners) and never mistaken for another kind of token.
+pub const CLIENT_SECRET_PREFIX: &str = "hyc_";
+
+/// A fresh integration client secret: the prefix and 32 random bytes, base64url.
+pub fn new_client_secret() -> String {
+    format!("{CLIENT_SECRET_PREFIX}{}", random_token())
 }
 
 /// Tokens are stored as their SHA-256; they are random, so no salt or stretching is needed.

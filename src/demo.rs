@@ -112,14 +112,14 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
     let admin_row = store::accounts::users::find_by_login(&ctx.db, "admin", None)
         .await?
         .ok_or_else(|| ServiceError::Internal("no admin account".into()))?;
-    let admin = Principal {
-        user_id: admin_row.id,
-        grants: vec![Grant {
+    let admin = Principal::user(
+        admin_row.id,
+        vec![Grant {
             id: Uuid::nil(),
             role: Role::Admin,
             community_id: None,
         }],
-    };
+    );
     let mut rng = StdRng::seed_from_u64(2001);
 
     let community = match communities::create(

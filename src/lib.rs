@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod rate_limit;
 pub mod services;
 pub mod startup;
 pub mod state;

@@ -50,6 +50,11 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         PasswordHashing::new(config.password_hash_concurrency, config.password_hash_wait);
     let webhooks = crate::services::delivery::webhooks::sender::Sender::new(&config)?;
     let wechat = crate::wechat::WechatApi::new(&config.wechat_api_base);
+    let rate_limits = crate::rate_limit::RateLimiters::new(
+        config.address_rate_per_minute,
+        config.address_rate_burst,
+        config.rate_limit_max_keys,
+    );
     Ok(AppState {
         db,
         jwt,
@@ -60,6 +65,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         inbox_signal: Default::default(),
         webhooks,
         wechat,
+        rate_limits,
     })
 }
 

@@ -24,4 +24,6 @@ pub struct AppState {
     pub webhooks: crate::services::delivery::webhooks::sender::Sender,
     /// The WeChat server API, with its token cache.
     pub wechat: crate::wechat::WechatApi,
+    /// Per-client and per-address token buckets of this instance.
+    pub rate_limits: crate::rate_limit::RateLimiters,
 }

@@ -15,6 +15,7 @@ pub mod phone;
 pub mod policy;
 pub mod rates;
 pub mod role;
+pub mod scope;
 pub mod score;
 pub mod sla;
 pub mod text;

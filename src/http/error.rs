@@ -25,6 +25,9 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A client's token lacks the scope named (RFC 6750 §3.1).
+    #[error("insufficient scope: {0}")]
+    InsufficientScope(&'static str),
     #[error("{0}")]
     NotFound(&'static str),
     /// `allow` is the path's methods, for the `Allow` header.
@@ -49,7 +52,10 @@ pub enum ApiError {
     /// The database is away: retry after `Retry-After`.
     #[error("database unavailable")]
     DatabaseUnavailable,
-    /// 429 with its own code (an outside service's limit), retry after `Retry-After` seconds.
+    /// 429 with its own code, retry after `Retry-After` seconds: a rate limit of ours
+    /// (`rate_limited`: a client's, an address's; the `RateLimit-*` headers are added from the
+    /// request's [`crate::rate_limit::Decision`] by the request middleware) or an outside
+    /// service's.
     #[error("{code}")]
     RateLimited {
         code: &'static str,
@@ -105,6 +111,7 @@ impl ApiError {
             | ApiError::Conflict(c)
             | ApiError::Unprocessable(c) => c,
             ApiError::RateLimited { code, .. } | ApiError::OutsideUnavailable { code, .. } => code,
+            ApiError::InsufficientScope(_) => "insufficient_scope",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PreconditionRequired => "precondition_required",
             ApiError::PreconditionFailed => "stale_version",
@@ -167,6 +174,12 @@ impl ApiError {
             ApiError::DatabaseUnavailable => {
                 res.insert_header((header::RETRY_AFTER, HeaderValue::from(1u64)));
             }
+            ApiError::InsufficientScope(scope) => {
+                res.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!(r#"Bearer error="insufficient_scope", scope="{scope}""#),
+                ));
+            }
             ApiError::MethodNotAllowed { allow } if !allow.is_empty() => {
                 res.insert_header((header::ALLOW, allow.as_str()));
             }
@@ -204,7 +217,7 @@ impl ResponseError for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,

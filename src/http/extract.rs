@@ -15,9 +15,11 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use crate::auth::Principal;
+use crate::auth::jwt::Subject;
 use crate::domain::FieldError;
+use crate::domain::scope::Scope;
 use crate::domain::text::{has_forbidden_control, is_forbidden_control};
-use crate::services::{PageRequest, accounts, patch};
+use crate::services::{PageRequest, accounts, integrations, patch};
 use crate::state::AppState;
 
 pub fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
@@ -25,7 +27,9 @@ pub fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
         .ok_or_else(|| ApiError::Internal("AppState missing".into()))
 }
 
-/// The authenticated caller. 401 for a missing, invalid or expired token, or a disabled user.
+/// The authenticated person. 401 for a missing, invalid or expired token, or a disabled user;
+/// 403 `client_not_allowed` for an integration client's token: an endpoint serves clients only
+/// by taking [`Scoped`] instead, naming the scope it needs.
 pub struct Auth(pub Principal);
 
 pub fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -45,15 +49,117 @@ impl FromRequest for Auth {
         let req = req.clone();
         Box::pin(async move {
             let ctx = state(&req)?;
-            let token = bearer(&req).ok_or(ApiError::Unauthorized("missing_token"))?;
-            let user_id = ctx
-                .jwt
-                .verify(token)
-                .ok_or(ApiError::Unauthorized("invalid_token"))?;
-            let principal = accounts::sessions::principal(ctx, user_id)
-                .await?
-                .ok_or(ApiError::Unauthorized("user_disabled"))?;
-            Ok(Auth(principal))
+            match subject(ctx, &req)? {
+                Subject::User(user_id) => Ok(Auth(user_principal(ctx, user_id).await?)),
+                Subject::Client { .. } => Err(ApiError::Forbidden("client_not_allowed")),
+            }
+        })
+    }
+}
+
+fn subject(ctx: &AppState, req: &HttpRequest) -> Result<Subject, ApiError> {
+    let token = bearer(req).ok_or(ApiError::Unauthorized("missing_token"))?;
+    ctx.jwt
+        .verify_subject(token)
+        .ok_or(ApiError::Unauthorized("invalid_token"))
+}
+
+async fn user_principal(ctx: &AppState, user_id: Uuid) -> Result<Principal, ApiError> {
+    accounts::sessions::principal(ctx, user_id)
+        .await?
+        .ok_or(ApiError::Unauthorized("user_disabled"))
+}
+
+/// The outcome of a rate limit check (`ctx.rate_limits.check_client` or `check_address`) for
+/// this request: recorded for the `RateLimit-*` headers the request middleware adds to the
+/// answer, and 429 `rate_limited` with `Retry-After` when the bucket is empty.
+pub fn rate_limited(
+    req: &HttpRequest,
+    outcome: Result<crate::rate_limit::Decision, crate::rate_limit::Limited>,
+) -> Result<(), ApiError> {
+    let decision = match outcome {
+        Ok(d) => d,
+        Err(l) => l.decision,
+    };
+    req.extensions_mut().insert(decision);
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(l) => Err(ApiError::RateLimited {
+            code: "rate_limited",
+            retry_after_secs: l.retry_after_secs,
+        }),
+    }
+}
+
+/// The scope an endpoint open to integration clients requires of them.
+pub trait RequiredScope {
+    const SCOPE: Scope;
+}
+
+/// Marker types naming a scope, for [`Scoped`].
+pub mod scopes {
+    use super::{RequiredScope, Scope};
+
+    macro_rules! markers {
+        ($($name:ident),+) => { $(
+            pub struct $name;
+            impl RequiredScope for $name {
+                const SCOPE: Scope = Scope::$name;
+            }
+        )+ };
+    }
+    markers!(
+        RequestsRead,
+        RequestsWrite,
+        ResidentsRead,
+        ReportsRead,
+        WebhooksManage,
+        Open311
+    );
+}
+
+/// The caller of an endpoint that integration clients may call with scope `S` as well as
+/// people: a person as with [`Auth`]; a client whose token carries `S` (403
+/// `insufficient_scope` otherwise) and that is not revoked nor rotated past the token (401).
+/// What the client may see there is still the service's to decide ([`Principal::client_may`]).
+pub struct Scoped<S>(pub Principal, pub std::marker::PhantomData<S>);
+
+impl<S: RequiredScope + 'static> FromRequest for Scoped<S> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let ctx = state(&req)?;
+            let principal = match subject(ctx, &req)? {
+                Subject::User(user_id) => user_principal(ctx, user_id).await?,
+                Subject::Client {
+                    id,
+                    scope,
+                    generation,
+                } => {
+                    let client =
+                        integrations::clients::principal_for_token(ctx, id, &scope, generation)
+                            .await?
+                            .ok_or(ApiError::Unauthorized("invalid_token"))?;
+                    rate_limited(
+                        &req,
+                        ctx.rate_limits
+                            .check_client(id, client.rate_per_minute, client.burst),
+                    )?;
+                    if !client
+                        .principal
+                        .client
+                        .as_ref()
+                        .is_some_and(|c| c.scopes.contains(S::SCOPE))
+                    {
+                        return Err(ApiError::InsufficientScope(S::SCOPE.as_str()));
+                    }
+                    client.principal
+                }
+            };
+            Ok(Scoped(principal, std::marker::PhantomData))
         })
     }
 }

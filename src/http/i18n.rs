@@ -94,6 +94,27 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "访问令牌无效或已过期。",
     ),
     (
+        "client_not_allowed",
+        "Integration clients cannot call this endpoint.",
+        "第三方客户端不能调用此接口。",
+    ),
+    (
+        "insufficient_scope",
+        "The client's token lacks the scope this endpoint requires.",
+        "客户端令牌缺少此接口所需的权限范围。",
+    ),
+    ("unknown_scope", "Unknown scope.", "未知的权限范围。"),
+    (
+        "client_revoked",
+        "This client has been revoked.",
+        "该客户端已被吊销。",
+    ),
+    (
+        "rate_limited",
+        "Too many requests; try again later.",
+        "请求过于频繁，请稍后再试。",
+    ),
+    (
         "user_disabled",
         "This account is disabled.",
         "该账号已停用。",

@@ -76,7 +76,11 @@ pub async fn idempotency(
         Ok(k) if valid_key(&k) => k,
         _ => return Ok(req.error_response(ApiError::bad_request("invalid_header"))),
     };
-    let Some(user) = bearer(req.request()).and_then(|t| ctx.jwt.verify(t)) else {
+    // A client's key is its own: its id is its account's.
+    let Some(user) = bearer(req.request())
+        .and_then(|t| ctx.jwt.verify_subject(t))
+        .map(|s| s.id())
+    else {
         // Unauthenticated POSTs (login, refresh) are not replayed; the handler answers 401 or runs.
         return Ok(next.call(req).await?.map_into_boxed_body());
     };

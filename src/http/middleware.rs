@@ -62,6 +62,7 @@ pub async fn request_context(
         REQUEST_ID,
         HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("invalid")),
     );
+    rate_limit_headers(&mut res);
     let status = res.status().as_u16();
     let route = res
         .request()
@@ -77,6 +78,32 @@ pub async fn request_context(
     Ok(res)
 }
 
+/// The `RateLimit-*` headers (draft-ietf-httpapi-ratelimit-headers) of a request a limit was
+/// checked for (a client's), on whatever it was answered.
+fn rate_limit_headers(res: &mut ServiceResponse<BoxBody>) {
+    let Some(d) = res
+        .request()
+        .extensions()
+        .get::<crate::rate_limit::Decision>()
+        .copied()
+    else {
+        return;
+    };
+    let h = res.headers_mut();
+    h.insert(
+        HeaderName::from_static("ratelimit-limit"),
+        HeaderValue::from(d.limit),
+    );
+    h.insert(
+        HeaderName::from_static("ratelimit-remaining"),
+        HeaderValue::from(d.remaining),
+    );
+    h.insert(
+        HeaderName::from_static("ratelimit-reset"),
+        HeaderValue::from(d.reset_secs),
+    );
+}
+
 /// Re-renders error responses as problem documents with language and request id, keeping the
 /// headers other layers gave them (CORS, `Vary`); logs server errors with their cause, which
 /// never reaches the client. Client errors are the client's: the access log says enough.
@@ -88,6 +115,15 @@ pub(super) fn finish_problem(
 ) -> ServiceResponse<BoxBody> {
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    // Protocols with error formats of their own (OAuth 2.0, Open311) answer in them.
+    if res
+        .response()
+        .extensions()
+        .get::<respond::OwnErrorFormat>()
+        .is_some()
+    {
         return res;
     }
     let mut rendered = match res.response().error() {

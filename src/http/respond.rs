@@ -40,16 +40,22 @@ pub fn items<T: Serialize>(items: Vec<T>) -> HttpResponse {
     HttpResponse::Ok().json(Items { items })
 }
 
-/// Marks an answer that carries a secret shown once (`secret`): the copy kept for a retry with
-/// the same `Idempotency-Key` leaves it out.
+/// Marks an error answer in a protocol's own format (OAuth 2.0's JSON, Open311's error lists),
+/// which the request middleware leaves as it is instead of making it a problem document.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnErrorFormat;
+
+/// Marks an answer that carries a secret shown once (`secret`, or an integration client's
+/// `client_secret`): the copy kept for a retry with the same `Idempotency-Key` leaves it out.
 #[derive(Debug, Clone, Copy)]
 pub struct OneTimeSecret;
 
-/// `answer` without its top-level `secret`.
+/// `answer` without its top-level `secret` and `client_secret`.
 pub fn without_secret(answer: &[u8]) -> Vec<u8> {
     match serde_json::from_slice::<Value>(answer) {
         Ok(Value::Object(mut m)) => {
             m.remove("secret");
+            m.remove("client_secret");
             serde_json::to_vec(&m).unwrap_or_default()
         }
         _ => answer.to_vec(),

@@ -11,7 +11,9 @@ use actix_web::{HttpResponse, Route, guard, web};
 use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
-use super::handlers::integrations::{wechat_apps, wechat_identities, wechat_login};
+use super::handlers::integrations::{
+    clients, oauth, wechat_apps, wechat_identities, wechat_login,
+};
 use super::handlers::registry::{
     communities, grids, invitations, residents, service_types, teams, volunteers,
 };
@@ -182,6 +184,14 @@ pub fn table() -> Vec<RouteDef> {
         put "/api/v1/users/{id}/wechat" => wechat_identities::put,
         delete "/api/v1/users/{id}/wechat" => wechat_identities::delete,
         get "/api/v1/communities/{id}/wechat-messages" => wechat_messages::list,
+        // Third-party integration clients and their OAuth 2.0 token endpoint.
+        post "/oauth/token" => oauth::token,
+        post "/api/v1/communities/{id}/clients" => clients::create => "/api/v1/clients/{id}",
+        get "/api/v1/communities/{id}/clients" => clients::list,
+        get "/api/v1/clients/{id}" => clients::get,
+        patch "/api/v1/clients/{id}" => clients::update,
+        delete "/api/v1/clients/{id}" => clients::revoke,
+        post "/api/v1/clients/{id}/rotate-secret" => clients::rotate_secret,
         // Delivery: the live stream (Server-Sent Events) and its tickets.
         get "/api/v1/me/events" => events::stream,
         post "/api/v1/me/events/ticket" => events::ticket,

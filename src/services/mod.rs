@@ -1,7 +1,8 @@
 //! Services: the rules. No HTTP in here; handlers call these with a `Principal`.
 //!
 //! One folder per capability, depending on each other one way only:
-//! `accounts` ← `registry` ← `requests` ← `visits`; `integrations` (WeChat apps and identities)
+//! `accounts` ← `registry` ← `requests` ← `visits`; `integrations` (WeChat apps and identities,
+//! integration clients and their OAuth token endpoint)
 //! on `accounts` and `registry`; `delivery` on all of them. Beside them: `audit` (reading the audit
 //! log every capability writes), `sweeper` (the background work of requests and visits), `retention`
 //! (pruning what is kept only for a while) and

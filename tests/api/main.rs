@@ -10,6 +10,8 @@ mod spec;
 
 mod accounts;
 mod authorization;
+mod client_scopes;
+mod clients;
 mod communities;
 mod contract;
 mod conventions;
@@ -21,6 +23,7 @@ mod generation;
 mod http_details;
 mod idempotency;
 mod logging;
+mod oauth_token;
 mod outage;
 mod password_hashing;
 mod registry;

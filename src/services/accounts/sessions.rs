@@ -193,8 +193,12 @@ pub async fn principal(ctx: &AppState, user_id: Uuid) -> ServiceResult<Option<Pr
     if !active {
         return Ok(None);
     }
-    let grants = grants.into_iter().filter_map(grant_of).collect();
-    Ok(Some(Principal { user_id, grants }))
+    let grants: Vec<Grant> = grants.into_iter().filter_map(grant_of).collect();
+    // An integration client's account acts only through client tokens, with its scopes.
+    if grants.iter().any(|g| g.role == Role::Integration) {
+        return Ok(None);
+    }
+    Ok(Some(Principal::user(user_id, grants)))
 }
 
 pub(super) fn grant_of(g: GrantRow) -> Option<Grant> {

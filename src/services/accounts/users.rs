@@ -135,6 +135,8 @@ fn validate_user(input: &UserInput, password_required: bool) -> Result<ValidUser
     for (i, r) in input.roles.iter().enumerate() {
         match Role::parse(&r.role) {
             Err(c) => f.push(format!("roles[{i}].role"), c),
+            // Integration clients are made at `/communities/{id}/clients`, with their scopes.
+            Ok(Role::Integration) => f.push(format!("roles[{i}].role"), "not_allowed"),
             Ok(role) if role.is_community_scoped() != r.community_id.is_some() => f.push(
                 format!("roles[{i}].community_id"),
                 if role.is_community_scoped() {
@@ -407,6 +409,9 @@ pub async fn grant_role(
     let target = store::accounts::users::get(&ctx.db, user_id).await?;
     let grants = store::accounts::users::grants(&ctx.db, user_id).await?;
     let role = Role::parse(&input.role).map_err(|c| crate::services::field_error("role", c))?;
+    if role == Role::Integration {
+        return Err(crate::services::field_error("role", "not_allowed"));
+    }
     if role.is_community_scoped() != input.community_id.is_some() {
         return Err(crate::services::field_error(
             "community_id",

@@ -212,7 +212,7 @@ pub async fn load_for(
         Scope::Grids(_) => ResidentAccess::GridWorker,
         Scope::Team(_) => ResidentAccess::CareTeam,
         Scope::Own => ResidentAccess::Own,
-        Scope::None => return Err(ServiceError::NotFound),
+        Scope::Masked | Scope::None => return Err(ServiceError::NotFound),
     };
     Ok((r, a))
 }
@@ -228,6 +228,10 @@ pub async fn may_place_for(
     let c = resident.community_id;
     Ok(Some(if p.is_staff(c) {
         PlacedAs::Staff
+    } else if p.client_may(crate::domain::scope::Scope::RequestsWrite, c) {
+        PlacedAs::ThirdParty
+    } else if p.is_client() {
+        return Ok(None);
     } else if resident.user_id == Some(p.user_id) && p.has(Role::Resident, c) {
         PlacedAs::Resident
     } else if p.has(Role::GridWorker, c)
@@ -255,12 +259,24 @@ pub(super) enum Scope {
     Team(Vec<Uuid>),
     /// A resident: only their own record.
     Own,
+    /// An integration client with `residents:read`: every resident of its community, masked,
+    /// never revealed.
+    Masked,
     None,
 }
 
 async fn scope(ctx: &AppState, p: &Principal, community_id: Uuid) -> ServiceResult<Scope> {
     if p.is_staff(community_id) {
         return Ok(Scope::All);
+    }
+    if p.is_client() {
+        return Ok(
+            if p.client_may(crate::domain::scope::Scope::ResidentsRead, community_id) {
+                Scope::Masked
+            } else {
+                Scope::None
+            },
+        );
     }
     if p.has(Role::GridWorker, community_id) {
         return Ok(Scope::Grids(
@@ -282,7 +298,7 @@ async fn scope(ctx: &AppState, p: &Principal, community_id: Uuid) -> ServiceResu
 
 fn sees(scope: &Scope, p: &Principal, r: &ResidentRow) -> bool {
     match scope {
-        Scope::All => true,
+        Scope::All | Scope::Masked => true,
         Scope::Grids(g) => r.grid_id.is_some_and(|id| g.contains(&id)),
         Scope::Team(ids) => ids.contains(&r.id),
         Scope::Own => r.user_id == Some(p.user_id),
@@ -514,6 +530,9 @@ pub async fn get(
 ) -> ServiceResult<ResidentView> {
     let (r, s) = load(ctx, p, id).await?;
     let Some(reveal) = reveal else {
+        if matches!(s, Scope::Masked) {
+            audit_client_read(ctx, p, r.community_id, Some(r.id)).await?;
+        }
         return Ok(masked(r));
     };
     if !matches!(s, Scope::All | Scope::Grids(_)) {
@@ -538,6 +557,34 @@ pub async fn get(
     )
     .await?;
     revealed(ctx, r)
+}
+
+/// Personal data going to a third party, even masked, is on the record: which client read one
+/// resident (`object_id`) or a list of them.
+async fn audit_client_read(
+    ctx: &AppState,
+    p: &Principal,
+    community_id: Uuid,
+    resident: Option<Uuid>,
+) -> ServiceResult<()> {
+    store::audit::insert(
+        &ctx.db,
+        NewAudit {
+            community_id: Some(community_id),
+            actor_id: Some(p.user_id),
+            action: if resident.is_some() {
+                "resident.read_by_client"
+            } else {
+                "residents.listed_by_client"
+            },
+            object_type: "resident",
+            object_id: resident,
+            reason: None,
+            request_id: None,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 #[derive(Debug, Default)]
@@ -571,6 +618,7 @@ pub async fn list(
     };
     match scope(ctx, p, community_id).await? {
         Scope::All => {}
+        Scope::Masked => audit_client_read(ctx, p, community_id, None).await?,
         Scope::Grids(_) => filter.grid_worker = Some(p.user_id),
         Scope::Team(_) => filter.team_member = Some(p.user_id),
         Scope::Own => filter.user_id = Some(p.user_id),

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::domain::help_request::{Action, Origin, next};
 use crate::domain::role::Role;
+use crate::domain::scope::Scope;
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store;
@@ -21,6 +22,9 @@ pub enum Access {
     Resident,
     /// A volunteer with an open offer, the assignee, or (proactive needs) a possible claimer.
     Volunteer(Uuid),
+    /// An integration client of the community with a requests scope: every request of the
+    /// community, with the resident's numbers masked and none of staff's details.
+    Client,
 }
 
 /// How the caller stands to `r`, whose resident's account is `resident_user`; `None`: not at all.
@@ -33,6 +37,9 @@ pub(crate) async fn access(
     let c = r.community_id;
     if p.is_staff(c) {
         return Ok(Some(Access::Staff));
+    }
+    if p.client_may(Scope::RequestsRead, c) || p.client_may(Scope::RequestsWrite, c) {
+        return Ok(Some(Access::Client));
     }
     if p.has(Role::GridWorker, c)
         && let Some(g) = r.grid_id

@@ -248,7 +248,7 @@ pub async fn rate(
         Access::Resident => "resident",
         Access::GridWorker => "grid_worker",
         Access::Staff => "staff",
-        Access::Volunteer(_) => return Err(ServiceError::Forbidden("forbidden")),
+        Access::Volunteer(_) | Access::Client => return Err(ServiceError::Forbidden("forbidden")),
     };
     let mut f = Fields::new();
     if !(1..=5).contains(&input.rating) {
@@ -318,7 +318,8 @@ pub async fn rate(
     view(ctx, p, saved, a).await
 }
 
-/// Cancels a request before completion: the resident it is for, or staff, with a reason.
+/// Cancels a request before completion: the resident it is for, staff, or the integration
+/// client (scope `requests:write`) that placed it, with a reason.
 pub async fn cancel(
     ctx: &AppState,
     p: &Principal,
@@ -326,7 +327,10 @@ pub async fn cancel(
     input: ReasonInput,
 ) -> ServiceResult<HelpRequestView> {
     let (r, a) = load(ctx, p, id).await?;
-    if !matches!(a, Access::Staff | Access::Resident) {
+    let own_placement = a == Access::Client
+        && r.placed_by == Some(p.user_id)
+        && p.client_may(crate::domain::scope::Scope::RequestsWrite, r.community_id);
+    if !(matches!(a, Access::Staff | Access::Resident) || own_placement) {
         return Err(ServiceError::Forbidden("forbidden"));
     }
     let why = reason("reason", input.reason.as_deref())?;

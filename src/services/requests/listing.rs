@@ -79,6 +79,13 @@ pub async fn list(
     };
     let access = if p.is_staff(community_id) {
         Access::Staff
+    } else if p.client_may(crate::domain::scope::Scope::RequestsRead, community_id) {
+        Access::Client
+    } else if p.is_client() {
+        return Err(crate::services::registry::communities::deny(
+            p,
+            community_id,
+        ));
     } else if p.has(Role::GridWorker, community_id) {
         filter.grid_worker = Some(p.user_id);
         Access::GridWorker

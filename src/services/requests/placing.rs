@@ -235,6 +235,7 @@ pub async fn place(
     let default_channel = match caller {
         PlacedAs::Resident => Channel::MiniProgram,
         PlacedAs::Staff => Channel::Phone,
+        PlacedAs::ThirdParty => Channel::ThirdParty,
         _ => Channel::App,
     };
     let channel = match &input.channel {

@@ -52,7 +52,10 @@ pub async fn three_rates(
     q: RatesQuery,
 ) -> ServiceResult<RatesReport> {
     let community = visible(ctx, p, community_id).await?;
-    if !(p.is_staff(community_id) || p.has(Role::GridWorker, community_id)) {
+    if !(p.is_staff(community_id)
+        || p.has(Role::GridWorker, community_id)
+        || p.client_may(crate::domain::scope::Scope::ReportsRead, community_id))
+    {
         return Err(ServiceError::Forbidden("forbidden"));
     }
     for (field, t) in [("from", q.from), ("to", q.to)] {

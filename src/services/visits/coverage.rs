@@ -121,7 +121,9 @@ pub async fn report(
     q: CoverageQuery,
 ) -> ServiceResult<CoverageReport> {
     visible(ctx, p, community_id).await?;
-    let grid_worker = if p.is_staff(community_id) {
+    let grid_worker = if p.is_staff(community_id)
+        || p.client_may(crate::domain::scope::Scope::ReportsRead, community_id)
+    {
         None
     } else if p.has(Role::GridWorker, community_id) {
         Some(p.user_id)

@@ -40,9 +40,16 @@ const EXPIRED: &[u8] = b"event: token_expired\ndata: {}\n\n";
 /// The caller of a bearer token and when the token expires.
 async fn bearer_caller(ctx: &AppState, req: &HttpRequest) -> Result<(Uuid, i64), ApiError> {
     let token = bearer(req).ok_or(ApiError::Unauthorized("missing_token"))?;
-    ctx.jwt
-        .verify_until(token)
-        .ok_or(ApiError::Unauthorized("invalid_token"))
+    ctx.jwt.verify_until(token).ok_or_else(|| {
+        // The stream is a person's: an integration client's token is refused as on any other
+        // endpoint that names no scope.
+        match ctx.jwt.verify_subject(token) {
+            Some(crate::auth::jwt::Subject::Client { .. }) => {
+                ApiError::Forbidden("client_not_allowed")
+            }
+            _ => ApiError::Unauthorized("invalid_token"),
+        }
+    })
 }
 
 async fn active(ctx: &AppState, user: Uuid) -> Result<(), ApiError> {

@@ -8,7 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, Auth, IfMatch, OptionalIfMatch, page_request};
+use crate::http::extract::{ApiJson, IfMatch, OptionalIfMatch, Scoped, page_request, scopes};
 use crate::http::handlers::PageQuery;
 use crate::http::respond::{self, OneTimeSecret};
 use crate::services::delivery::webhooks::deliveries::{self, ReplayInput};
@@ -17,7 +17,7 @@ use crate::state::AppState;
 
 pub async fn create(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::WebhooksManage>,
     community_id: web::Path<Uuid>,
     ApiJson(input): ApiJson<WebhookInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -29,7 +29,7 @@ pub async fn create(
 
 pub async fn list(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::WebhooksManage>,
     community_id: web::Path<Uuid>,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -41,7 +41,7 @@ pub async fn list(
 
 pub async fn get(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::WebhooksManage>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let v = svc::get(&ctx, &p, *id).await?;
@@ -50,7 +50,7 @@ pub async fn get(
 
 pub async fn update(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::WebhooksManage>,
     id: web::Path<Uuid>,
     IfMatch(version): IfMatch,
     ApiJson(changes): ApiJson<Value>,
@@ -61,7 +61,7 @@ pub async fn update(
 
 pub async fn delete(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::WebhooksManage>,
     id: web::Path<Uuid>,
     OptionalIfMatch(version): OptionalIfMatch,
 ) -> Result<HttpResponse, ApiError> {
@@ -78,7 +78,7 @@ pub struct DeliveryQuery {
 
 pub async fn deliveries(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::WebhooksManage>,
     id: web::Path<Uuid>,
     q: web::Query<DeliveryQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -90,7 +90,7 @@ pub async fn deliveries(
 
 pub async fn retry(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::WebhooksManage>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (webhook_id, delivery_id) = path.into_inner();
@@ -100,7 +100,7 @@ pub async fn retry(
 
 pub async fn replay(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::WebhooksManage>,
     id: web::Path<Uuid>,
     ApiJson(input): ApiJson<ReplayInput>,
 ) -> Result<HttpResponse, ApiError> {

@@ -5,7 +5,7 @@ crate::http::handlers::registry_handlers!(
 
 use serde::Deserialize;
 
-use crate::http::extract::{RequestId, page_request};
+use crate::http::extract::{RequestId, Scoped, page_request, scopes};
 use crate::services::registry::residents::{ListQuery, Reveal};
 
 #[derive(Deserialize)]
@@ -17,7 +17,7 @@ pub struct GetQuery {
 
 pub async fn get(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::ResidentsRead>,
     id: web::Path<Uuid>,
     q: web::Query<GetQuery>,
     rid: RequestId,
@@ -47,7 +47,7 @@ pub struct ResidentListQuery {
 
 pub async fn list(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::ResidentsRead>,
     community_id: web::Path<Uuid>,
     q: web::Query<ResidentListQuery>,
 ) -> Result<HttpResponse, ApiError> {

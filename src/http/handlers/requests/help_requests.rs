@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, Auth, encode_cursor, page_request};
+use crate::http::extract::{ApiJson, Auth, Scoped, encode_cursor, page_request, scopes};
 use crate::http::handlers::{PageQuery, action, ok};
 use crate::http::respond;
 use crate::services::registry::exclusions;
@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 pub async fn place(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::RequestsWrite>,
     ApiJson(input): ApiJson<placing::PlaceInput>,
 ) -> Result<HttpResponse, ApiError> {
     let v = placing::place(&ctx, &p, input).await?;
@@ -24,7 +24,7 @@ pub async fn place(
 
 pub async fn get(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::RequestsRead>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let v = view::get(&ctx, &p, *id).await?;
@@ -34,7 +34,7 @@ pub async fn get(
 /// The filters and the page come from the same query string; each reads its own fields.
 pub async fn list(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::RequestsRead>,
     filters: web::Query<ListQuery>,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -46,7 +46,7 @@ pub async fn list(
 
 pub async fn timeline(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::RequestsRead>,
     id: web::Path<Uuid>,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -59,10 +59,20 @@ action!(start => actions::start);
 action!(give_back => actions::give_back, actions::ReasonInput);
 action!(complete => actions::complete, actions::CompleteInput);
 action!(rate => actions::rate, actions::RatingInput);
-action!(cancel => actions::cancel, actions::ReasonInput);
 action!(claim => actions::claim);
 action!(dispatch => offers::dispatch_by_hand, offers::DispatchInput);
 action!(accept => offers::accept);
+
+/// Cancels: also the integration client that placed the request.
+pub async fn cancel(
+    ctx: web::Data<AppState>,
+    Scoped(p, _): Scoped<scopes::RequestsWrite>,
+    id: web::Path<Uuid>,
+    ApiJson(input): ApiJson<actions::ReasonInput>,
+) -> Result<HttpResponse, ApiError> {
+    let v = actions::cancel(&ctx, &p, *id, input).await?;
+    Ok(respond::versioned(StatusCode::OK, &v, v.version))
+}
 
 pub async fn offers_of(
     ctx: web::Data<AppState>,
@@ -106,7 +116,7 @@ pub async fn batch(
 
 pub async fn three_rates(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::ReportsRead>,
     community_id: web::Path<Uuid>,
     q: web::Query<reports::RatesQuery>,
 ) -> Result<HttpResponse, ApiError> {

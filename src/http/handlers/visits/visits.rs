@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, Auth, RequestId, page_request};
+use crate::http::extract::{ApiJson, Auth, RequestId, Scoped, page_request, scopes};
 use crate::http::handlers::{PageQuery, action, ok};
 use crate::http::respond;
 use crate::services::visits::{completion, coverage, generation, grading, visits as svc};
@@ -105,7 +105,7 @@ action!(cancel => svc::cancel, crate::services::requests::actions::ReasonInput);
 
 pub async fn coverage(
     ctx: web::Data<AppState>,
-    Auth(p): Auth,
+    Scoped(p, _): Scoped<scopes::ReportsRead>,
     community_id: web::Path<Uuid>,
     q: web::Query<coverage::CoverageQuery>,
 ) -> Result<HttpResponse, ApiError> {

@@ -145,9 +145,12 @@ async fn resolves_to_public(name: &str, port: u16) -> bool {
     }
 }
 
-/// Runs the community's webhooks: its community admins, and admins.
+/// Runs the community's webhooks: its community admins, admins, and its integration clients
+/// with `webhooks:manage`.
 fn may_manage(p: &Principal, community_id: Uuid) -> ServiceResult<()> {
-    if p.can_manage(community_id) {
+    if p.can_manage(community_id)
+        || p.client_may(crate::domain::scope::Scope::WebhooksManage, community_id)
+    {
         Ok(())
     } else {
         Err(deny(p, community_id))
