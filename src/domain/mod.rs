@@ -10,6 +10,7 @@ pub mod help_request;
 pub mod id_card;
 pub mod lang;
 pub mod mask;
+pub mod open311;
 pub mod notice_text;
 pub mod phone;
 pub mod policy;

@@ -104,7 +104,8 @@ async fn every_string_query_parameter_refuses_control_characters() {
     let app = &f.w.app;
     let mut checked = 0;
     for (method, template, params) in operations() {
-        if params.is_empty() {
+        // Open311 answers bad parameters in its own format: tests/api/open311*.rs.
+        if params.is_empty() || template.starts_with("/open311/") {
             continue;
         }
         assert_eq!(method, Method::GET, "{template}: a string query on a write");
