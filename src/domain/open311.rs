@@ -81,7 +81,12 @@ impl Params {
 pub fn parse_datetime(param: &str, s: &str) -> Result<DateTime<Utc>, Open311Error> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| Open311Error::bad(param, "not an ISO 8601 date-time such as 2026-12-01T08:00:00+08:00"))
+        .map_err(|_| {
+            Open311Error::bad(
+                param,
+                "not an ISO 8601 date-time such as 2026-12-01T08:00:00+08:00",
+            )
+        })
 }
 
 fn comma_list<'a>(param: &str, s: &'a str) -> Result<Vec<&'a str>, Open311Error> {
@@ -128,7 +133,10 @@ pub struct ListQuery {
 fn positive(param: &str, s: &str, max: i64) -> Result<i64, Open311Error> {
     match s.parse::<i64>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(Open311Error::bad(param, &format!("a whole number from 1 to {max}"))),
+        _ => Err(Open311Error::bad(
+            param,
+            &format!("a whole number from 1 to {max}"),
+        )),
     }
 }
 
@@ -146,27 +154,36 @@ impl ListQuery {
     pub fn parse(p: &Params, now: DateTime<Utc>) -> Result<Self, Open311Errors> {
         let mut errors = Vec::new();
         let ids = p.get("service_request_id").and_then(|s| {
-            keep(&mut errors, comma_list("service_request_id", s).and_then(|items| {
-                items
-                    .iter()
-                    .map(|i| {
-                        uuid::Uuid::parse_str(i)
-                            .map_err(|_| Open311Error::bad("service_request_id", "not a request id"))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            }))
+            keep(
+                &mut errors,
+                comma_list("service_request_id", s).and_then(|items| {
+                    items
+                        .iter()
+                        .map(|i| {
+                            uuid::Uuid::parse_str(i).map_err(|_| {
+                                Open311Error::bad("service_request_id", "not a request id")
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                }),
+            )
         });
         let codes = p.get("service_code").and_then(|s| {
-            keep(&mut errors, comma_list("service_code", s).and_then(|items| {
-                items
-                    .iter()
-                    .map(|i| {
-                        super::code::Code::parse(i)
-                            .map(|c| c.as_str().to_string())
-                            .map_err(|_| Open311Error::bad("service_code", "not a service code"))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            }))
+            keep(
+                &mut errors,
+                comma_list("service_code", s).and_then(|items| {
+                    items
+                        .iter()
+                        .map(|i| {
+                            super::code::Code::parse(i)
+                                .map(|c| c.as_str().to_string())
+                                .map_err(|_| {
+                                    Open311Error::bad("service_code", "not a service code")
+                                })
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                }),
+            )
         });
         let mut time = |name: &str| {
             p.get(name)
@@ -177,29 +194,37 @@ impl ListQuery {
         let updated_after = time("updated_after");
         let updated_before = time("updated_before");
         let status = p.get("status").and_then(|s| {
-            keep(&mut errors, comma_list("status", s).and_then(|items| {
-                let mut open = false;
-                let mut closed = false;
-                for i in items {
-                    match i {
-                        "open" => open = true,
-                        "closed" => closed = true,
-                        _ => return Err(Open311Error::bad("status", "open or closed")),
+            keep(
+                &mut errors,
+                comma_list("status", s).and_then(|items| {
+                    let mut open = false;
+                    let mut closed = false;
+                    for i in items {
+                        match i {
+                            "open" => open = true,
+                            "closed" => closed = true,
+                            _ => return Err(Open311Error::bad("status", "open or closed")),
+                        }
                     }
-                }
-                Ok(match (open, closed) {
-                    (true, false) => Some(OpenClosed::Open),
-                    (false, true) => Some(OpenClosed::Closed),
-                    _ => None,
-                })
-            }))
+                    Ok(match (open, closed) {
+                        (true, false) => Some(OpenClosed::Open),
+                        (false, true) => Some(OpenClosed::Closed),
+                        _ => None,
+                    })
+                }),
+            )
         });
-        let page = p.get("page").map(|s| keep(&mut errors, positive("page", s, MAX_PAGE)));
+        let page = p
+            .get("page")
+            .map(|s| keep(&mut errors, positive("page", s, MAX_PAGE)));
         let page_size = p
             .get("page_size")
             .map(|s| keep(&mut errors, positive("page_size", s, MAX_PAGE_SIZE)));
         let span = Duration::days(MAX_SPAN_DAYS);
-        let (start, end) = match (p.get("start_date").map(|_| start), p.get("end_date").map(|_| end)) {
+        let (start, end) = match (
+            p.get("start_date").map(|_| start),
+            p.get("end_date").map(|_| end),
+        ) {
             (None, None) => (Some(now - span), Some(now)),
             (Some(s), None) => (s, s.map(|s| s + span)),
             (None, Some(e)) => (e.map(|e| e - span), e),
@@ -209,7 +234,10 @@ impl ListQuery {
             if e < s {
                 errors.push(Open311Error::bad("end_date", "before start_date"));
             } else if e - s > span && ids.is_none() {
-                errors.push(Open311Error::bad("end_date", "more than 90 days after start_date"));
+                errors.push(Open311Error::bad(
+                    "end_date",
+                    "more than 90 days after start_date",
+                ));
             }
         }
         if let (Some(a), Some(b)) = (updated_after, updated_before)
@@ -384,16 +412,35 @@ impl NewServiceRequest {
             }
             _ => None,
         };
-        let address_string = text(p, "address_string", |s| AddressString::parse(s).map(|t| t.into_inner()), &mut errors);
-        if p.get("address_string").is_none() && (p.get("lat").is_none() || p.get("long").is_none()) {
-            errors.push(Open311Error::bad("lat", "lat and long, or address_string, required"));
+        let address_string = text(
+            p,
+            "address_string",
+            |s| AddressString::parse(s).map(|t| t.into_inner()),
+            &mut errors,
+        );
+        if p.get("address_string").is_none() && (p.get("lat").is_none() || p.get("long").is_none())
+        {
+            errors.push(Open311Error::bad(
+                "lat",
+                "lat and long, or address_string, required",
+            ));
         }
         let name = |s: &str| Name::parse(s).map(|n| n.into_inner());
         let first_name = text(p, "first_name", name, &mut errors);
         let last_name = text(p, "last_name", name, &mut errors);
-        let phone = text(p, "phone", |s| Phone::parse(s).map(|p| p.as_str().to_string()), &mut errors);
+        let phone = text(
+            p,
+            "phone",
+            |s| Phone::parse(s).map(|p| p.as_str().to_string()),
+            &mut errors,
+        );
         let email = text(p, "email", email, &mut errors);
-        let description = text(p, "description", |s| Description::parse(s).map(|d| d.into_inner()), &mut errors);
+        let description = text(
+            p,
+            "description",
+            |s| Description::parse(s).map(|d| d.into_inner()),
+            &mut errors,
+        );
         let media_url = text(p, "media_url", media_url, &mut errors);
         let short = |s: &str| ShortId::parse(s).map(|t| t.into_inner());
         let device_id = text(p, "device_id", short, &mut errors);
@@ -410,21 +457,26 @@ impl NewServiceRequest {
         let window_start = time("attribute[window_start]");
         let window_end = time("attribute[window_end]");
         match (window_start, window_end) {
-            (Some(s), Some(e)) if e <= s => {
-                errors.push(Open311Error::bad("attribute[window_end]", "not after window_start"))
-            }
-            (Some(s), Some(e)) if e - s > Duration::days(31) => {
-                errors.push(Open311Error::bad("attribute[window_end]", "more than 31 days after window_start"))
-            }
-            (None, Some(_)) if p.get("attribute[window_start]").is_none() => {
-                errors.push(Open311Error::bad("attribute[window_start]", "required with window_end"))
-            }
+            (Some(s), Some(e)) if e <= s => errors.push(Open311Error::bad(
+                "attribute[window_end]",
+                "not after window_start",
+            )),
+            (Some(s), Some(e)) if e - s > Duration::days(31) => errors.push(Open311Error::bad(
+                "attribute[window_end]",
+                "more than 31 days after window_start",
+            )),
+            (None, Some(_)) if p.get("attribute[window_start]").is_none() => errors.push(
+                Open311Error::bad("attribute[window_start]", "required with window_end"),
+            ),
             (_, Some(e)) if e <= now => {
                 errors.push(Open311Error::bad("attribute[window_end]", "in the past"))
             }
             _ => {}
         }
-        for (name, t) in [("attribute[window_start]", window_start), ("attribute[window_end]", window_end)] {
+        for (name, t) in [
+            ("attribute[window_start]", window_start),
+            ("attribute[window_end]", window_end),
+        ] {
             if t.is_some_and(|t| (t - now).num_days().abs() > 366) {
                 errors.push(Open311Error::bad(name, "more than a year away"));
             }
@@ -506,7 +558,13 @@ mod tests {
     use super::*;
 
     fn params(pairs: &[(&str, &str)]) -> Params {
-        Params::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap()
+        Params::new(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+        .unwrap()
     }
 
     fn now() -> DateTime<Utc> {
@@ -516,11 +574,18 @@ mod tests {
     #[test]
     fn lists_cover_the_last_90_days_by_default_and_refuse_more() {
         let q = ListQuery::parse(&params(&[]), now()).unwrap();
-        assert_eq!((q.start, q.end, q.page, q.page_size), (now() - Duration::days(90), now(), 1, 50));
-        let q = ListQuery::parse(&params(&[("start_date", "2026-01-01T00:00:00Z")]), now()).unwrap();
+        assert_eq!(
+            (q.start, q.end, q.page, q.page_size),
+            (now() - Duration::days(90), now(), 1, 50)
+        );
+        let q =
+            ListQuery::parse(&params(&[("start_date", "2026-01-01T00:00:00Z")]), now()).unwrap();
         assert_eq!(q.end, q.start + Duration::days(90));
         let e = ListQuery::parse(
-            &params(&[("start_date", "2026-01-01T00:00:00Z"), ("end_date", "2026-04-02T00:00:00Z")]),
+            &params(&[
+                ("start_date", "2026-01-01T00:00:00Z"),
+                ("end_date", "2026-04-02T00:00:00Z"),
+            ]),
             now(),
         )
         .unwrap_err();
@@ -539,22 +604,39 @@ mod tests {
             let e = ListQuery::parse(&params(&[(k, v)]), now()).unwrap_err();
             assert!(e[0].description.starts_with(k), "{k}={v}: {e:?}");
         }
-        let q = ListQuery::parse(&params(&[("status", "open,closed"), ("page", "3")]), now()).unwrap();
+        let q =
+            ListQuery::parse(&params(&[("status", "open,closed"), ("page", "3")]), now()).unwrap();
         assert_eq!((q.status, q.page), (None, 3));
-        assert!(Params::new(vec![("page".into(), "1".into()), ("page".into(), "2".into())]).is_err());
+        assert!(
+            Params::new(vec![
+                ("page".into(), "1".into()),
+                ("page".into(), "2".into())
+            ])
+            .is_err()
+        );
     }
 
     #[test]
     fn a_post_needs_a_place_and_a_service_and_refuses_what_it_does_not_know() {
         let ok = NewServiceRequest::parse(
-            &params(&[("service_code", "repair"), ("lat", "39.9"), ("long", "116.4"),
-                      ("attribute[urgency]", "urgent"), ("last_name", "王"), ("first_name", "芳")]),
+            &params(&[
+                ("service_code", "repair"),
+                ("lat", "39.9"),
+                ("long", "116.4"),
+                ("attribute[urgency]", "urgent"),
+                ("last_name", "王"),
+                ("first_name", "芳"),
+            ]),
             now(),
         )
         .unwrap();
         assert_eq!(ok.urgency, Some(Urgency::Urgent));
-        assert_eq!(caller_name(ok.last_name.as_deref(), ok.first_name.as_deref()).as_deref(), Some("王芳"));
-        let e = NewServiceRequest::parse(&params(&[("service_code", "repair")]), now()).unwrap_err();
+        assert_eq!(
+            caller_name(ok.last_name.as_deref(), ok.first_name.as_deref()).as_deref(),
+            Some("王芳")
+        );
+        let e =
+            NewServiceRequest::parse(&params(&[("service_code", "repair")]), now()).unwrap_err();
         assert!(e[0].description.contains("address_string"), "{e:?}");
         for (k, v) in [
             ("lat", "91"),
@@ -573,11 +655,18 @@ mod tests {
                 pairs.extend([("lat", v), ("long", "116")]);
             }
             let e = NewServiceRequest::parse(&params(&pairs), now()).unwrap_err();
-            assert!(e.iter().any(|e| e.description.starts_with(k)), "{k}={v}: {e:?}");
+            assert!(
+                e.iter().any(|e| e.description.starts_with(k)),
+                "{k}={v}: {e:?}"
+            );
         }
         let long = "长".repeat(2001);
         let e = NewServiceRequest::parse(
-            &params(&[("service_code", "repair"), ("address_string", "3号楼"), ("description", &long)]),
+            &params(&[
+                ("service_code", "repair"),
+                ("address_string", "3号楼"),
+                ("description", &long),
+            ]),
             now(),
         )
         .unwrap_err();
@@ -589,7 +678,10 @@ mod tests {
         assert_eq!(open_or_closed("pending"), OpenClosed::Open);
         assert_eq!(open_or_closed("completed"), OpenClosed::Closed);
         assert_eq!(open_or_closed("rejected"), OpenClosed::Closed);
-        assert_eq!(coarse(Some((39.90923, 116.39742)), None), Some((39.91, 116.4)));
+        assert_eq!(
+            coarse(Some((39.90923, 116.39742)), None),
+            Some((39.91, 116.4))
+        );
         assert_eq!(coarse(Some((1.0, 2.0)), Some((3.0, 4.0))), Some((3.0, 4.0)));
         assert_eq!(coarse(None, None), None);
     }

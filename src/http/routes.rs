@@ -12,10 +12,10 @@ use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
 use super::handlers::integrations::{clients, oauth, wechat_apps, wechat_identities};
+use super::handlers::open311;
 use super::handlers::registry::{
     communities, grids, invitations, residents, service_types, teams, volunteers,
 };
-use super::handlers::open311;
 use super::handlers::requests::help_requests;
 use super::handlers::visits::{plans as visit_plans, visits};
 use super::handlers::{audit, health};

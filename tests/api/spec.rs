@@ -23,11 +23,7 @@ pub fn template_for(path: &str) -> Option<String> {
         .keys()
         .filter(|t| {
             let ts: Vec<&str> = t.split('/').collect();
-            ts.len() == segs.len()
-                && ts
-                    .iter()
-                    .zip(&segs)
-                    .all(|(t, s)| segment_matches(t, s))
+            ts.len() == segs.len() && ts.iter().zip(&segs).all(|(t, s)| segment_matches(t, s))
         })
         // Prefer literal segments over templates.
         .max_by_key(|t| t.split('/').filter(|s| !s.starts_with('{')).count())

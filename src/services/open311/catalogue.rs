@@ -116,9 +116,18 @@ fn attributes() -> Vec<Attribute> {
             order: 1,
             description: "紧急程度",
             values: vec![
-                Value { key: "emergency", name: "紧急" },
-                Value { key: "urgent", name: "较急" },
-                Value { key: "normal", name: "一般" },
+                Value {
+                    key: "emergency",
+                    name: "紧急",
+                },
+                Value {
+                    key: "urgent",
+                    name: "较急",
+                },
+                Value {
+                    key: "normal",
+                    name: "一般",
+                },
             ],
         },
         Attribute {

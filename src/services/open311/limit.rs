@@ -32,7 +32,9 @@ pub fn allow_anonymous_read(server: usize, addr: IpAddr) -> Result<(), u64> {
     let now = Instant::now();
     let mut all = buckets().lock().unwrap_or_else(|e| e.into_inner());
     if all.len() >= MAX_BUCKETS {
-        all.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * PER_MINUTE / 60.0 < BURST);
+        all.retain(|_, b| {
+            b.tokens + now.duration_since(b.at).as_secs_f64() * PER_MINUTE / 60.0 < BURST
+        });
     }
     let b = all.entry((server, addr)).or_insert(Bucket {
         tokens: BURST,

@@ -67,7 +67,9 @@ pub async fn key_holder(ctx: &AppState, api_key: Option<&str>) -> Open311Result<
     let Some(key) = api_key else {
         return Ok(None);
     };
-    let Some(AuthenticatedClient { principal, scopes, .. }) = authenticate_secret(ctx, key).await?
+    let Some(AuthenticatedClient {
+        principal, scopes, ..
+    }) = authenticate_secret(ctx, key).await?
     else {
         return Err(Open311Error::new(401, "api_key: not a valid key").into());
     };
@@ -100,7 +102,13 @@ pub async fn jurisdiction(
                 let mut all = store_open311::first_two(&ctx.db).await?;
                 match all.len() {
                     1 => all.remove(0),
-                    0 => return Err(Open311Error::new(404, "jurisdiction_id: no jurisdiction is served here").into()),
+                    0 => {
+                        return Err(Open311Error::new(
+                            404,
+                            "jurisdiction_id: no jurisdiction is served here",
+                        )
+                        .into());
+                    }
                     _ => {
                         return Err(Open311Error::bad(
                             "jurisdiction_id",

@@ -11,14 +11,15 @@ use uuid::Uuid;
 use super::{KeyHolder, Open311Result, jurisdiction, key_holder};
 use crate::domain::help_request::{Channel, DispatchMode, Origin, PlacedAs};
 use crate::domain::open311::{
-    ListQuery, NewServiceRequest, Open311Error, Params, caller_name, coarse, open_or_closed, status_note,
+    ListQuery, NewServiceRequest, Open311Error, Params, caller_name, coarse, open_or_closed,
+    status_note,
 };
 use crate::domain::urgency::Urgency;
 use crate::services::requests::{dispatch, placing};
 use crate::state::AppState;
+use crate::store;
 use crate::store::open311::feed::{self, FeedFilter, FeedRow};
 use crate::store::open311::{self as store_open311, IntakeRow, PlacedIntake};
-use crate::store;
 
 /// A service request as Open311 shows it.
 #[derive(Debug, Serialize)]
@@ -82,7 +83,9 @@ pub async fn list(ctx: &AppState, p: &Params) -> Open311Result<Vec<ServiceReques
     if let Some(codes) = &q.service_codes {
         for c in codes {
             if store_open311::service(&ctx.db, j.id, c).await?.is_none() {
-                return Err(Open311Error::new(404, format!("service_code: no such service: {c}")).into());
+                return Err(
+                    Open311Error::new(404, format!("service_code: no such service: {c}")).into(),
+                );
             }
         }
     }
@@ -105,7 +108,8 @@ pub async fn list(ctx: &AppState, p: &Params) -> Open311Result<Vec<ServiceReques
 }
 
 fn request_id(id: &str) -> Open311Result<Uuid> {
-    Uuid::parse_str(id).map_err(|_| Open311Error::new(404, "service_request_id: no such request").into())
+    Uuid::parse_str(id)
+        .map_err(|_| Open311Error::new(404, "service_request_id: no such request").into())
 }
 
 /// GET `requests/{id}`: a list of one, as GeoReport answers.
@@ -172,7 +176,12 @@ pub async fn post(ctx: &AppState, p: &Params) -> Open311Result<Vec<Placed>> {
         community_id: j.id,
         client_id: key.client_id,
         service_type_id: st.id,
-        state: if resident.is_some() { "placed" } else { "pending" }.to_string(),
+        state: if resident.is_some() {
+            "placed"
+        } else {
+            "pending"
+        }
+        .to_string(),
         description: n.description.clone(),
         urgency: n.urgency.map(|u| u.as_str().to_string()),
         window_start: n.window_start,
@@ -225,13 +234,17 @@ async fn place(
         .and_then(|u| Urgency::parse(u).ok())
         .or_else(|| Urgency::parse(&st.default_urgency).ok())
         .unwrap_or(Urgency::Normal);
-    let location = crate::domain::geo::Coordinates::from_columns(intake.lat, intake.lng)
-        .or(crate::domain::geo::Coordinates::from_columns(resident.lat, resident.lng));
+    let location = crate::domain::geo::Coordinates::from_columns(intake.lat, intake.lng).or(
+        crate::domain::geo::Coordinates::from_columns(resident.lat, resident.lng),
+    );
     let n = placing::NewRequest {
         resident,
         st,
         urgency,
-        description: intake.description.clone().unwrap_or_else(|| st.name.clone()),
+        description: intake
+            .description
+            .clone()
+            .unwrap_or_else(|| st.name.clone()),
         placed_by: key.client_id,
         placed_as: PlacedAs::ThirdParty,
         channel: Channel::ThirdParty,

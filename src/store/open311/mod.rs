@@ -38,10 +38,12 @@ pub async fn first_two(db: &Db) -> StoreResult<Vec<Jurisdiction>> {
     on_db!(db, pool => Ok(sqlx::query_as(ACTIVE).fetch_all(pool).await?))
 }
 
-const SERVICES: &str = "select id, community_id, code, name, description, required_skills, default_urgency,
+const SERVICES: &str =
+    "select id, community_id, code, name, description, required_skills, default_urgency,
     respond_minutes, resolve_hours, active, version, created_at, updated_at
     from service_types where community_id = $1 and active order by code limit 500";
-const SERVICE: &str = "select id, community_id, code, name, description, required_skills, default_urgency,
+const SERVICE: &str =
+    "select id, community_id, code, name, description, required_skills, default_urgency,
     respond_minutes, resolve_hours, active, version, created_at, updated_at
     from service_types where community_id = $1 and code = $2 and active";
 
@@ -54,8 +56,7 @@ pub async fn service(db: &Db, community: Uuid, code: &str) -> StoreResult<Option
     on_db!(db, pool => Ok(sqlx::query_as(SERVICE).bind(community).bind(code).fetch_optional(pool).await?))
 }
 
-const RESIDENTS_BY_PHONE: &str =
-    "select id from residents where community_id = $1 and phone = $2 and active order by id limit 2";
+const RESIDENTS_BY_PHONE: &str = "select id from residents where community_id = $1 and phone = $2 and active order by id limit 2";
 
 /// Up to two active residents of the community with this phone: one is whom a caller with that
 /// phone speaks for; two (a shared family phone) is for staff to settle.
@@ -99,11 +100,29 @@ const INSERT: &str = "insert into open311_requests (id, community_id, client_id,
 macro_rules! bind_intake {
     ($q:expr, $r:expr) => {{
         let r: &IntakeRow = $r;
-        $q.bind(r.id).bind(r.community_id).bind(r.client_id).bind(r.service_type_id).bind(&r.state)
-            .bind(&r.description).bind(&r.urgency).bind(r.window_start).bind(r.window_end).bind(&r.first_name)
-            .bind(&r.last_name).bind(&r.phone).bind(&r.email).bind(&r.address_string).bind(r.lat).bind(r.lng)
-            .bind(&r.media_url).bind(&r.device_id).bind(&r.account_id).bind(&r.reject_reason).bind(r.version)
-            .bind(r.created_at).bind(r.updated_at)
+        $q.bind(r.id)
+            .bind(r.community_id)
+            .bind(r.client_id)
+            .bind(r.service_type_id)
+            .bind(&r.state)
+            .bind(&r.description)
+            .bind(&r.urgency)
+            .bind(r.window_start)
+            .bind(r.window_end)
+            .bind(&r.first_name)
+            .bind(&r.last_name)
+            .bind(&r.phone)
+            .bind(&r.email)
+            .bind(&r.address_string)
+            .bind(r.lat)
+            .bind(r.lng)
+            .bind(&r.media_url)
+            .bind(&r.device_id)
+            .bind(&r.account_id)
+            .bind(&r.reject_reason)
+            .bind(r.version)
+            .bind(r.created_at)
+            .bind(r.updated_at)
     }};
 }
 
@@ -122,15 +141,25 @@ pub async fn insert_pending(db: &Db, r: &IntakeRow) -> StoreResult<()> {
 pub struct PlacedIntake(pub IntakeRow);
 
 impl TxWrites for PlacedIntake {
-    fn on_sqlite<'c>(&'c self, conn: &'c mut sqlx::SqliteConnection) -> BoxFuture<'c, StoreResult<()>> {
+    fn on_sqlite<'c>(
+        &'c self,
+        conn: &'c mut sqlx::SqliteConnection,
+    ) -> BoxFuture<'c, StoreResult<()>> {
         Box::pin(async move {
-            bind_intake!(sqlx::query(INSERT), &self.0).execute(&mut *conn).await?;
+            bind_intake!(sqlx::query(INSERT), &self.0)
+                .execute(&mut *conn)
+                .await?;
             Ok(())
         })
     }
-    fn on_postgres<'c>(&'c self, conn: &'c mut sqlx::PgConnection) -> BoxFuture<'c, StoreResult<()>> {
+    fn on_postgres<'c>(
+        &'c self,
+        conn: &'c mut sqlx::PgConnection,
+    ) -> BoxFuture<'c, StoreResult<()>> {
         Box::pin(async move {
-            bind_intake!(sqlx::query(INSERT), &self.0).execute(&mut *conn).await?;
+            bind_intake!(sqlx::query(INSERT), &self.0)
+                .execute(&mut *conn)
+                .await?;
             Ok(())
         })
     }
@@ -151,8 +180,15 @@ pub struct Settle {
 macro_rules! settle {
     ($conn:expr, $s:expr) => {{
         let s: &Settle = $s;
-        let n = sqlx::query(SETTLE).bind(s.id).bind(s.version).bind(s.state).bind(&s.reason).bind(now())
-            .execute($conn).await?.rows_affected();
+        let n = sqlx::query(SETTLE)
+            .bind(s.id)
+            .bind(s.version)
+            .bind(s.state)
+            .bind(&s.reason)
+            .bind(now())
+            .execute($conn)
+            .await?
+            .rows_affected();
         if n == 0 {
             return Err(StoreError::Guard("open311_request_settled"));
         }
@@ -161,10 +197,16 @@ macro_rules! settle {
 }
 
 impl TxWrites for Settle {
-    fn on_sqlite<'c>(&'c self, conn: &'c mut sqlx::SqliteConnection) -> BoxFuture<'c, StoreResult<()>> {
+    fn on_sqlite<'c>(
+        &'c self,
+        conn: &'c mut sqlx::SqliteConnection,
+    ) -> BoxFuture<'c, StoreResult<()>> {
         Box::pin(async move { settle!(&mut *conn, self) })
     }
-    fn on_postgres<'c>(&'c self, conn: &'c mut sqlx::PgConnection) -> BoxFuture<'c, StoreResult<()>> {
+    fn on_postgres<'c>(
+        &'c self,
+        conn: &'c mut sqlx::PgConnection,
+    ) -> BoxFuture<'c, StoreResult<()>> {
         Box::pin(async move { settle!(&mut *conn, self) })
     }
 }
@@ -188,6 +230,11 @@ const PENDING: &str = "select id, community_id, client_id, service_type_id, stat
     where community_id = $1 and state = 'pending' and ($2 is null or id < $2) order by id desc limit $3";
 
 /// The community's requests waiting in triage, newest first.
-pub async fn pending(db: &Db, community: Uuid, before: Option<Uuid>, limit: i64) -> StoreResult<Vec<IntakeRow>> {
+pub async fn pending(
+    db: &Db,
+    community: Uuid,
+    before: Option<Uuid>,
+    limit: i64,
+) -> StoreResult<Vec<IntakeRow>> {
     on_db!(db, pool => Ok(sqlx::query_as(PENDING).bind(community).bind(before).bind(limit).fetch_all(pool).await?))
 }

@@ -28,7 +28,13 @@ pub enum Format {
     Xml,
 }
 
-fn body(format: Format, status: StatusCode, root: &str, item: Option<&str>, v: &Value) -> HttpResponse {
+fn body(
+    format: Format,
+    status: StatusCode,
+    root: &str,
+    item: Option<&str>,
+    v: &Value,
+) -> HttpResponse {
     let mut b = HttpResponse::build(status);
     match format {
         Format::Json => b.content_type("application/json").body(v.to_string()),
@@ -60,7 +66,10 @@ fn failure(format: Format, f: Failure) -> HttpResponse {
         Failure::Client(list) => errors(format, &list, None),
         Failure::Service(ServiceError::Unavailable) => errors(
             format,
-            &[Open311Error::new(503, "the service is unavailable; try again shortly")],
+            &[Open311Error::new(
+                503,
+                "the service is unavailable; try again shortly",
+            )],
             Some(1),
         ),
         Failure::Service(e) => {
@@ -70,7 +79,12 @@ fn failure(format: Format, f: Failure) -> HttpResponse {
     }
 }
 
-fn answer<T: Serialize>(format: Format, root: &str, item: Option<&str>, r: Open311Result<T>) -> HttpResponse {
+fn answer<T: Serialize>(
+    format: Format,
+    root: &str,
+    item: Option<&str>,
+    r: Open311Result<T>,
+) -> HttpResponse {
     match r.and_then(|v| {
         serde_json::to_value(v).map_err(|e| Failure::Service(ServiceError::Internal(e.to_string())))
     }) {
@@ -88,14 +102,21 @@ fn params_of(raw: &[u8]) -> Result<Params, Failure> {
         .iter()
         .find(|(k, v)| has_forbidden_control(k) || has_forbidden_control(v))
     {
-        let name = if has_forbidden_control(k) { "parameter name" } else { k.as_str() };
+        let name = if has_forbidden_control(k) {
+            "parameter name"
+        } else {
+            k.as_str()
+        };
         return Err(Open311Error::bad(name, "holds control characters").into());
     }
     Ok(Params::new(pairs)?)
 }
 
 /// The query's parameters, after the allowance of reads without a key.
-fn read_params(ctx: &web::Data<AppState>, req: &HttpRequest) -> Result<Params, (Failure, Option<u64>)> {
+fn read_params(
+    ctx: &web::Data<AppState>,
+    req: &HttpRequest,
+) -> Result<Params, (Failure, Option<u64>)> {
     let p = params_of(req.query_string().as_bytes()).map_err(|f| (f, None))?;
     if p.get("api_key").is_none()
         && let Some(addr) = req.peer_addr()
@@ -128,12 +149,22 @@ async fn discovery(ctx: web::Data<AppState>, req: HttpRequest, format: Format) -
     if let Err(e) = read_params(&ctx, &req) {
         return refused(format, e);
     }
-    answer(format, "discovery", None, Ok(catalogue::discovery(&base_url(&req))))
+    answer(
+        format,
+        "discovery",
+        None,
+        Ok(catalogue::discovery(&base_url(&req))),
+    )
 }
 
 async fn services(ctx: web::Data<AppState>, req: HttpRequest, format: Format) -> HttpResponse {
     match read_params(&ctx, &req) {
-        Ok(p) => answer(format, "services", Some("service"), catalogue::services(&ctx, &p).await),
+        Ok(p) => answer(
+            format,
+            "services",
+            Some("service"),
+            catalogue::services(&ctx, &p).await,
+        ),
         Err(e) => refused(format, e),
     }
 }
@@ -145,14 +176,24 @@ async fn definition(
     format: Format,
 ) -> HttpResponse {
     match read_params(&ctx, &req) {
-        Ok(p) => answer(format, "service_definition", None, catalogue::definition(&ctx, &p, code.as_str()).await),
+        Ok(p) => answer(
+            format,
+            "service_definition",
+            None,
+            catalogue::definition(&ctx, &p, code.as_str()).await,
+        ),
         Err(e) => refused(format, e),
     }
 }
 
 async fn list(ctx: web::Data<AppState>, req: HttpRequest, format: Format) -> HttpResponse {
     match read_params(&ctx, &req) {
-        Ok(p) => answer(format, "service_requests", Some("request"), requests::list(&ctx, &p).await),
+        Ok(p) => answer(
+            format,
+            "service_requests",
+            Some("request"),
+            requests::list(&ctx, &p).await,
+        ),
         Err(e) => refused(format, e),
     }
 }
@@ -164,7 +205,12 @@ async fn get(
     format: Format,
 ) -> HttpResponse {
     match read_params(&ctx, &req) {
-        Ok(p) => answer(format, "service_requests", Some("request"), requests::get(&ctx, &p, id.as_str()).await),
+        Ok(p) => answer(
+            format,
+            "service_requests",
+            Some("request"),
+            requests::get(&ctx, &p, id.as_str()).await,
+        ),
         Err(e) => refused(format, e),
     }
 }
@@ -176,7 +222,12 @@ async fn token(
     format: Format,
 ) -> HttpResponse {
     match read_params(&ctx, &req) {
-        Ok(p) => answer(format, "service_requests", Some("request"), requests::token(&ctx, &p, token.as_str()).await),
+        Ok(p) => answer(
+            format,
+            "service_requests",
+            Some("request"),
+            requests::token(&ctx, &p, token.as_str()).await,
+        ),
         Err(e) => refused(format, e),
     }
 }
@@ -186,10 +237,18 @@ fn is_form(req: &HttpRequest) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|ct| ct.split(';').next())
-        .is_some_and(|e| e.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .is_some_and(|e| {
+            e.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
-async fn post(ctx: web::Data<AppState>, req: HttpRequest, payload: web::Payload, format: Format) -> HttpResponse {
+async fn post(
+    ctx: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+    format: Format,
+) -> HttpResponse {
     if !is_form(&req) {
         let e = Open311Error::new(415, "the body must be application/x-www-form-urlencoded");
         return errors(format, &[e], None);
