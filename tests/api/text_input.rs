@@ -159,7 +159,13 @@ async fn a_control_character_in_a_parameter_name_is_refused_on_every_route_befor
         let path = f.concrete(&template).unwrap_or_else(|| {
             template
                 .split('/')
-                .map(|s| if s.starts_with('{') { &random } else { s })
+                .map(
+                    |s| match s.strip_prefix('{').and_then(|r| r.split_once('}')) {
+                        // `{id}.json` keeps its suffix.
+                        Some((_, suffix)) => format!("{random}{suffix}"),
+                        None => s.to_string(),
+                    },
+                )
                 .collect::<Vec<_>>()
                 .join("/")
         });
