@@ -11,6 +11,7 @@ pub mod id_card;
 pub mod lang;
 pub mod mask;
 pub mod notice_text;
+pub mod open311;
 pub mod phone;
 pub mod policy;
 pub mod rates;

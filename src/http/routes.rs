@@ -11,9 +11,8 @@ use actix_web::{HttpResponse, Route, guard, web};
 use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
-use super::handlers::integrations::{
-    clients, oauth, wechat_apps, wechat_identities, wechat_login,
-};
+use super::handlers::integrations::{clients, oauth, wechat_apps, wechat_identities, wechat_login};
+use super::handlers::open311;
 use super::handlers::registry::{
     communities, grids, invitations, residents, service_types, teams, volunteers,
 };
@@ -195,6 +194,21 @@ pub fn table() -> Vec<RouteDef> {
         // Delivery: the live stream (Server-Sent Events) and its tickets.
         get "/api/v1/me/events" => events::stream,
         post "/api/v1/me/events/ticket" => events::ticket,
+
+        get "/open311/v2/discovery.json" => open311::discovery_json,
+        get "/open311/v2/discovery.xml" => open311::discovery_xml,
+        get "/open311/v2/services.json" => open311::services_json,
+        get "/open311/v2/services.xml" => open311::services_xml,
+        get "/open311/v2/services/{service_code}.json" => open311::definition_json,
+        get "/open311/v2/services/{service_code}.xml" => open311::definition_xml,
+        get "/open311/v2/requests.json" => open311::list_json,
+        get "/open311/v2/requests.xml" => open311::list_xml,
+        post "/open311/v2/requests.json" => open311::post_json,
+        post "/open311/v2/requests.xml" => open311::post_xml,
+        get "/open311/v2/requests/{service_request_id}.json" => open311::get_json,
+        get "/open311/v2/requests/{service_request_id}.xml" => open311::get_xml,
+        get "/open311/v2/tokens/{token}.json" => open311::token_json,
+        get "/open311/v2/tokens/{token}.xml" => open311::token_xml,
     ]
 }
 

@@ -20,8 +20,9 @@ fn concrete(template: &str) -> String {
     template
         .split('/')
         .map(|s| {
-            if s.starts_with('{') {
-                Uuid::now_v7().to_string()
+            if let Some((_, suffix)) = s.strip_prefix('{').and_then(|r| r.split_once('}')) {
+                // `{id}.json` keeps its suffix.
+                format!("{}{suffix}", Uuid::now_v7())
             } else {
                 s.to_string()
             }

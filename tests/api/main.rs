@@ -24,6 +24,7 @@ mod http_details;
 mod idempotency;
 mod logging;
 mod oauth_token;
+mod open311;
 mod outage;
 mod password_hashing;
 mod registry;

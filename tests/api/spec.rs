@@ -23,15 +23,20 @@ pub fn template_for(path: &str) -> Option<String> {
         .keys()
         .filter(|t| {
             let ts: Vec<&str> = t.split('/').collect();
-            ts.len() == segs.len()
-                && ts
-                    .iter()
-                    .zip(&segs)
-                    .all(|(t, s)| (t.starts_with('{') && t.ends_with('}')) || t == s)
+            ts.len() == segs.len() && ts.iter().zip(&segs).all(|(t, s)| segment_matches(t, s))
         })
         // Prefer literal segments over templates.
         .max_by_key(|t| t.split('/').filter(|s| !s.starts_with('{')).count())
         .cloned()
+}
+
+/// A template segment matches a literal, `{x}` anything, and `{x}.json` anything with that
+/// suffix (Open311's paths name their format).
+fn segment_matches(t: &str, s: &str) -> bool {
+    match t.strip_prefix('{').and_then(|r| r.split_once('}')) {
+        Some((_, suffix)) => s.len() > suffix.len() && s.ends_with(suffix),
+        None => t == s,
+    }
 }
 
 fn escape(s: &str) -> String {

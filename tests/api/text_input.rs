@@ -104,7 +104,8 @@ async fn every_string_query_parameter_refuses_control_characters() {
     let app = &f.w.app;
     let mut checked = 0;
     for (method, template, params) in operations() {
-        if params.is_empty() {
+        // Open311 answers bad parameters in its own format: tests/api/open311*.rs.
+        if params.is_empty() || template.starts_with("/open311/") {
             continue;
         }
         assert_eq!(method, Method::GET, "{template}: a string query on a write");
@@ -158,7 +159,13 @@ async fn a_control_character_in_a_parameter_name_is_refused_on_every_route_befor
         let path = f.concrete(&template).unwrap_or_else(|| {
             template
                 .split('/')
-                .map(|s| if s.starts_with('{') { &random } else { s })
+                .map(
+                    |s| match s.strip_prefix('{').and_then(|r| r.split_once('}')) {
+                        // `{id}.json` keeps its suffix.
+                        Some((_, suffix)) => format!("{random}{suffix}"),
+                        None => s.to_string(),
+                    },
+                )
                 .collect::<Vec<_>>()
                 .join("/")
         });

@@ -100,7 +100,7 @@ pub(crate) struct NewRequest<'a> {
 }
 
 /// A new request as placed, before its first dispatch round, and the state it starts in.
-fn new_row(n: NewRequest) -> (HelpRequestRow, Status) {
+pub(crate) fn new_row(n: NewRequest) -> (HelpRequestRow, Status) {
     let (respond_by, resolve_by) = deadlines(n.st, n.urgency, n.rules, n.now);
     let status = crate::domain::help_request::initial(n.rules.policy.triage);
     let row = HelpRequestRow {
@@ -393,4 +393,45 @@ pub async fn place(
         assignee_phone: None,
     };
     view_with(stored, a, brief)
+}
+
+/// A request placed by someone who stands outside the registry (an Open311 client), under an
+/// id they already hold, with what their capability writes beside it: the first dispatch round
+/// is planned and everything commits together.
+pub(crate) async fn place_new(
+    ctx: &AppState,
+    n: NewRequest<'_>,
+    id: Uuid,
+    also: &dyn crate::store::TxWrites,
+) -> ServiceResult<HelpRequestRow> {
+    let now = n.now;
+    let rules = n.rules;
+    let st = n.st;
+    let (mut row, status) = new_row(n);
+    row.id = id;
+    let placed = event(
+        &row,
+        "placed",
+        row.placed_by,
+        None,
+        Some(status),
+        json!({"channel": row.channel, "origin": row.origin, "placed_as": row.placed_as}),
+        now,
+    );
+    let sla_at = next_sla_checkpoint(&row, rules.policy.deadlines.remind_at_percent, now);
+    let (stored, mut fx) = if status == Status::Dispatching {
+        dispatch::plan_round(ctx, rules, &row, Some(&st.required_skills.0), now).await?
+    } else {
+        (row.clone(), Effects::default())
+    };
+    fx.at = now;
+    fx.drop_timers.clear();
+    fx.events.insert(0, placed);
+    fx.add_timers.extend(sla_at.map(|t| timer(&row, "sla", t)));
+    let stored = HelpRequestRow {
+        version: 1,
+        ..stored
+    };
+    store::requests::help_requests::insert_with(&ctx.db, &stored, &fx, also).await?;
+    Ok(stored)
 }

@@ -617,6 +617,26 @@ pub async fn insert(db: &Db, r: &HelpRequestRow, fx: &Effects) -> StoreResult<()
     })
 }
 
+/// A new request with its effects and what another capability writes with it (Open311's row of
+/// the posted request), in one transaction.
+pub async fn insert_with(
+    db: &Db,
+    r: &HelpRequestRow,
+    fx: &Effects,
+    also: &dyn crate::store::TxWrites,
+) -> StoreResult<()> {
+    use crate::store::ApplyIn;
+    on_db!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        tx.subject("help_request", r.id);
+        bind_request!(sqlx::query(INSERT), r).execute(&mut *tx).await?;
+        write_effects!(tx, r.id, fx);
+        also.apply_in(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    })
+}
+
 /// Writes the request's new state if it is still at `expected_version`, with its effects;
 /// `StaleVersion` when someone else moved it first, nothing written on any refusal.
 pub async fn apply(
