@@ -261,17 +261,24 @@ async fn a_server_killed_with_sigkill_under_load_loses_nothing_and_doubles_nothi
     // stored its answer; thawed and looked at again a moment later otherwise. Frozen, nothing it
     // holds changes before the kill.
     const HELD: &str = "select count(*) from timers where locked_until > $1";
-    const ANSWER_PENDING: &str = "select count(*) from idempotency_keys
+    const ANSWER_PENDING: &str = "select key from idempotency_keys
         where key like 'kill9-%' and committed_at is not null and status_code is null";
     // A frozen SQLite writer may hold a lock a reader needs (its WAL index) until the busy
     // timeout: a look that fails or takes long is a look that found nothing.
+    // A statement the server sent just before it froze still runs in PostgreSQL: a key is taken
+    // as caught only if it is still without its answer a moment later.
     let caught = || async {
         let t = huying::store::now();
         let look = async {
             on_test_db!(w.app, p => {
                 let held: i64 = sqlx::query_scalar(HELD).bind(t).fetch_one(p).await?;
-                let pending: i64 = sqlx::query_scalar(ANSWER_PENDING).fetch_one(p).await?;
-                Ok::<_, sqlx::Error>(held > 0 && pending > 0)
+                let pending: Vec<String> = sqlx::query_scalar(ANSWER_PENDING).fetch_all(p).await?;
+                if held == 0 || pending.is_empty() {
+                    return Ok(false);
+                }
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                let still: Vec<String> = sqlx::query_scalar(ANSWER_PENDING).fetch_all(p).await?;
+                Ok::<_, sqlx::Error>(pending.iter().any(|k| still.contains(k)))
             })
         };
         match tokio::time::timeout(Duration::from_millis(300), look).await {
