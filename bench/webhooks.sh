@@ -21,7 +21,8 @@ echo "# end to end, through the server"
 BENCH_PG_URL=$PG cargo bench --quiet --bench webhooks
 
 echo "# pgbench: one delivery's SQL, $CONNS connections (one endpoint's share of the worker's slots), ${DURATION}s"
-cargo build --release --quiet
+# The server binary the bench just built (with the bench's features; a plain release build of
+# it would compile everything again).
 psql -qX "$PG/postgres" -c "create database $DB" >/dev/null
 HUYING_DATABASE_URL="$PG/$DB" target/release/huying migrate >/dev/null
 C=$(psql -qtAX "$PG/$DB" -c "insert into communities (id, code, name, time_zone, policy, active, version, created_at, updated_at)
