@@ -3,6 +3,7 @@
 //! instance; leases keep two from handing over one event, and an event whose holder died is
 //! taken again when the lease runs out. Delivered events are pruned by `retention`.
 
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
@@ -13,12 +14,22 @@ use crate::services::ServiceResult;
 use crate::services::delivery::{audience, webhooks, wechat};
 use crate::state::AppState;
 use crate::store;
+use crate::store::StoreError;
 use crate::store::delivery::notifications::NewNotification;
 use crate::store::delivery::outbox::{Handover, OutboxEvent};
+use crate::store::registry::communities::CommunityRow;
 
 /// An event leased and not handed over in this long is taken again by another relay.
 const LEASE_SECONDS: i64 = 30;
-const BATCH: i64 = 100;
+/// Events one lease takes. An event waits for the whole batch it is in, so batches are small;
+/// but on SQLite each batch also waits twice for the one writer's turn (its lease, its
+/// hand-over) behind every request, so there it takes more at once.
+fn batch(db: &store::Db) -> i64 {
+    match db {
+        store::Db::Postgres(_) => 100,
+        store::Db::Sqlite(_) => 500,
+    }
+}
 
 /// How many events are planned at once (each plan reads the audience, the webhooks and the
 /// WeChat policy).
@@ -33,11 +44,21 @@ pub async fn relay(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
         // A pass under full load lasts: each batch keeps the real time (tests pass a later one).
         let now = start.max(store::now());
         let lease_until = now + Duration::seconds(LEASE_SECONDS);
-        let events = store::delivery::outbox::lease(&ctx.db, now, lease_until, BATCH).await?;
+        let limit = batch(&ctx.db);
+        let events = store::delivery::outbox::lease(&ctx.db, now, lease_until, limit).await?;
         let n = events.len();
+        let batch = match Batch::read(ctx, &events).await {
+            Ok(b) => b,
+            // Left leased: taken again when the lease runs out.
+            Err(err) => {
+                tracing::warn!(events = n, error = %err, "relay failed to read its batch");
+                return Ok(done);
+            }
+        };
+        let batch = &batch;
         let mut planned: Vec<Planned> = futures_util::stream::iter(events)
             .map(|e| async move {
-                let p = plan(ctx, &e, now).await;
+                let p = plan(ctx, batch, &e, now).await;
                 (e, p)
             })
             .buffered(PLANNING)
@@ -62,9 +83,38 @@ pub async fn relay(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
             n.id = Uuid::now_v7();
         }
         done += hand_over(ctx, &planned, now.max(store::now())).await;
-        if (n as i64) < BATCH {
+        if (n as i64) < limit {
             return Ok(done);
         }
+    }
+}
+
+/// What every event of a batch of one community needs, read once a batch: under full load each
+/// round trip waits its turn, and the events of a batch are mostly of a few communities.
+struct Batch {
+    webhooks: HashMap<Uuid, webhooks::fanout::Following>,
+    communities: HashMap<Uuid, CommunityRow>,
+}
+
+impl Batch {
+    async fn read(ctx: &AppState, events: &[OutboxEvent]) -> ServiceResult<Batch> {
+        let ids: BTreeSet<Uuid> = events.iter().filter_map(|e| e.community_id).collect();
+        let mut b = Batch {
+            webhooks: HashMap::new(),
+            communities: HashMap::new(),
+        };
+        for id in ids {
+            b.webhooks
+                .insert(id, webhooks::fanout::following(ctx, id).await?);
+            match store::registry::communities::get(&ctx.db, id).await {
+                Ok(c) => {
+                    b.communities.insert(id, c);
+                }
+                Err(StoreError::NotFound) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(b)
     }
 }
 
@@ -75,7 +125,12 @@ struct Planned {
     handover: Handover,
 }
 
-async fn plan(ctx: &AppState, e: &OutboxEvent, now: DateTime<Utc>) -> ServiceResult<Planned> {
+async fn plan(
+    ctx: &AppState,
+    batch: &Batch,
+    e: &OutboxEvent,
+    now: DateTime<Utc>,
+) -> ServiceResult<Planned> {
     let told = audience::of(ctx, e).await?;
     let object_id = e.aggregate_id;
     let notifications = told
@@ -93,8 +148,12 @@ async fn plan(ctx: &AppState, e: &OutboxEvent, now: DateTime<Utc>) -> ServiceRes
             created_at: now,
         })
         .collect();
-    let webhook_deliveries = webhooks::fanout::plan(ctx, e, now).await?;
-    let wechat_messages = wechat::plan::plan(ctx, e, &told, now).await?;
+    let community = e.community_id.and_then(|c| batch.communities.get(&c));
+    let webhook_deliveries = match e.community_id.and_then(|c| batch.webhooks.get(&c)) {
+        Some(hooks) => webhooks::fanout::plan(e, hooks, now),
+        None => Vec::new(),
+    };
+    let wechat_messages = wechat::plan::plan(ctx, e, &told, community, now).await?;
     Ok(Planned {
         event: e.clone(),
         told: told.users.clone(),

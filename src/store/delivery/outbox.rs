@@ -60,7 +60,8 @@ pub struct Handover {
     pub wechat_messages: Vec<NewWechatMessage>,
 }
 
-const NOTIFY_PG: &str = "select pg_notify($1, $2)";
+// Every user told, in one round trip (a comma-separated list of ids).
+const NOTIFY_PG: &str = "select pg_notify($1, u) from unnest(string_to_array($2, ',')) as u";
 
 /// The channel on which PostgreSQL tells every instance that a user has something new; the
 /// payload is the user's id.
@@ -143,8 +144,9 @@ pub async fn hand_over(
             let mut told: Vec<Uuid> = notes.iter().map(|n| n.user_id).collect();
             told.sort();
             told.dedup();
-            for user in &told {
-                sqlx::query(NOTIFY_PG).bind(INBOX_CHANNEL).bind(user.to_string()).execute(&mut *tx).await?;
+            if !told.is_empty() {
+                let users: Vec<String> = told.iter().map(Uuid::to_string).collect();
+                sqlx::query(NOTIFY_PG).bind(INBOX_CHANNEL).bind(users.join(",")).execute(&mut *tx).await?;
             }
         }
         tx.commit().await?;

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::domain::webhook::follows;
@@ -13,30 +14,33 @@ use crate::store;
 use crate::store::delivery::outbox::OutboxEvent;
 use crate::store::delivery::webhook_deliveries::NewDelivery;
 
-/// The deliveries of `e`, due at `now`.
-pub async fn plan(
-    ctx: &AppState,
-    e: &OutboxEvent,
-    now: DateTime<Utc>,
-) -> ServiceResult<Vec<NewDelivery>> {
+/// The active webhooks of a community with the kinds each follows.
+pub type Following = Vec<(Uuid, Json<Vec<String>>)>;
+
+/// The active webhooks of `community_id` (read once a batch by the relay).
+pub async fn following(ctx: &AppState, community_id: Uuid) -> ServiceResult<Following> {
+    Ok(store::delivery::webhooks::following(&ctx.db, community_id).await?)
+}
+
+/// The deliveries of `e`, due at `now`, to those of `hooks` (its community's) that follow it.
+pub fn plan(e: &OutboxEvent, hooks: &Following, now: DateTime<Utc>) -> Vec<NewDelivery> {
     let Some(community_id) = e.community_id else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
-    let hooks = store::delivery::webhooks::following(&ctx.db, community_id).await?;
     let mut body = None;
-    Ok(hooks
-        .into_iter()
+    hooks
+        .iter()
         .filter(|(_, kinds)| follows(kinds, &e.topic))
         .map(|(webhook_id, _)| {
             delivery(
                 e,
                 community_id,
-                webhook_id,
+                *webhook_id,
                 body.get_or_insert_with(|| body_of(e)),
                 now,
             )
         })
-        .collect())
+        .collect()
 }
 
 pub fn delivery(

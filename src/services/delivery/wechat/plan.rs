@@ -13,16 +13,19 @@ use crate::services::ServiceResult;
 use crate::services::delivery::audience::Told;
 use crate::services::registry::communities::policy_of;
 use crate::state::AppState;
+use crate::store;
 use crate::store::delivery::outbox::OutboxEvent;
 use crate::store::delivery::wechat_messages::NewWechatMessage;
-use crate::store::{self, StoreError};
+use crate::store::registry::communities::CommunityRow;
 
 /// The messages event `e` sends to the people `told`; none when its rule is not for WeChat, the
 /// community maps no template to its kind, or nobody told has a WeChat identity there.
+/// `community` is the event's community as the relay read it for its batch (`None`: gone).
 pub async fn plan(
     ctx: &AppState,
     e: &OutboxEvent,
     told: &Told,
+    community: Option<&CommunityRow>,
     now: DateTime<Utc>,
 ) -> ServiceResult<Vec<NewWechatMessage>> {
     let Some(community_id) = e
@@ -31,12 +34,10 @@ pub async fn plan(
     else {
         return Ok(Vec::new());
     };
-    let community = match store::registry::communities::get(&ctx.db, community_id).await {
-        Ok(c) => c,
-        Err(StoreError::NotFound) => return Ok(Vec::new()),
-        Err(err) => return Err(err.into()),
+    let Some(community) = community else {
+        return Ok(Vec::new());
     };
-    let policy = policy_of(&community);
+    let policy = policy_of(community);
     let Some(template) = policy.wechat.templates.get(&e.topic) else {
         return Ok(Vec::new());
     };
