@@ -15,6 +15,7 @@ pub mod integrations;
 pub mod open311;
 pub mod patch;
 pub mod periodic;
+pub mod records;
 pub mod registry;
 pub mod requests;
 pub mod retention;

@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod integrations;
 pub mod key_checks;
 pub mod open311;
+pub mod records;
 pub mod registry;
 pub mod requests;
 pub mod timers;
