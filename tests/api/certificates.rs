@@ -219,6 +219,9 @@ async fn a_certificate_is_numbered_verified_by_anyone_and_revoked_once() {
         .post(&revoke, &w.dispatcher, json!({"reason": "再撤一次"}))
         .await;
     again.problem(409, "already_revoked");
+    // Issued and revoked once, each in the audit log.
+    let audited = "select count(*) from audit_log where object_id = $1";
+    assert_eq!(w.app.scalar(audited, &c1.id()).await, 2);
     let seen = verify(n1.clone()).await.expect(200);
     assert_eq!(seen.body["revoked"], true);
     assert!(seen.body["revoked_at"].is_string());

@@ -199,7 +199,7 @@ pub async fn revoke(
     if c.revoked_at.is_some() {
         return Err(ServiceError::Conflict("already_revoked"));
     }
-    store::records::certificates::revoke(&ctx.db, c.id, p.user_id, &reason, store::now()).await?;
+    store::records::certificates::revoke(&ctx.db, &c, p.user_id, &reason, store::now()).await?;
     Ok(find(ctx, &c.number).await?.into())
 }
 

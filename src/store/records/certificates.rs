@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::domain::certificate::CertificateNumber;
 use crate::domain::code::Code;
-use crate::store::{BeginWrite, Db, StoreError, StoreResult, on_db};
+use crate::store::{BeginWrite, Db, StoreError, StoreResult, audit, on_db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CertificateRow {
@@ -74,6 +74,10 @@ pub async fn issue(db: &Db, c: &NewCertificate<'_>) -> StoreResult<Option<Certif
             .bind(i64::from(c.year)).bind(seq).bind(c.volunteer_name).bind(c.period_from)
             .bind(c.period_to).bind(minutes).bind(c.issuer_name).bind(c.issued_by)
             .bind(c.issued_at).execute(&mut *tx).await?;
+        sqlx::query(audit::INSERT).bind(Uuid::now_v7()).bind(Some(c.community_id))
+            .bind(Some(c.issued_by)).bind("certificate.issue").bind("certificate").bind(Some(id))
+            .bind(Some(number.as_str())).bind(None::<String>).bind(c.issued_at)
+            .execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(Some(CertificateRow {
             id,
@@ -122,18 +126,26 @@ pub async fn of_volunteer(
 const REVOKE: &str = "update certificates set revoked_at = $2, revoked_by = $3, revoke_reason = $4
     where id = $1 and revoked_at is null";
 
-/// Revokes once: a second revocation changes nothing and is `Guard("already_revoked")`.
+/// Revokes once, in the audit log with its reason: a second revocation changes nothing and is
+/// `Guard("already_revoked")`.
 pub async fn revoke(
     db: &Db,
-    id: Uuid,
+    c: &CertificateRow,
     by: Uuid,
     reason: &str,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let n = on_db!(db, pool => sqlx::query(REVOKE).bind(id).bind(at).bind(by).bind(reason)
-        .execute(pool).await?.rows_affected());
-    if n == 0 {
-        return Err(StoreError::Guard("already_revoked"));
-    }
+    on_db!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let n = sqlx::query(REVOKE).bind(c.id).bind(at).bind(by).bind(reason)
+            .execute(&mut *tx).await?.rows_affected();
+        if n == 0 {
+            return Err(StoreError::Guard("already_revoked"));
+        }
+        sqlx::query(audit::INSERT).bind(Uuid::now_v7()).bind(Some(c.community_id)).bind(Some(by))
+            .bind("certificate.revoke").bind("certificate").bind(Some(c.id)).bind(Some(reason))
+            .bind(None::<String>).bind(at).execute(&mut *tx).await?;
+        tx.commit().await?;
+    });
     Ok(())
 }
