@@ -10,6 +10,7 @@ mod spec;
 
 mod accounts;
 mod authorization;
+mod certificates;
 mod client_scopes;
 mod clients;
 mod communities;
