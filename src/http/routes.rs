@@ -209,6 +209,11 @@ pub fn table() -> Vec<RouteDef> {
         get "/open311/v2/requests/{service_request_id}.xml" => open311::get_xml,
         get "/open311/v2/tokens/{token}.json" => open311::token_json,
         get "/open311/v2/tokens/{token}.xml" => open311::token_xml,
+        // 审单: staff settle the Open311 requests that wait for a resident.
+        get "/api/v1/communities/{id}/open311-requests" => open311::triage::list,
+        get "/api/v1/open311-requests/{id}" => open311::triage::get,
+        post "/api/v1/open311-requests/{id}/link" => open311::triage::link,
+        post "/api/v1/open311-requests/{id}/reject" => open311::triage::reject,
     ]
 }
 
