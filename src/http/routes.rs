@@ -216,6 +216,11 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/volunteers/{id}/certificates" => records::list,
         get "/api/v1/certificates/{number}" => records::verify,
         post "/api/v1/certificates/{number}/revoke" => records::revoke,
+        // 审单: staff settle the Open311 requests that wait for a resident.
+        get "/api/v1/communities/{id}/open311-requests" => open311::triage::list,
+        get "/api/v1/open311-requests/{id}" => open311::triage::get,
+        post "/api/v1/open311-requests/{id}/link" => open311::triage::link,
+        post "/api/v1/open311-requests/{id}/reject" => open311::triage::reject,
     ]
 }
 

@@ -26,6 +26,7 @@ mod idempotency;
 mod logging;
 mod oauth_token;
 mod open311;
+mod open311_triage;
 mod outage;
 mod password_hashing;
 mod registry;
