@@ -3,6 +3,7 @@
 pub mod assignment;
 pub mod audience;
 pub mod care;
+pub mod certificate;
 pub mod code;
 pub mod geo;
 pub mod grading;

@@ -13,6 +13,7 @@ use super::handlers::accounts::{auth, users};
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
 use super::handlers::integrations::{clients, oauth, wechat_apps, wechat_identities, wechat_login};
 use super::handlers::open311;
+use super::handlers::records;
 use super::handlers::registry::{
     communities, grids, invitations, residents, service_types, teams, volunteers,
 };
@@ -209,6 +210,17 @@ pub fn table() -> Vec<RouteDef> {
         get "/open311/v2/requests/{service_request_id}.xml" => open311::get_xml,
         get "/open311/v2/tokens/{token}.json" => open311::token_json,
         get "/open311/v2/tokens/{token}.xml" => open311::token_xml,
+        // Volunteer records (志愿服务记录) and certificates; verification needs no sign-in.
+        get "/api/v1/volunteers/{id}/record" => records::get_record,
+        post "/api/v1/volunteers/{id}/certificates" => records::issue => "/api/v1/certificates/{number}",
+        get "/api/v1/volunteers/{id}/certificates" => records::list,
+        get "/api/v1/certificates/{number}" => records::verify,
+        post "/api/v1/certificates/{number}/revoke" => records::revoke,
+        // 审单: staff settle the Open311 requests that wait for a resident.
+        get "/api/v1/communities/{id}/open311-requests" => open311::triage::list,
+        get "/api/v1/open311-requests/{id}" => open311::triage::get,
+        post "/api/v1/open311-requests/{id}/link" => open311::triage::link,
+        post "/api/v1/open311-requests/{id}/reject" => open311::triage::reject,
     ]
 }
 

@@ -3,7 +3,8 @@
 //! One folder per capability, depending on each other one way only:
 //! `accounts` ← `registry` ← `requests` ← `visits`; `integrations` (WeChat apps and identities,
 //! integration clients and their OAuth token endpoint)
-//! on `accounts` and `registry`; `delivery` on all of them. Beside them: `audit` (reading the audit
+//! on `accounts` and `registry`; `records` (volunteer records and certificates) on `requests`,
+//! `registry` and `accounts`; `delivery` on all of them. Beside them: `audit` (reading the audit
 //! log every capability writes), `sweeper` (the background work of requests and visits), `retention`
 //! (pruning what is kept only for a while) and
 //! `patch` (JSON merge-patch for updates). Shared here: the error type, pages, search patterns.
@@ -15,6 +16,7 @@ pub mod integrations;
 pub mod open311;
 pub mod patch;
 pub mod periodic;
+pub mod records;
 pub mod registry;
 pub mod requests;
 pub mod retention;

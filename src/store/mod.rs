@@ -2,7 +2,8 @@
 //! expanded into both arms by `on_db!`, so both backends are type-checked on every build.
 //!
 //! One folder per capability (`accounts` ← `registry` ← `requests` ← `visits`, one way only;
-//! `integrations` on `accounts` and `registry`, `delivery` reading them all);
+//! `integrations` on `accounts` and `registry`, `records` reading the hours ledger and what it
+//! refers to, `delivery` reading them all);
 //! beside them the infrastructure every capability uses: `audit`, `idempotency`, `timers`,
 //! `key_checks`.
 
@@ -13,6 +14,7 @@ pub mod idempotency;
 pub mod integrations;
 pub mod key_checks;
 pub mod open311;
+pub mod records;
 pub mod registry;
 pub mod requests;
 pub mod timers;

@@ -491,6 +491,24 @@ async fn help_requests_offers_reports_and_hours_are_closed_to_outsiders() {
         ),
         (
             Method::GET,
+            format!("/api/v1/volunteers/{v}/record"),
+            Value::Null,
+            none,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/volunteers/{v}/certificates"),
+            Value::Null,
+            none,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/volunteers/{v}/certificates"),
+            json!({"from": "2026-01-01", "to": "2026-01-31"}),
+            none,
+        ),
+        (
+            Method::GET,
             format!("/api/v1/residents/{res}/exclusions"),
             Value::Null,
             none,

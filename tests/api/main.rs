@@ -10,6 +10,7 @@ mod spec;
 
 mod accounts;
 mod authorization;
+mod certificates;
 mod client_scopes;
 mod clients;
 mod communities;
@@ -25,6 +26,7 @@ mod idempotency;
 mod logging;
 mod oauth_token;
 mod open311;
+mod open311_triage;
 mod outage;
 mod password_hashing;
 mod registry;

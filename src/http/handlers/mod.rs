@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod health;
 pub mod integrations;
 pub mod open311;
+pub mod records;
 pub mod registry;
 pub mod requests;
 pub mod visits;

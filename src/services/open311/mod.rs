@@ -10,6 +10,7 @@
 
 pub mod catalogue;
 pub mod requests;
+pub mod triage;
 
 use uuid::Uuid;
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{KeyHolder, Open311Result, jurisdiction, key_holder};
+use super::{Open311Result, jurisdiction, key_holder};
 use crate::domain::help_request::{Channel, DispatchMode, Origin, PlacedAs};
 use crate::domain::open311::{
     ListQuery, NewServiceRequest, Open311Error, Params, caller_name, coarse, open_or_closed,
@@ -26,7 +26,7 @@ use crate::store::open311::{self as store_open311, IntakeRow, PlacedIntake};
 pub struct ServiceRequest {
     pub service_request_id: String,
     pub status: &'static str,
-    pub status_notes: &'static str,
+    pub status_notes: String,
     pub service_name: String,
     pub service_code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,7 +50,11 @@ fn shown(r: FeedRow, agency: &str, key: bool) -> ServiceRequest {
     ServiceRequest {
         service_request_id: r.id.to_string(),
         status: open_or_closed(&r.state).as_str(),
-        status_notes: status_note(&r.state),
+        status_notes: match &r.reject_reason {
+            // Staff wrote the reason for the caller; it is the answer to their request.
+            Some(why) => format!("{}：{why}", status_note(&r.state)),
+            None => status_note(&r.state).to_string(),
+        },
         service_name: r.service_name,
         service_code: r.service_code,
         description: r.description.filter(|_| key),
@@ -203,7 +207,8 @@ pub async fn post(ctx: &AppState, p: &Params) -> Open311Result<Vec<Placed>> {
     };
     let notice = match resident {
         Some(resident) => {
-            place(ctx, &key, &resident, &st, &intake, now).await?;
+            let also = PlacedIntake(intake.clone());
+            place(ctx, key.client_id, &resident, &st, &intake, &also, now).await?;
             "已受理，正在派单"
         }
         None => {
@@ -218,15 +223,17 @@ pub async fn post(ctx: &AppState, p: &Params) -> Open311Result<Vec<Placed>> {
     }])
 }
 
-/// Places the help request for `resident` under the intake's id, with the intake's row.
-async fn place(
+/// Places the help request for `resident` under the intake's id, on behalf of the client that
+/// posted it, with `also` (the intake's new row, or its move out of triage) in one transaction.
+pub(crate) async fn place(
     ctx: &AppState,
-    key: &KeyHolder,
+    client_id: Uuid,
     resident: &store::registry::residents::ResidentRow,
     st: &store::registry::service_types::ServiceTypeRow,
     intake: &IntakeRow,
+    also: &dyn store::TxWrites,
     now: DateTime<Utc>,
-) -> Open311Result<()> {
+) -> crate::services::ServiceResult<()> {
     let rules = dispatch::rules(ctx, resident.community_id).await?;
     let urgency = intake
         .urgency
@@ -245,7 +252,7 @@ async fn place(
             .description
             .clone()
             .unwrap_or_else(|| st.name.clone()),
-        placed_by: key.client_id,
+        placed_by: client_id,
         placed_as: PlacedAs::ThirdParty,
         channel: Channel::ThirdParty,
         origin: Origin::Call,
@@ -262,8 +269,6 @@ async fn place(
         rules: &rules,
         now,
     };
-    match placing::place_new(ctx, n, intake.id, &PlacedIntake(intake.clone())).await {
-        Ok(_) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    placing::place_new(ctx, n, intake.id, also).await?;
+    Ok(())
 }

@@ -20,6 +20,8 @@ pub struct FeedRow {
     pub centre_lat: Option<f64>,
     pub centre_lng: Option<f64>,
     pub media_url: Option<String>,
+    /// Why staff turned it down in triage (`rejected` only).
+    pub reject_reason: Option<String>,
     pub resolve_by: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -30,14 +32,14 @@ macro_rules! feed {
     () => {
         "select * from (
             select h.id, s.code as service_code, s.name as service_name, h.status as state, h.description,
-                h.lat, h.lng, g.centre_lat, g.centre_lng, o.media_url, h.resolve_by, h.created_at, h.updated_at
+                h.lat, h.lng, g.centre_lat, g.centre_lng, o.media_url, null as reject_reason, h.resolve_by, h.created_at, h.updated_at
             from help_requests h join service_types s on s.id = h.service_type_id
             left join grids g on g.id = h.grid_id
             left join open311_requests o on o.id = h.id
             where h.community_id = $1
           union all
             select o.id, s.code, s.name, o.state, o.description, o.lat, o.lng, null, null, o.media_url,
-                null, o.created_at, o.updated_at
+                o.reject_reason, null, o.created_at, o.updated_at
             from open311_requests o join service_types s on s.id = o.service_type_id
             where o.community_id = $1 and o.state <> 'placed'
         ) q "

@@ -3,6 +3,7 @@
 //! the format of the path, with the status of the first error. Reads without a key are limited
 //! per caller address (`HUYING_ADDRESS_RATE_*`).
 
+pub mod triage;
 mod xml;
 
 use actix_web::dev::Payload;

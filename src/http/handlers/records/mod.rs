@@ -1,0 +1,65 @@
+//! Volunteer records and certificates: the record, issuing, listing and revoking certificates,
+//! and the public verification of a certificate by its number (no sign-in; limited per caller
+//! address by the deployment's limiter).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use uuid::Uuid;
+
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, Auth, page_request, rate_limited};
+use crate::http::handlers::{PageQuery, ok};
+use crate::http::respond;
+use crate::services::records::certificates::{self, IssueInput, RevokeInput};
+use crate::services::records::record;
+use crate::state::AppState;
+
+pub async fn get_record(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(&record::record(&ctx, &p, *id).await?))
+}
+
+pub async fn issue(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    ApiJson(input): ApiJson<IssueInput>,
+) -> Result<HttpResponse, ApiError> {
+    let c = certificates::issue(&ctx, &p, *id, input).await?;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(c))
+}
+
+pub async fn list(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    id: web::Path<Uuid>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    Ok(respond::page(
+        certificates::list(&ctx, &p, *id, page).await?,
+    ))
+}
+
+pub async fn revoke(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    number: web::Path<String>,
+    ApiJson(input): ApiJson<RevokeInput>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(&certificates::revoke(&ctx, &p, &number, input).await?))
+}
+
+pub async fn verify(
+    ctx: web::Data<AppState>,
+    req: HttpRequest,
+    number: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(addr) = req.peer_addr() {
+        rate_limited(&req, ctx.rate_limits.check_address(addr.ip()))?;
+    }
+    Ok(ok(&certificates::verify(&ctx, &number).await?))
+}
