@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod idempotency;
 pub mod integrations;
 pub mod key_checks;
+pub mod mobilisation;
 pub mod open311;
 pub mod registry;
 pub mod requests;
