@@ -4,7 +4,7 @@
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, on_test_db, spawn_app};
 
 fn plan(slots: Value) -> Value {
     json!({"title": "防汛巡查", "kind": "emergency", "description": "河堤巡查",
@@ -579,6 +579,18 @@ async fn two_hundred_volunteers_race_for_twenty_places() {
     ids.sort();
     expected.sort();
     assert_eq!(ids, expected);
+    // In order: the promotions, as the timeline recorded them one after another, took the
+    // waiting list from its head.
+    let mid = uuid::Uuid::parse_str(&id).unwrap();
+    let events: Vec<sqlx::types::Json<Value>> = on_test_db!(app, p => sqlx::query_scalar(
+        "select data from mobilisation_events where mobilisation_id = $1 and kind = 'promoted' order by id")
+        .bind(mid).fetch_all(p).await)
+    .unwrap();
+    let in_order: Vec<String> = events
+        .iter()
+        .map(|e| e.0["signup_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(in_order, first_twenty);
     let after = app.get(&path, &app.admin).await.expect(200).items();
     let now_confirmed: Vec<String> = after
         .iter()
