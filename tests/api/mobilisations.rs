@@ -619,3 +619,37 @@ async fn two_hundred_volunteers_race_for_twenty_places() {
         (json!(20), json!(160))
     );
 }
+
+/// A sign-up retried with its `Idempotency-Key` answers the first one again; nothing doubles.
+#[tokio::test]
+async fn a_retried_sign_up_is_answered_once() {
+    let app = spawn_app().await;
+    let c = app.community("甲").await;
+    let m = published(&app, &c, plan(json!([{"title": "巡堤", "count": 1}]))).await;
+    let (v, t) = app.volunteer_account(&c, json!({})).await;
+    let path = format!(
+        "/api/v1/mobilisations/{}/signups",
+        m["id"].as_str().unwrap()
+    );
+    let body = json!({"slot_id": m["slots"][0]["id"]});
+    let send = || {
+        app.send(
+            app.req(reqwest::Method::POST, &path)
+                .bearer_auth(&t)
+                .header("idempotency-key", "signup-1")
+                .json(&body),
+        )
+    };
+    let first = send().await.expect(201);
+    let again = send().await.expect(201);
+    assert_eq!(again.id(), first.id());
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(
+        app.scalar(
+            "select count(*) from mobilisation_signups where volunteer_id = $1",
+            &v
+        )
+        .await,
+        1
+    );
+}

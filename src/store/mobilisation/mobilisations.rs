@@ -143,6 +143,7 @@ pub async fn transition(
 ) -> StoreResult<()> {
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("mobilisation", id);
         let n = sqlx::query(MOVE).bind(id).bind(from).bind(to).bind(event.at)
             .execute(&mut *tx).await?.rows_affected();
         if n == 0 {

@@ -142,6 +142,7 @@ pub async fn leave(
 ) -> StoreResult<(SignupRow, Option<SignupRow>)> {
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        tx.subject("mobilisation_signup", signup.id);
         sqlx::query(LOCK_SLOT).bind(signup.slot_id).fetch_one(&mut *tx).await?;
         let was: PlaceStatus = sqlx::query_scalar(STATUS_OF).bind(signup.id).fetch_one(&mut *tx).await?;
         let n = sqlx::query(LEAVE).bind(signup.id).bind(to).bind(at).execute(&mut *tx).await?
