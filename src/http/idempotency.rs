@@ -49,6 +49,8 @@ fn subject_url(kind: &str, id: Uuid) -> Option<String> {
         "invitation" => "invitations",
         "webhook" => "webhooks",
         "wechat_app" => "wechat-apps",
+        "mobilisation" => "mobilisations",
+        "mobilisation_signup" => "mobilisation-signups",
         _ => return None,
     };
     Some(format!("/api/v1/{collection}/{id}"))

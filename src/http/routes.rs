@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
 use super::handlers::integrations::{clients, oauth, wechat_apps, wechat_identities, wechat_login};
+use super::handlers::mobilisation::{mobilisations, signups as mobilisation_signups};
 use super::handlers::open311;
 use super::handlers::records;
 use super::handlers::registry::{
@@ -195,6 +196,19 @@ pub fn table() -> Vec<RouteDef> {
         // Delivery: the live stream (Server-Sent Events) and its tickets.
         get "/api/v1/me/events" => events::stream,
         post "/api/v1/me/events/ticket" => events::ticket,
+
+        // 一呼百应: mobilisations, their lifecycle and the sign-ups with their waiting lists.
+        post "/api/v1/communities/{id}/mobilisations" => mobilisations::create => "/api/v1/mobilisations/{id}",
+        get "/api/v1/communities/{id}/mobilisations" => mobilisations::list,
+        get "/api/v1/mobilisations/{id}" => mobilisations::get,
+        post "/api/v1/mobilisations/{id}/publish" => mobilisations::publish,
+        post "/api/v1/mobilisations/{id}/close" => mobilisations::close,
+        post "/api/v1/mobilisations/{id}/complete" => mobilisations::complete,
+        post "/api/v1/mobilisations/{id}/cancel" => mobilisations::cancel,
+        post "/api/v1/mobilisations/{id}/signups" => mobilisation_signups::sign_up => "/api/v1/mobilisation-signups/{id}",
+        get "/api/v1/mobilisations/{id}/signups" => mobilisation_signups::list,
+        get "/api/v1/mobilisation-signups/{id}" => mobilisation_signups::get,
+        post "/api/v1/mobilisation-signups/{id}/withdraw" => mobilisation_signups::withdraw,
 
         get "/open311/v2/discovery.json" => open311::discovery_json,
         get "/open311/v2/discovery.xml" => open311::discovery_xml,

@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod audit;
 pub mod delivery;
 pub mod integrations;
+pub mod mobilisation;
 pub mod open311;
 pub mod patch;
 pub mod periodic;

@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod idempotency;
 pub mod integrations;
 pub mod key_checks;
+pub mod mobilisation;
 pub mod open311;
 pub mod records;
 pub mod registry;

@@ -24,6 +24,7 @@ mod generation;
 mod http_details;
 mod idempotency;
 mod logging;
+mod mobilisations;
 mod oauth_token;
 mod open311;
 mod open311_triage;

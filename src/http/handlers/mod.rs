@@ -9,6 +9,7 @@ pub mod audit;
 pub mod delivery;
 pub mod health;
 pub mod integrations;
+pub mod mobilisation;
 pub mod open311;
 pub mod records;
 pub mod registry;

@@ -1,0 +1,4 @@
+//! Mobilisation routes: the mobilisations and their lifecycle, the sign-ups.
+
+pub mod mobilisations;
+pub mod signups;
