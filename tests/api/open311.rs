@@ -230,7 +230,8 @@ async fn a_known_callers_request_is_placed_for_the_resident_and_followed_in_both
     assert_eq!(v["agency_responsible"], "电力社区");
     assert_eq!(v["expected_datetime"], hr.body["resolve_by"]);
     let text = one.body.to_string();
-    for personal in ["孙", "138", "3号楼", "example.org"] {
+    // The caller's phone in full, masked or in part (ids are hex: "138" alone may be in one).
+    for personal in ["孙", "12345678", "138****", "3号楼", "example.org"] {
         assert!(!text.contains(personal), "{personal} shown: {text}");
     }
     // With the key: the description and media too.
