@@ -93,8 +93,10 @@ const DEACTIVATE_USER: &str =
 const RENAME_USER: &str =
     "update users set display_name = $2, search_key = $3, updated_at = $4 where id = $1";
 
-fn username(id: Uuid) -> String {
-    format!("client:{id}")
+/// `client:` and the first 25 hex digits of the id (its time and 48 random bits): within the 32
+/// characters a username has, and unique in practice.
+pub(crate) fn username(id: Uuid) -> String {
+    format!("client:{}", &id.simple().to_string()[..25])
 }
 
 fn search_key(name: &str, id: Uuid) -> String {
