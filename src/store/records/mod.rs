@@ -3,4 +3,5 @@
 //! Depends on the ledger's table only, never on the capabilities that write it.
 
 pub mod certificates;
+pub mod hours_entries;
 pub mod ledger;
