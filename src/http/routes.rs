@@ -20,7 +20,7 @@ use super::handlers::registry::{
 };
 use super::handlers::requests::help_requests;
 use super::handlers::visits::{plans as visit_plans, visits};
-use super::handlers::{audit, health};
+use super::handlers::{audit, docs, health};
 
 pub struct RouteDef {
     pub method: &'static str,
@@ -56,6 +56,8 @@ pub fn table() -> Vec<RouteDef> {
         get "/readyz" => health::readyz,
         get "/metrics" => health::metrics,
         get "/openapi.yaml" => health::openapi,
+        get "/docs" => docs::page,
+        get "/docs/redoc-2.5.4.standalone.js" => docs::redoc,
 
         post "/api/v1/auth/login" => auth::login,
         post "/api/v1/auth/refresh" => auth::refresh,

@@ -18,6 +18,7 @@ mod contract;
 mod conventions;
 mod demo;
 mod dispatch;
+mod docs_page;
 mod event_stream;
 mod faults;
 mod generation;

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod delivery;
+pub mod docs;
 pub mod health;
 pub mod integrations;
 pub mod mobilisation;
