@@ -17,6 +17,7 @@ pub mod open311;
 pub mod phone;
 pub mod places;
 pub mod policy;
+pub mod public_notice;
 pub mod rates;
 pub mod role;
 pub mod scope;

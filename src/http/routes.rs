@@ -13,6 +13,7 @@ use super::handlers::accounts::{auth, users};
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
 use super::handlers::integrations::{clients, oauth, wechat_apps, wechat_identities, wechat_login};
 use super::handlers::mobilisation::{mobilisations, signups as mobilisation_signups};
+use super::handlers::notices;
 use super::handlers::open311;
 use super::handlers::records;
 use super::handlers::registry::{
@@ -237,6 +238,17 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/open311-requests/{id}" => open311::triage::get,
         post "/api/v1/open311-requests/{id}/link" => open311::triage::link,
         post "/api/v1/open311-requests/{id}/reject" => open311::triage::reject,
+
+        // 三务公开: staff write, publish, correct and unpublish; anyone reads the board.
+        post "/api/v1/communities/{id}/notices" => notices::create => "/api/v1/notices/{id}",
+        get "/api/v1/communities/{id}/notices" => notices::list,
+        get "/api/v1/notices/{id}" => notices::get,
+        patch "/api/v1/notices/{id}" => notices::update,
+        post "/api/v1/notices/{id}/publish" => notices::publish,
+        post "/api/v1/notices/{id}/corrections" => notices::correct,
+        post "/api/v1/notices/{id}/unpublish" => notices::unpublish,
+        get "/api/v1/public/communities/{code}/notices" => notices::public_list,
+        get "/api/v1/public/communities/{code}/notices/{id}" => notices::public_get,
     ]
 }
 

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod delivery;
 pub mod integrations;
 pub mod mobilisation;
+pub mod notices;
 pub mod open311;
 pub mod patch;
 pub mod periodic;

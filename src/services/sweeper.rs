@@ -106,9 +106,17 @@ impl Default for SweeperMetrics {
 /// to make time pass.
 pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
     let done = drain(ctx, &|| now, None, None).await?;
+    Ok(done + due_steps(ctx, now).await?)
+}
+
+/// The periodic steps beside the timers, each costing what is due at `now` and safe in any
+/// number of instances; returns how many visits it generated or marked missed.
+async fn due_steps(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
     crate::services::retention::prune(ctx, now).await?;
+    // 三务公开: notices published for later are announced when their time comes.
+    store::notices::notice_rows::announce_due(&ctx.db, now, 500).await?;
     // Visits: windows that passed become missed, and the next ones are generated.
-    Ok(done + crate::services::visits::generation::sweep(ctx, now).await?)
+    crate::services::visits::generation::sweep(ctx, now).await
 }
 
 /// Leases due timers a small batch at a time and runs their steps side by side (the timers of
@@ -408,8 +416,7 @@ pub fn spawn(
             let swept = async {
                 drain(&ctx, &store::now, Some(&metrics), Some(&stop)).await?;
                 if !stopping(Some(&stop)) {
-                    crate::services::retention::prune(&ctx, store::now()).await?;
-                    crate::services::visits::generation::sweep(&ctx, store::now()).await?;
+                    due_steps(&ctx, store::now()).await?;
                 }
                 ServiceResult::Ok(())
             };

@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod integrations;
 pub mod key_checks;
 pub mod mobilisation;
+pub mod notices;
 pub mod open311;
 pub mod records;
 pub mod registry;

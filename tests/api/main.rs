@@ -26,6 +26,7 @@ mod http_details;
 mod idempotency;
 mod logging;
 mod mobilisations;
+mod notices;
 mod oauth_token;
 mod open311;
 mod open311_triage;

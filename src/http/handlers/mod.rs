@@ -11,6 +11,7 @@ pub mod docs;
 pub mod health;
 pub mod integrations;
 pub mod mobilisation;
+pub mod notices;
 pub mod open311;
 pub mod records;
 pub mod registry;

@@ -1,0 +1,8 @@
+//! 三务公开 notices: staff write drafts, publish them (now or from a later time), correct them
+//! as new versions and unpublish them with a reason; anyone reads the published ones on the
+//! community's public board, without signing in.
+//!
+//! May use: `registry` (communities and their staff).
+
+pub mod public;
+pub mod staff;
