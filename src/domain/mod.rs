@@ -1,6 +1,7 @@
 //! Domain types: pure, validated when constructed. A value of these types is always valid.
 
 pub mod assignment;
+pub mod attendance;
 pub mod audience;
 pub mod care;
 pub mod certificate;

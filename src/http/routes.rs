@@ -12,7 +12,9 @@ use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
 use super::handlers::integrations::{clients, oauth, wechat_apps, wechat_identities, wechat_login};
-use super::handlers::mobilisation::{mobilisations, signups as mobilisation_signups};
+use super::handlers::mobilisation::{
+    attendance as mobilisation_attendance, mobilisations, signups as mobilisation_signups,
+};
 use super::handlers::open311;
 use super::handlers::records;
 use super::handlers::registry::{
@@ -209,6 +211,12 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/mobilisations/{id}/signups" => mobilisation_signups::list,
         get "/api/v1/mobilisation-signups/{id}" => mobilisation_signups::get,
         post "/api/v1/mobilisation-signups/{id}/withdraw" => mobilisation_signups::withdraw,
+        // Attendance: check-in/out by place or rotating code, rows by hand, pending hours.
+        get "/api/v1/mobilisations/{id}/check-in-code" => mobilisation_attendance::code,
+        post "/api/v1/mobilisations/{id}/check-in" => mobilisation_attendance::check_in,
+        post "/api/v1/mobilisations/{id}/check-out" => mobilisation_attendance::check_out,
+        get "/api/v1/mobilisations/{id}/attendance" => mobilisation_attendance::list,
+        post "/api/v1/mobilisations/{id}/attendance" => mobilisation_attendance::record,
 
         get "/open311/v2/discovery.json" => open311::discovery_json,
         get "/open311/v2/discovery.xml" => open311::discovery_xml,

@@ -107,6 +107,7 @@ impl Default for SweeperMetrics {
 pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
     let done = drain(ctx, &|| now, None, None).await?;
     crate::services::retention::prune(ctx, now).await?;
+    crate::services::mobilisation::attendance::auto_check_out(ctx, now).await?;
     // Visits: windows that passed become missed, and the next ones are generated.
     Ok(done + crate::services::visits::generation::sweep(ctx, now).await?)
 }

@@ -67,7 +67,6 @@ impl HoursEntryRow {
     }
 }
 
-#[allow(dead_code)] // until its first writer lands
 pub(crate) const INSERT_PENDING: &str = "insert into hours_entries (id, community_id, volunteer_id,
         source_type, source_id, part_id, content, starts_at, ends_at, minutes, status,
         recorded_by, created_at)
@@ -76,7 +75,6 @@ pub(crate) const INSERT_PENDING: &str = "insert into hours_entries (id, communit
 
 /// Writes a pending entry inside the open transaction `$tx`; the same part and volunteer a
 /// second time writes nothing (a retried check-out, a session signed twice).
-#[allow(unused_macros)]
 macro_rules! insert_pending {
     ($tx:ident, $e:expr) => {{
         let e: &$crate::store::records::hours_entries::HoursEntryRow = $e;
@@ -97,5 +95,4 @@ macro_rules! insert_pending {
             .await?
     }};
 }
-#[allow(unused_imports)]
 pub(crate) use insert_pending;
