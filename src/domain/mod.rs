@@ -24,6 +24,7 @@ pub mod scope;
 pub mod score;
 pub mod sla;
 pub mod text;
+pub mod time_bank;
 pub mod time_zone;
 pub mod urgency;
 pub mod validation;

@@ -238,6 +238,15 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/volunteers/{id}/certificates" => records::list,
         get "/api/v1/certificates/{number}" => records::verify,
         post "/api/v1/certificates/{number}/revoke" => records::revoke,
+        // Hours staff approve (all or nothing in bulk), and the time bank.
+        get "/api/v1/communities/{id}/hours-entries" => records::hours::list,
+        post "/api/v1/communities/{id}/hours-entries/approve" => records::hours::bulk_approve,
+        post "/api/v1/communities/{id}/hours-entries/decline" => records::hours::bulk_decline,
+        get "/api/v1/volunteers/{id}/hours-entries" => records::hours::of_volunteer,
+        post "/api/v1/hours-entries/{id}/approve" => records::hours::approve,
+        post "/api/v1/hours-entries/{id}/decline" => records::hours::decline,
+        get "/api/v1/volunteers/{id}/points" => records::points::get,
+        post "/api/v1/volunteers/{id}/redemptions" => records::points::redeem,
         // 审单: staff settle the Open311 requests that wait for a resident.
         get "/api/v1/communities/{id}/open311-requests" => open311::triage::list,
         get "/api/v1/open311-requests/{id}" => open311::triage::get,

@@ -217,7 +217,16 @@ pub async fn check_in(
     // In `check_in` mode the check-in is the attendance: the planned hours.
     let pl = plan(&m);
     let entry = once
-        .then(|| pl.entry(row.id, volunteer_id, r.starts_at, r.ends_at, Some(p.user_id), now))
+        .then(|| {
+            pl.entry(
+                row.id,
+                volunteer_id,
+                r.starts_at,
+                r.ends_at,
+                Some(p.user_id),
+                now,
+            )
+        })
         .flatten();
     let mut row = row;
     if once {
@@ -254,11 +263,7 @@ pub async fn check_out(
 }
 
 /// Staff see every row; a volunteer their own.
-pub async fn list(
-    ctx: &AppState,
-    p: &Principal,
-    id: Uuid,
-) -> ServiceResult<Vec<AttendanceView>> {
+pub async fn list(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Vec<AttendanceView>> {
     let (_, who) = visible(ctx, p, id).await?;
     let only = match who {
         Viewer::Staff => None,
