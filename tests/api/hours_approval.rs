@@ -255,3 +255,27 @@ async fn outsiders_cannot_see_or_decide() {
         .expect(200);
     assert_eq!(ledger(&app, &s).await, 0);
 }
+
+#[tokio::test]
+async fn approving_the_same_entry_at_once_writes_one_ledger_row() {
+    let app = spawn_app().await;
+    let (s, _, ids) = pending(&app, 1).await;
+    let path = format!("/api/v1/hours-entries/{}/approve", ids[0]);
+    let bulk = format!("/api/v1/communities/{}/hours-entries/approve", s.community);
+    let singles = (0..5).map(|_| app.post(&path, &app.admin, json!({})));
+    let bulks = (0..5).map(|_| app.post(&bulk, &app.admin, json!({"ids": ids})));
+    let (a, b) = futures_util::future::join(
+        futures_util::future::join_all(singles),
+        futures_util::future::join_all(bulks),
+    )
+    .await;
+    let answers: Vec<_> = a.into_iter().chain(b).collect();
+    assert_eq!(answers.iter().filter(|r| r.status == 200).count(), 1);
+    assert!(
+        answers
+            .iter()
+            .filter(|r| r.status != 200)
+            .all(|r| r.status == 409 && r.code() == "already_decided")
+    );
+    assert_eq!(ledger(&app, &s).await, 1);
+}
