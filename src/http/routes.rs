@@ -213,10 +213,10 @@ pub fn table() -> Vec<RouteDef> {
         post "/api/v1/mobilisation-signups/{id}/withdraw" => mobilisation_signups::withdraw,
         // Attendance: check-in/out by place or rotating code, rows by hand, pending hours.
         get "/api/v1/mobilisations/{id}/check-in-code" => mobilisation_attendance::code,
-        post "/api/v1/mobilisations/{id}/check-in" => mobilisation_attendance::check_in,
+        post "/api/v1/mobilisations/{id}/check-in" => mobilisation_attendance::check_in => "/api/v1/mobilisations/{mobilisation_id}/attendance",
         post "/api/v1/mobilisations/{id}/check-out" => mobilisation_attendance::check_out,
         get "/api/v1/mobilisations/{id}/attendance" => mobilisation_attendance::list,
-        post "/api/v1/mobilisations/{id}/attendance" => mobilisation_attendance::record,
+        post "/api/v1/mobilisations/{id}/attendance" => mobilisation_attendance::record => "/api/v1/mobilisations/{mobilisation_id}/attendance",
 
         get "/open311/v2/discovery.json" => open311::discovery_json,
         get "/open311/v2/discovery.xml" => open311::discovery_xml,
@@ -246,7 +246,7 @@ pub fn table() -> Vec<RouteDef> {
         post "/api/v1/hours-entries/{id}/approve" => records::hours::approve,
         post "/api/v1/hours-entries/{id}/decline" => records::hours::decline,
         get "/api/v1/volunteers/{id}/points" => records::points::get,
-        post "/api/v1/volunteers/{id}/redemptions" => records::points::redeem,
+        post "/api/v1/volunteers/{id}/redemptions" => records::points::redeem => "/api/v1/volunteers/{volunteer_id}/points",
         // 审单: staff settle the Open311 requests that wait for a resident.
         get "/api/v1/communities/{id}/open311-requests" => open311::triage::list,
         get "/api/v1/open311-requests/{id}" => open311::triage::get,

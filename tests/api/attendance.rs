@@ -135,6 +135,11 @@ async fn a_pair_by_place_and_by_code_and_the_refusals_on_the_way() {
         .await
         .expect(201);
     assert_eq!(c.body["status"], "open");
+    assert!(
+        c.header("location")
+            .unwrap()
+            .ends_with(&format!("{path}/attendance"))
+    );
     assert_eq!(c.body["volunteer_id"], v.as_str());
     assert_eq!(c.body["check_in_method"], "location");
     app.post(&format!("{path}/check-in"), &token, here())
