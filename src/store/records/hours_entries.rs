@@ -177,7 +177,7 @@ pub enum Decision {
 }
 
 /// Decides every entry of `ids` (in this order; callers sort them, so that two bulk decisions
-/// lock rows in the same order) in one transaction: an approval writes the ledger row (source,
+/// lock entries in the same order) in one transaction: an approval writes the ledger row (source,
 /// minutes, approver, the content as its note, dated when the work ended) and the points.
 /// `NotFound` when an id is not an entry of the community, `already_decided` when one is no
 /// longer pending; then nothing is written.
@@ -209,7 +209,15 @@ pub async fn decide(
                 });
             }
             let e: HoursEntryRow = sqlx::query_as(GET).bind(id).fetch_one(&mut *tx).await?;
-            if let Decision::Approve { points_per_hour } = decision {
+            out.push(e);
+        }
+        if let Decision::Approve { points_per_hour } = decision {
+            // Balances are taken after every entry and in volunteer order, so that two bulk
+            // approvals never hold one's balance while waiting for the other's entry.
+            let mut by_volunteer: Vec<&HoursEntryRow> = out.iter().collect();
+            by_volunteer.sort_by_key(|e| (e.volunteer_id, e.id));
+            for e in by_volunteer {
+                let ledger_id = e.ledger_id.ok_or(StoreError::NotFound)?;
                 sqlx::query(LEDGER).bind(ledger_id).bind(e.community_id).bind(e.volunteer_id)
                     .bind(&e.source_type).bind(e.source_id).bind(e.minutes).bind(by)
                     .bind(&e.content).bind(e.ends_at).execute(&mut *tx).await?;
@@ -219,7 +227,6 @@ pub async fn decide(
                         points, e.id, Some(by), at);
                 }
             }
-            out.push(e);
         }
         tx.commit().await?;
         Ok(out)
