@@ -1,6 +1,7 @@
 //! Domain types: pure, validated when constructed. A value of these types is always valid.
 
 pub mod assignment;
+pub mod attendance;
 pub mod audience;
 pub mod care;
 pub mod certificate;
@@ -24,6 +25,7 @@ pub mod scope;
 pub mod score;
 pub mod sla;
 pub mod text;
+pub mod time_bank;
 pub mod time_zone;
 pub mod urgency;
 pub mod validation;

@@ -32,6 +32,9 @@ pub struct DeadlinePolicy {
 pub struct HoursPolicy {
     /// The most service time one completed request credits, however long it took.
     pub max_minutes_per_request: u32,
+    /// Time-bank points an approved hour earns (0: no time bank). Fractions of an hour earn
+    /// their share, rounded down.
+    pub points_per_hour: u32,
 }
 
 impl Default for DeadlinePolicy {
@@ -46,6 +49,7 @@ impl Default for HoursPolicy {
     fn default() -> Self {
         Self {
             max_minutes_per_request: 8 * 60,
+            points_per_hour: 0,
         }
     }
 }
@@ -343,6 +347,9 @@ impl CommunityPolicy {
         }
         if !(1..=24 * 60).contains(&policy.hours.max_minutes_per_request) {
             bad("hours.max_minutes_per_request", "out_of_range");
+        }
+        if policy.hours.points_per_hour > 1_000 {
+            bad("hours.points_per_hour", "out_of_range");
         }
         let grades = &policy.visit.grades;
         if grades.is_empty() || grades.len() > 10 {

@@ -12,7 +12,9 @@ use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
 use super::handlers::integrations::{clients, oauth, wechat_apps, wechat_identities, wechat_login};
-use super::handlers::mobilisation::{mobilisations, signups as mobilisation_signups};
+use super::handlers::mobilisation::{
+    attendance as mobilisation_attendance, mobilisations, signups as mobilisation_signups,
+};
 use super::handlers::notices;
 use super::handlers::open311;
 use super::handlers::records;
@@ -212,6 +214,12 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/mobilisations/{id}/signups" => mobilisation_signups::list,
         get "/api/v1/mobilisation-signups/{id}" => mobilisation_signups::get,
         post "/api/v1/mobilisation-signups/{id}/withdraw" => mobilisation_signups::withdraw,
+        // Attendance: check-in/out by place or rotating code, rows by hand, pending hours.
+        get "/api/v1/mobilisations/{id}/check-in-code" => mobilisation_attendance::code,
+        post "/api/v1/mobilisations/{id}/check-in" => mobilisation_attendance::check_in => "/api/v1/mobilisations/{mobilisation_id}/attendance",
+        post "/api/v1/mobilisations/{id}/check-out" => mobilisation_attendance::check_out,
+        get "/api/v1/mobilisations/{id}/attendance" => mobilisation_attendance::list,
+        post "/api/v1/mobilisations/{id}/attendance" => mobilisation_attendance::record => "/api/v1/mobilisations/{mobilisation_id}/attendance",
 
         get "/open311/v2/discovery.json" => open311::discovery_json,
         get "/open311/v2/discovery.xml" => open311::discovery_xml,
@@ -233,6 +241,15 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/volunteers/{id}/certificates" => records::list,
         get "/api/v1/certificates/{number}" => records::verify,
         post "/api/v1/certificates/{number}/revoke" => records::revoke,
+        // Hours staff approve (all or nothing in bulk), and the time bank.
+        get "/api/v1/communities/{id}/hours-entries" => records::hours::list,
+        post "/api/v1/communities/{id}/hours-entries/approve" => records::hours::bulk_approve,
+        post "/api/v1/communities/{id}/hours-entries/decline" => records::hours::bulk_decline,
+        get "/api/v1/volunteers/{id}/hours-entries" => records::hours::of_volunteer,
+        post "/api/v1/hours-entries/{id}/approve" => records::hours::approve,
+        post "/api/v1/hours-entries/{id}/decline" => records::hours::decline,
+        get "/api/v1/volunteers/{id}/points" => records::points::get,
+        post "/api/v1/volunteers/{id}/redemptions" => records::points::redeem => "/api/v1/volunteers/{volunteer_id}/points",
         // 审单: staff settle the Open311 requests that wait for a resident.
         get "/api/v1/communities/{id}/open311-requests" => open311::triage::list,
         get "/api/v1/open311-requests/{id}" => open311::triage::get,

@@ -115,6 +115,8 @@ async fn due_steps(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
     crate::services::retention::prune(ctx, now).await?;
     // 三务公开: notices published for later are announced when their time comes.
     store::notices::notice_rows::announce_due(&ctx.db, now, 500).await?;
+    // 一呼百应: check-ins left open for a day are closed at the planned end.
+    crate::services::mobilisation::attendance::auto_check_out(ctx, now).await?;
     // Visits: windows that passed become missed, and the next ones are generated.
     crate::services::visits::generation::sweep(ctx, now).await
 }

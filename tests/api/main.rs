@@ -4,11 +4,13 @@
 
 mod help_requests;
 mod helpers;
+mod hours_approval;
 mod linking;
 mod notifications;
 mod spec;
 
 mod accounts;
+mod attendance;
 mod authorization;
 mod certificates;
 mod client_scopes;
@@ -38,6 +40,7 @@ mod schema;
 mod sigkill;
 mod startup;
 mod text_input;
+mod time_bank;
 mod timers_shared;
 mod visits;
 mod volunteers;

@@ -349,7 +349,19 @@ pub async fn act(
                "audience": m.row.audience.0}),
         store::now(),
     );
-    store::mobilisation::mobilisations::transition(&ctx.db, id, from, to, &event).await?;
+    if action == Action::Complete && m.row.attendance_mode == AttendanceMode::None {
+        // Without attendance the plan is the attendance: confirmed places earn pending hours.
+        let plan = store::mobilisation::attendance::Planned {
+            mobilisation_id: id,
+            community_id: m.row.community_id,
+            title: m.row.title.clone(),
+            starts_at: m.row.starts_at,
+            ends_at: m.row.ends_at,
+        };
+        store::mobilisation::attendance::complete_crediting(&ctx.db, &plan, from, &event).await?;
+    } else {
+        store::mobilisation::mobilisations::transition(&ctx.db, id, from, to, &event).await?;
+    }
     Ok(view(
         store::mobilisation::mobilisations::get(&ctx.db, id).await?,
     ))

@@ -3,6 +3,7 @@
 //!
 //! May use: `registry` (communities, volunteers, teams: who is in a mobilisation's audience).
 
+pub mod attendance;
 pub mod mobilisations;
 pub mod signups;
 

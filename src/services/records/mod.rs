@@ -4,6 +4,8 @@
 //! volunteer and the community.
 
 pub mod certificates;
+pub mod hours;
+pub mod points;
 pub mod record;
 
 use chrono::{DateTime, NaiveDate, Utc};

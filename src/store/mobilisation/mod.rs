@@ -4,6 +4,7 @@
 //!
 //! May use: `registry` (volunteers, whose row a sign-up locks).
 
+pub mod attendance;
 pub mod mobilisations;
 pub mod signups;
 

@@ -5,3 +5,4 @@
 pub mod certificates;
 pub mod hours_entries;
 pub mod ledger;
+pub mod points;

@@ -2,6 +2,9 @@
 //! and the public verification of a certificate by its number (no sign-in; limited per caller
 //! address by the deployment's limiter).
 
+pub mod hours;
+pub mod points;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
