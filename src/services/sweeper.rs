@@ -107,6 +107,7 @@ impl Default for SweeperMetrics {
 pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
     let done = drain(ctx, &|| now, None, None).await?;
     crate::services::retention::prune(ctx, now).await?;
+    crate::services::activities::attendance::sweep(ctx, now).await?;
     // Visits: windows that passed become missed, and the next ones are generated.
     Ok(done + crate::services::visits::generation::sweep(ctx, now).await?)
 }
@@ -409,6 +410,7 @@ pub fn spawn(
                 drain(&ctx, &store::now, Some(&metrics), Some(&stop)).await?;
                 if !stopping(Some(&stop)) {
                     crate::services::retention::prune(&ctx, store::now()).await?;
+                    crate::services::activities::attendance::sweep(&ctx, store::now()).await?;
                     crate::services::visits::generation::sweep(&ctx, store::now()).await?;
                 }
                 ServiceResult::Ok(())
