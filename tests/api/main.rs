@@ -9,6 +9,8 @@ mod notifications;
 mod spec;
 
 mod accounts;
+mod activities;
+mod activity_sessions;
 mod authorization;
 mod certificates;
 mod client_scopes;

@@ -124,7 +124,9 @@ pub async fn leave(
             let first: Option<Uuid> = sqlx::query_scalar(FIRST_WAITING).bind(e.activity_id)
                 .fetch_optional(&mut *tx).await?;
             if let Some(id) = first {
-                sqlx::query(PROMOTE).bind(id).bind(at).execute(&mut *tx).await?;
+                // Read under the lock, so that promotions are stamped in the order they happened.
+                let promoted_at = crate::store::now().max(at);
+                sqlx::query(PROMOTE).bind(id).bind(promoted_at).execute(&mut *tx).await?;
                 sqlx::query(TAKE_PLACE).bind(e.activity_id).execute(&mut *tx).await?;
                 promoted = Some(sqlx::query_as(GET).bind(id).fetch_one(&mut *tx).await?);
             }
