@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::domain::activity::{Action, fits_age};
-use crate::services::activities::{activities, enrolments, guardians};
+use crate::services::activities::{enrolments, guardians, plans};
 use crate::services::registry::residents;
 use crate::services::{ServiceError, ServiceResult, accounts};
 use crate::state::AppState;
@@ -51,7 +51,7 @@ pub async fn seed(ctx: &AppState, admin: &Principal, community: Uuid) -> Service
         .into_iter()
         .map(|v| v.id)
         .collect();
-    let a = activities::create(
+    let a = plans::create(
         ctx,
         admin,
         community,
@@ -64,7 +64,7 @@ pub async fn seed(ctx: &AppState, admin: &Principal, community: Uuid) -> Service
         }))?,
     )
     .await?;
-    activities::act(ctx, admin, a.id, Action::Publish).await?;
+    plans::act(ctx, admin, a.id, Action::Publish).await?;
     for (n, child) in children.iter().enumerate() {
         if let Some(parent) = parents.get(n) {
             let u = accounts::users::create_user(

@@ -75,6 +75,9 @@ pub fn session(starts: DateTime<Utc>, ends: DateTime<Utc>) -> Result<(), &'stati
     }
 }
 
+/// A session's start and end.
+pub type Window = (DateTime<Utc>, DateTime<Utc>);
+
 /// A weekly rule: on `weekdays` (1 = Monday … 7 = Sunday) from `start` to `end` local time,
 /// every week from `from` to `to` inclusive.
 #[derive(Debug, Clone)]
@@ -88,10 +91,7 @@ pub struct WeeklyRule {
 
 /// The sessions of a weekly rule in `tz`, in UTC, at most [`MAX_SESSIONS`]. A local time that
 /// does not exist (a DST gap) skips that day; an ambiguous one takes the earlier instant.
-pub fn expand(
-    rule: &WeeklyRule,
-    tz: chrono_tz::Tz,
-) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, &'static str> {
+pub fn expand(rule: &WeeklyRule, tz: chrono_tz::Tz) -> Result<Vec<Window>, &'static str> {
     if rule.weekdays.is_empty() || rule.weekdays.iter().any(|d| !(1..=7).contains(d)) {
         return Err("invalid_weekday");
     }

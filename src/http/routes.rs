@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, Route, guard, web};
 use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
 use super::handlers::activities::{
-    activities as activity, guardians as activity_guardians, sessions as activity_sessions,
+    guardians as activity_guardians, plans as activity, sessions as activity_sessions,
 };
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
 use super::handlers::integrations::{clients, oauth, wechat_apps, wechat_identities, wechat_login};

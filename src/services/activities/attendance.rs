@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::activities::run_session;
+use super::plans::run_session;
 use super::runs;
 use crate::auth::Principal;
 use crate::domain::Fields;
@@ -203,7 +203,7 @@ pub async fn report(
     activity_id: Uuid,
 ) -> ServiceResult<AttendanceReport> {
     let a = runs(ctx, p, activity_id).await?;
-    let sessions = store::activities::activities::sessions(&ctx.db, a.id).await?;
+    let sessions = store::activities::plans::sessions(&ctx.db, a.id).await?;
     let mut rows = store::activities::attendance::of_activity(&ctx.db, a.id).await?;
     let mut out = Vec::with_capacity(sessions.len());
     for s in sessions {

@@ -81,7 +81,7 @@ pub async fn enrol(
         }
         _ => return Err(ServiceError::NotFound),
     };
-    let sessions = store::activities::activities::sessions(&ctx.db, a.id).await?;
+    let sessions = store::activities::plans::sessions(&ctx.db, a.id).await?;
     if let Some(first) = sessions.first() {
         let c = store::registry::communities::get(&ctx.db, a.community_id).await?;
         let tz = TimeZone::parse(&c.time_zone).unwrap_or_default().tz();

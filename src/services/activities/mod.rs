@@ -1,14 +1,14 @@
 //! Activities (一小): staff plan classes, childcare (托管) and events with their sessions
-//! (`activities`); staff record the guardians of child residents and who may pick a child up
+//! (`plans`); staff record the guardians of child residents and who may pick a child up
 //! (`guardians`); guardians enrol their children (`enrolments`); carers sign children in and
 //! out of sessions, and a child not picked up raises an alert (`attendance`).
 //!
 //! May use: `registry` (communities, residents, volunteers), `records` (pending hours).
 
-pub mod activities;
 pub mod attendance;
 pub mod enrolments;
 pub mod guardians;
+pub mod plans;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -17,7 +17,7 @@ use crate::auth::Principal;
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store;
-use crate::store::activities::activities::ActivityRow;
+use crate::store::activities::plans::ActivityRow;
 
 /// Who teaches or cares: volunteers (whose hours a held session records) and staff users.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -69,7 +69,7 @@ pub(crate) async fn visible(
     p: &Principal,
     id: Uuid,
 ) -> ServiceResult<(ActivityRow, Viewer)> {
-    let a = store::activities::activities::get(&ctx.db, id).await?;
+    let a = store::activities::plans::get(&ctx.db, id).await?;
     if !p.is_member(a.community_id) {
         return Err(ServiceError::NotFound);
     }

@@ -83,7 +83,7 @@ const INSERT_OUTBOX: &str = "insert into outbox (id, community_id, topic, aggreg
 pub async fn sign_in(
     db: &Db,
     id: Uuid,
-    session: &super::activities::SessionRow,
+    session: &super::plans::SessionRow,
     enrolment_id: Uuid,
     child_id: Uuid,
     by: Uuid,

@@ -6,8 +6,8 @@ use uuid::Uuid;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Auth};
 use crate::http::handlers::ok;
-use crate::services::activities::activities;
 use crate::services::activities::attendance as svc;
+use crate::services::activities::plans;
 use crate::state::AppState;
 
 pub async fn sign_in(
@@ -33,7 +33,7 @@ pub async fn complete(
     Auth(p): Auth,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&activities::hold(&ctx, &p, *id).await?))
+    Ok(ok(&plans::hold(&ctx, &p, *id).await?))
 }
 
 pub async fn attendance(

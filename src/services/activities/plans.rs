@@ -16,7 +16,7 @@ use crate::services::registry::communities::deny;
 use crate::services::{Page, PageRequest, ServiceError, ServiceResult, sane_time};
 use crate::state::AppState;
 use crate::store;
-use crate::store::activities::activities::{ActivityRow, SessionRow};
+use crate::store::activities::plans::{ActivityRow, SessionRow};
 use crate::store::records::hours_entries::HoursEntryRow;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -122,11 +122,7 @@ pub(crate) fn session_view(s: SessionRow) -> SessionView {
 }
 
 /// The sessions asked for: exactly one of a list or a weekly rule.
-fn sessions_of(
-    f: &mut Fields,
-    i: &ActivityInput,
-    tz: chrono_tz::Tz,
-) -> Option<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+fn sessions_of(f: &mut Fields, i: &ActivityInput, tz: chrono_tz::Tz) -> Option<Vec<rules::Window>> {
     match (&i.sessions, &i.schedule) {
         (Some(list), None) => {
             if list.is_empty() {
@@ -273,10 +269,8 @@ pub async fn create(
     }
     let tz = TimeZone::parse(&c.time_zone).unwrap_or_default().tz();
     let (row, sessions) = validate(ctx, p, community_id, tz, &input).await?;
-    store::activities::activities::insert(&ctx.db, &row, &sessions).await?;
-    Ok(view(
-        store::activities::activities::get(&ctx.db, row.id).await?,
-    ))
+    store::activities::plans::insert(&ctx.db, &row, &sessions).await?;
+    Ok(view(store::activities::plans::get(&ctx.db, row.id).await?))
 }
 
 pub async fn get(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<ActivityView> {
@@ -293,7 +287,7 @@ pub async fn list(
 ) -> ServiceResult<Page<ActivityView>> {
     crate::services::registry::communities::visible(ctx, p, community_id).await?;
     let staff = p.is_staff(community_id);
-    let rows = store::activities::activities::list(
+    let rows = store::activities::plans::list(
         &ctx.db,
         community_id,
         page.after,
@@ -316,13 +310,13 @@ pub async fn act(
         return Err(ServiceError::Forbidden("forbidden"));
     }
     let to = rules::next(a.status, action).map_err(ServiceError::Conflict)?;
-    store::activities::activities::transition(&ctx.db, id, a.status, to, store::now()).await?;
-    Ok(view(store::activities::activities::get(&ctx.db, id).await?))
+    store::activities::plans::transition(&ctx.db, id, a.status, to, store::now()).await?;
+    Ok(view(store::activities::plans::get(&ctx.db, id).await?))
 }
 
 pub async fn sessions(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Vec<SessionView>> {
     visible(ctx, p, id).await?;
-    let rows = store::activities::activities::sessions(&ctx.db, id).await?;
+    let rows = store::activities::plans::sessions(&ctx.db, id).await?;
     Ok(rows.into_iter().map(session_view).collect())
 }
 
@@ -332,7 +326,7 @@ pub(crate) async fn run_session(
     p: &Principal,
     session_id: Uuid,
 ) -> ServiceResult<(SessionRow, ActivityRow)> {
-    let s = store::activities::activities::session(&ctx.db, session_id).await?;
+    let s = store::activities::plans::session(&ctx.db, session_id).await?;
     let a = runs(ctx, p, s.activity_id).await?;
     if a.status != Status::Published {
         return Err(ServiceError::Conflict("not_open"));
@@ -366,7 +360,7 @@ pub async fn hold(ctx: &AppState, p: &Principal, session_id: Uuid) -> ServiceRes
             )
         })
         .collect();
-    let row = store::activities::activities::hold(&ctx.db, s.id, p.user_id, now, &hours).await?;
+    let row = store::activities::plans::hold(&ctx.db, s.id, p.user_id, now, &hours).await?;
     Ok(session_view(row))
 }
 

@@ -9,8 +9,8 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Auth, page_request};
 use crate::http::handlers::{PageQuery, ok};
 use crate::http::respond;
-use crate::services::activities::activities as svc;
 use crate::services::activities::enrolments;
+use crate::services::activities::plans as svc;
 use crate::state::AppState;
 
 pub async fn create(
