@@ -1,5 +1,6 @@
 //! Guardians and pick-up people, a session's sign-in and sign-out (only to who may take the
-//! child), the attendance report, carers' pending hours, and the overdue pick-up alert.
+//! child), the attendance report, carers' pending hours, the overdue pick-up alert, and the demo's
+//! summer childcare.
 
 use chrono::{Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
@@ -424,4 +425,46 @@ async fn a_child_not_picked_up_half_an_hour_after_the_end_raises_one_alert() {
         kids.iter().filter(|k| !k["alerted_at"].is_null()).count(),
         1
     );
+}
+
+#[tokio::test]
+async fn the_demo_has_a_summer_childcare_with_some_children_waiting() {
+    let app = spawn_app().await;
+    huying::demo::seed(&app.state).await.unwrap();
+    let parent = app.login("parent1", huying::demo::DEMO_PASSWORD).await;
+    let children = app
+        .get("/api/v1/me/children", &parent)
+        .await
+        .expect(200)
+        .items();
+    assert_eq!(children.len(), 1);
+    let c = children[0]["community_id"].as_str().unwrap().to_string();
+    let list = app
+        .get(&format!("/api/v1/communities/{c}/activities"), &parent)
+        .await
+        .expect(200)
+        .items();
+    let a = list.iter().find(|a| a["kind"] == "childcare").unwrap();
+    assert_eq!(a["title"], "暑期托管");
+    assert_eq!(a["carers"]["volunteer_ids"].as_array().unwrap().len(), 2);
+    let id = a["id"].as_str().unwrap();
+    let sessions = app
+        .get(&format!("/api/v1/activities/{id}/sessions"), &parent)
+        .await
+        .expect(200)
+        .items();
+    assert_eq!(sessions.len(), 30);
+    let all = app
+        .get(&format!("/api/v1/activities/{id}/enrolments"), &app.admin)
+        .await
+        .expect(200)
+        .items();
+    assert_eq!(all.iter().filter(|e| e["status"] == "confirmed").count(), 4);
+    assert!(all.iter().any(|e| e["status"] == "waiting"));
+    let mine = app
+        .get(&format!("/api/v1/activities/{id}/enrolments"), &parent)
+        .await
+        .expect(200)
+        .items();
+    assert_eq!(mine.len(), 1);
 }
