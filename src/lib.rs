@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod demo;
+pub mod demo_activities;
 pub mod domain;
 pub mod http;
 pub mod rate_limit;

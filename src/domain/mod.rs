@@ -1,5 +1,6 @@
 //! Domain types: pure, validated when constructed. A value of these types is always valid.
 
+pub mod activity;
 pub mod assignment;
 pub mod attendance;
 pub mod audience;

@@ -10,6 +10,9 @@ use actix_web::{HttpResponse, Route, guard, web};
 
 use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
+use super::handlers::activities::{
+    guardians as activity_guardians, plans as activity, sessions as activity_sessions,
+};
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
 use super::handlers::integrations::{clients, oauth, wechat_apps, wechat_identities, wechat_login};
 use super::handlers::mobilisation::{
@@ -255,6 +258,27 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/open311-requests/{id}" => open311::triage::get,
         post "/api/v1/open311-requests/{id}/link" => open311::triage::link,
         post "/api/v1/open311-requests/{id}/reject" => open311::triage::reject,
+        // 一小: activities, their sessions, guardians, enrolments, sign-in and sign-out.
+        post "/api/v1/communities/{id}/activities" => activity::create => "/api/v1/activities/{id}",
+        get "/api/v1/communities/{id}/activities" => activity::list,
+        get "/api/v1/activities/{id}" => activity::get,
+        post "/api/v1/activities/{id}/publish" => activity::publish,
+        post "/api/v1/activities/{id}/complete" => activity::complete,
+        post "/api/v1/activities/{id}/cancel" => activity::cancel,
+        get "/api/v1/activities/{id}/sessions" => activity::sessions,
+        post "/api/v1/activities/{id}/enrolments" => activity::enrol => "/api/v1/activity-enrolments/{id}",
+        get "/api/v1/activities/{id}/enrolments" => activity::enrolments,
+        get "/api/v1/activity-enrolments/{id}" => activity::enrolment,
+        post "/api/v1/activity-enrolments/{id}/withdraw" => activity::withdraw,
+        get "/api/v1/activities/{id}/attendance" => activity_sessions::attendance,
+        post "/api/v1/activity-sessions/{id}/sign-ins" => activity_sessions::sign_in,
+        post "/api/v1/activity-sessions/{id}/sign-outs" => activity_sessions::sign_out,
+        post "/api/v1/activity-sessions/{id}/complete" => activity_sessions::complete,
+        post "/api/v1/residents/{id}/guardians" => activity_guardians::add => "{path}",
+        get "/api/v1/residents/{id}/guardians" => activity_guardians::list,
+        post "/api/v1/residents/{id}/pickup-people" => activity_guardians::add_pickup => "{path}",
+        get "/api/v1/residents/{id}/pickup-people" => activity_guardians::pickups,
+        get "/api/v1/me/children" => activity_guardians::my_children,
 
         // 三务公开: staff write, publish, correct and unpublish; anyone reads the board.
         post "/api/v1/communities/{id}/notices" => notices::create => "/api/v1/notices/{id}",

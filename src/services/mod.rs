@@ -10,6 +10,7 @@
 //! `patch` (JSON merge-patch for updates). Shared here: the error type, pages, search patterns.
 
 pub mod accounts;
+pub mod activities;
 pub mod audit;
 pub mod delivery;
 pub mod integrations;

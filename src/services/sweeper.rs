@@ -117,6 +117,8 @@ async fn due_steps(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
     store::notices::notice_rows::announce_due(&ctx.db, now, 500).await?;
     // 一呼百应: check-ins left open for a day are closed at the planned end.
     crate::services::mobilisation::attendance::auto_check_out(ctx, now).await?;
+    // 一小: children not signed out 30 minutes after their session ends raise an alert.
+    crate::services::activities::attendance::sweep(ctx, now).await?;
     // Visits: windows that passed become missed, and the next ones are generated.
     crate::services::visits::generation::sweep(ctx, now).await
 }

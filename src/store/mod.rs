@@ -8,6 +8,7 @@
 //! `key_checks`.
 
 pub mod accounts;
+pub mod activities;
 pub mod audit;
 pub mod delivery;
 pub mod idempotency;

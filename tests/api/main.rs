@@ -10,6 +10,8 @@ mod notifications;
 mod spec;
 
 mod accounts;
+mod activities;
+mod activity_sessions;
 mod attendance;
 mod authorization;
 mod certificates;

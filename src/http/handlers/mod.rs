@@ -5,6 +5,7 @@
 //! shapes) live here.
 
 pub mod accounts;
+pub mod activities;
 pub mod audit;
 pub mod delivery;
 pub mod docs;
