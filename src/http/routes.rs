@@ -12,7 +12,9 @@ use super::error::ApiError;
 use super::handlers::accounts::{auth, users};
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
 use super::handlers::integrations::{clients, oauth, wechat_apps, wechat_identities, wechat_login};
-use super::handlers::mobilisation::{mobilisations, signups as mobilisation_signups};
+use super::handlers::mobilisation::{
+    mobilisations, responses as mobilisation_responses, signups as mobilisation_signups,
+};
 use super::handlers::open311;
 use super::handlers::records;
 use super::handlers::registry::{
@@ -209,6 +211,8 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/mobilisations/{id}/signups" => mobilisation_signups::list,
         get "/api/v1/mobilisation-signups/{id}" => mobilisation_signups::get,
         post "/api/v1/mobilisation-signups/{id}/withdraw" => mobilisation_signups::withdraw,
+        post "/api/v1/mobilisations/{id}/decline" => mobilisation_responses::decline,
+        get "/api/v1/mobilisations/{id}/counts" => mobilisation_responses::counts,
 
         get "/open311/v2/discovery.json" => open311::discovery_json,
         get "/open311/v2/discovery.xml" => open311::discovery_xml,

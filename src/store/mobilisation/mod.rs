@@ -5,6 +5,7 @@
 //! May use: `registry` (volunteers, whose row a sign-up locks).
 
 pub mod mobilisations;
+pub mod responses;
 pub mod signups;
 
 use chrono::{DateTime, Utc};
