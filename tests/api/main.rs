@@ -24,6 +24,8 @@ mod generation;
 mod http_details;
 mod idempotency;
 mod logging;
+mod mobilisation_audience;
+mod mobilisation_responses;
 mod mobilisations;
 mod oauth_token;
 mod open311;
