@@ -1,6 +1,7 @@
 //! `seed-demo`: a realistic community to try the API on — 电力社区 with three grids, about 50
 //! residents (elderly people living alone, children), 30 volunteers and a service catalogue.
 
+use chrono::Datelike;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -438,11 +439,92 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
         )
         .await?;
     }
+    let called = mobilisation(ctx, &admin, c).await?;
     println!("{}", crate::demo_activities::seed(ctx, &admin, c).await?);
     Ok(format!(
         "Seeded 电力社区 (code dianli, id {c}): 3 grids, {residents_made} residents ({} with visit plans), 30 volunteers, {} service types, 2 teams.\n\
-         Demo logins (password {DEMO_PASSWORD}): dianli-admin, dispatcher, doctor, grid1..grid3, sun-daniang (resident), volunteers by phone 13930000000..13930000029.",
+         Demo logins (password {DEMO_PASSWORD}): dianli-admin, dispatcher, doctor, grid1..grid3, sun-daniang (resident), volunteers by phone 13930000000..13930000029.\n\
+         {called}",
         graded.len(),
         CATALOGUE.len()
+    ))
+}
+
+/// 一呼百应: next week's flood watch on the river bank, published to every volunteer, with a
+/// few already signed up (the patrol has room; the first-aid post is full, one waits).
+async fn mobilisation(ctx: &AppState, admin: &Principal, c: Uuid) -> ServiceResult<String> {
+    use crate::domain::mobilisation::Action;
+    use crate::services::mobilisation::{mobilisations, signups};
+    // Saturday of next week, 08:00–11:30 in Shanghai.
+    let today = chrono::Utc::now().date_naive();
+    let days = 7 + (6 - i64::from(today.weekday().num_days_from_monday())).rem_euclid(7);
+    let day = today + chrono::Duration::days(days);
+    let at = |h: u32, m: u32| day.and_hms_opt(h, m, 0).expect("a time of day").and_utc();
+    let m = mobilisations::create(
+        ctx,
+        admin,
+        c,
+        mobilisations::MobilisationInput {
+            title: "防汛巡查".into(),
+            kind: "event".into(),
+            description: Some(
+                "汛期来临，沿浊漳河堤巡查隐患，清理排水口。请穿防滑鞋，带雨具。".into(),
+            ),
+            address: Some("潞州区浊漳河东堤电力社区段".into()),
+            location: Some(crate::domain::geo::Coordinates {
+                lat: 36.201,
+                lng: 113.125,
+            }),
+            check_in_radius_m: None,
+            starts_at: at(0, 0),
+            ends_at: at(3, 30),
+            signup_deadline: Some(at(0, 0) - chrono::Duration::hours(12)),
+            attendance_mode: Some("check_in_out".into()),
+            slots: vec![
+                mobilisations::SlotInput {
+                    title: "河堤巡查".into(),
+                    skill: None,
+                    count: Some(8),
+                },
+                mobilisations::SlotInput {
+                    title: "后勤与急救点".into(),
+                    skill: None,
+                    count: Some(2),
+                },
+            ],
+            audience: Default::default(),
+        },
+    )
+    .await?;
+    mobilisations::act(ctx, admin, m.id, Action::Publish).await?;
+    let filter = store::registry::volunteers::VolunteerFilter {
+        community_id: c,
+        status: Some("active".into()),
+        skill: None,
+        team_id: None,
+        home_grid_id: None,
+        party_member: None,
+        pattern: None,
+        user_id: None,
+    };
+    let vols = store::registry::volunteers::list(&ctx.db, &filter, None, 8).await?;
+    let (patrol, post) = (m.slots[0].id, m.slots[1].id);
+    let mut signed = 0;
+    for (n, v) in vols.iter().enumerate() {
+        let slot = if n < 5 { patrol } else { post };
+        let input = signups::SignupInput {
+            slot_id: slot,
+            volunteer_id: Some(v.id),
+        };
+        // A volunteer already confirmed elsewhere at that time is simply left out.
+        match signups::sign_up(ctx, admin, m.id, input).await {
+            Ok(_) => signed += 1,
+            Err(ServiceError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(format!(
+        "Mobilisation 防汛巡查 ({}) published for {day} with {signed} sign-ups.",
+        m.id
     ))
 }

@@ -20,6 +20,14 @@ pub enum Audience {
     CareTeam,
     /// The community's admins (who run its webhooks).
     CommunityAdmins,
+    /// The volunteers a mobilisation calls: its community's active volunteers, or those of the
+    /// chosen grids, teams or skills; a non-emergency only those free at its time by their
+    /// weekly hours (or who declared none).
+    MobilisationAudience,
+    /// The volunteer the event names (`data.volunteer_id`).
+    NamedVolunteer,
+    /// The volunteers holding a live sign-up (confirmed or waiting) for the mobilisation.
+    SignedUp,
 }
 
 /// One row of the table.
@@ -74,6 +82,13 @@ pub const RULES: &[Rule] = &[
     rule("visit.major_change", &[CareTeam], true),
     // A third-party system no longer hears from the community: its webhook was turned off.
     rule("webhook.disabled", &[CommunityAdmins], false),
+    // 一呼百应: the call reaches its audience; a waiting volunteer hears they have a place;
+    // everyone signed up hears of a cancellation. Sign-ups and withdrawals tell nobody.
+    rule("mobilisation.published", &[MobilisationAudience], true),
+    rule("mobilisation.promoted", &[NamedVolunteer], true),
+    rule("mobilisation.cancelled", &[SignedUp], true),
+    // A child not picked up after an activity's session: the station acts.
+    rule("activity.pickup_overdue", &[Dispatchers], false),
 ];
 
 const fn rule(topic: &'static str, to: &'static [Audience], wechat: bool) -> Rule {
@@ -88,6 +103,40 @@ pub fn rule_for(topic: &str) -> Option<&'static Rule> {
 /// Every kind a person may be told about: what an inbox item's `kind` can be.
 pub fn kinds() -> impl Iterator<Item = &'static str> {
     RULES.iter().map(|r| r.topic)
+}
+
+/// The weekly windows `(weekday, start_minute, end_minute)` (ISO weekday, minutes in the
+/// community's zone, as volunteers declare their availability) that the span `start..end`
+/// touches: a volunteer free in any of them can come for part of it. A span of a week or more
+/// touches every day whole.
+pub fn weekly_windows<Z: chrono::TimeZone>(
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+    tz: &Z,
+) -> Vec<(i64, i64, i64)> {
+    use chrono::{Datelike, Timelike};
+    const DAY: i64 = 24 * 60;
+    let minute = |t: &chrono::DateTime<Z>| i64::from(t.hour() * 60 + t.minute());
+    if end <= start {
+        return Vec::new();
+    }
+    if end - start >= chrono::Duration::days(7) {
+        return (1..=7).map(|d| (d, 0, DAY)).collect();
+    }
+    let (s, e) = (start.with_timezone(tz), end.with_timezone(tz));
+    let (first, last) = (s.date_naive(), e.date_naive());
+    let days = (last - first).num_days();
+    let mut out = Vec::new();
+    for n in 0..=days {
+        let day = first + chrono::Duration::days(n);
+        let from = if n == 0 { minute(&s) } else { 0 };
+        // An end on the stroke of midnight touches nothing of that day.
+        let to = if n == days { minute(&e) } else { DAY };
+        if to > from {
+            out.push((i64::from(day.weekday().number_from_monday()), from, to));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -116,14 +165,52 @@ mod tests {
         assert_eq!(to("visit.due"), [CareTeam]);
         assert_eq!(to("visit.major_change"), [CareTeam]);
         assert_eq!(to("webhook.disabled"), [CommunityAdmins]);
+        assert_eq!(to("mobilisation.published"), [MobilisationAudience]);
+        assert_eq!(to("mobilisation.promoted"), [NamedVolunteer]);
+        assert_eq!(to("mobilisation.cancelled"), [SignedUp]);
+        assert_eq!(to("activity.pickup_overdue"), [Dispatchers]);
         // The timeline's own bookkeeping tells nobody.
         for k in [
             "help_request.placed",
             "help_request.alert",
             "help_request.offer_declined",
+            "mobilisation.created",
+            "mobilisation.signed_up",
+            "mobilisation.withdrawn",
+            "mobilisation.removed",
+            "mobilisation.closed",
+            "mobilisation.completed",
         ] {
             assert!(rule_for(k).is_none(), "{k}");
         }
+    }
+
+    #[test]
+    fn a_span_touches_the_weekly_windows_of_its_days_in_the_zone() {
+        let t = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+        let sh = chrono_tz::Asia::Shanghai;
+        // Monday 2030-07-01 08:00–12:00 UTC is 16:00–20:00 in Shanghai.
+        assert_eq!(
+            weekly_windows(t("2030-07-01T08:00:00Z"), t("2030-07-01T12:00:00Z"), &sh),
+            [(1, 960, 1200)]
+        );
+        // Across midnight: the end of Monday and the start of Tuesday.
+        assert_eq!(
+            weekly_windows(t("2030-07-01T14:00:00Z"), t("2030-07-01T18:00:00Z"), &sh),
+            [(1, 1320, 1440), (2, 0, 120)]
+        );
+        // Ending at midnight touches nothing of the next day.
+        assert_eq!(
+            weekly_windows(t("2030-07-01T14:00:00Z"), t("2030-07-01T16:00:00Z"), &sh),
+            [(1, 1320, 1440)]
+        );
+        assert_eq!(
+            weekly_windows(t("2030-07-01T00:00:00Z"), t("2030-07-09T00:00:00Z"), &sh).len(),
+            7
+        );
+        assert!(
+            weekly_windows(t("2030-07-01T08:00:00Z"), t("2030-07-01T08:00:00Z"), &sh).is_empty()
+        );
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub fn words(kind: &str, params: &Value, lang: Lang) -> (String, String) {
         .as_str()
         .map(|d| d.get(..10).unwrap_or(d))
         .unwrap_or("");
+    let title = params["title"].as_str().unwrap_or("");
+    // The community's clock, `2030-07-01 16:00`.
+    let start = params["starts_at"].as_str().unwrap_or("");
     let zh = lang == Lang::Zh;
     let (t_zh, t_en, b_zh, b_en): (&str, &str, String, String) = match kind {
         "help_request.offered"
@@ -124,6 +127,36 @@ pub fn words(kind: &str, params: &Value, lang: Lang) -> (String, String) {
                 },
             )
         }
+        "mobilisation.published" if params["kind"] == "emergency" => (
+            "紧急召集",
+            "Emergency call-out",
+            format!("{title}：{start}开始，请立即报名或告知不能到场。"),
+            format!("{title}: starts {start}; sign up now or say you can't come."),
+        ),
+        "mobilisation.published" => (
+            "志愿活动招募",
+            "Volunteers wanted",
+            format!("{title}：{start}开始，欢迎报名。"),
+            format!("{title}: starts {start}; sign up if you can come."),
+        ),
+        "mobilisation.promoted" => (
+            "候补转正，已为您保留名额",
+            "You have a place now",
+            format!("{title}：您已从候补转为确认参加。"),
+            format!("{title}: you moved up from the waiting list and are confirmed."),
+        ),
+        "mobilisation.cancelled" => (
+            "活动已取消",
+            "Call-out cancelled",
+            format!("{title}已取消，无需到场。"),
+            format!("{title} was cancelled; there is no need to come."),
+        ),
+        "activity.pickup_overdue" => (
+            "孩子尚未被接走",
+            "Child not picked up",
+            format!("{title}：课程结束已超过30分钟，仍有孩子未被接走。"),
+            format!("{title}: a child is still waiting 30 minutes after the session ended."),
+        ),
         _ => ("新消息", "New notification", String::new(), String::new()),
     };
     if zh {

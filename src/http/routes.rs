@@ -16,7 +16,8 @@ use super::handlers::activities::{
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
 use super::handlers::integrations::{clients, oauth, wechat_apps, wechat_identities, wechat_login};
 use super::handlers::mobilisation::{
-    attendance as mobilisation_attendance, mobilisations, signups as mobilisation_signups,
+    attendance as mobilisation_attendance, mobilisations, responses as mobilisation_responses,
+    signups as mobilisation_signups,
 };
 use super::handlers::notices;
 use super::handlers::open311;
@@ -223,6 +224,8 @@ pub fn table() -> Vec<RouteDef> {
         post "/api/v1/mobilisations/{id}/check-out" => mobilisation_attendance::check_out,
         get "/api/v1/mobilisations/{id}/attendance" => mobilisation_attendance::list,
         post "/api/v1/mobilisations/{id}/attendance" => mobilisation_attendance::record => "/api/v1/mobilisations/{mobilisation_id}/attendance",
+        post "/api/v1/mobilisations/{id}/decline" => mobilisation_responses::decline,
+        get "/api/v1/mobilisations/{id}/counts" => mobilisation_responses::counts,
 
         get "/open311/v2/discovery.json" => open311::discovery_json,
         get "/open311/v2/discovery.xml" => open311::discovery_xml,

@@ -77,3 +77,44 @@ async fn the_demo_community_is_seeded_once_and_usable() {
         .expect(200);
     assert!(!grid1.items().is_empty() && grid1.items().len() < visits.items().len());
 }
+
+#[tokio::test]
+async fn the_demo_has_an_upcoming_call_out_with_sign_ups() {
+    let app = spawn_app().await;
+    let report = huying::demo::seed(&app.state).await.unwrap();
+    assert!(report.contains("防汛巡查"), "{report}");
+    let dispatcher = app.login("dispatcher", huying::demo::DEMO_PASSWORD).await;
+    let me = app.get("/api/v1/me", &dispatcher).await.expect(200);
+    let c = me.body["roles"][0]["community_id"].as_str().unwrap();
+    let list = app
+        .get(
+            &format!("/api/v1/communities/{c}/mobilisations"),
+            &dispatcher,
+        )
+        .await
+        .expect(200)
+        .items();
+    let m = list.iter().find(|m| m["title"] == "防汛巡查").unwrap();
+    assert_eq!(m["status"], "published");
+    assert_eq!(m["kind"], "event");
+    let starts: chrono::DateTime<chrono::Utc> = m["starts_at"].as_str().unwrap().parse().unwrap();
+    assert!(starts > chrono::Utc::now());
+    let id = m["id"].as_str().unwrap();
+    let counts = app
+        .get(&format!("/api/v1/mobilisations/{id}/counts"), &dispatcher)
+        .await
+        .expect(200);
+    assert_eq!(counts.body["slots"].as_array().unwrap().len(), 2);
+    assert!(
+        counts.body["coming"].as_i64().unwrap() >= 5,
+        "{}",
+        counts.body
+    );
+    // A volunteer sees it in their list.
+    let vol = app.login("13930000001", huying::demo::DEMO_PASSWORD).await;
+    let theirs = app
+        .get(&format!("/api/v1/communities/{c}/mobilisations"), &vol)
+        .await
+        .expect(200);
+    assert!(theirs.item_ids().contains(&id.to_string()));
+}

@@ -29,6 +29,8 @@ mod generation;
 mod http_details;
 mod idempotency;
 mod logging;
+mod mobilisation_audience;
+mod mobilisation_responses;
 mod mobilisations;
 mod notices;
 mod oauth_token;

@@ -6,9 +6,11 @@ use uuid::Uuid;
 
 use crate::domain::audience::{Audience, rule_for};
 use crate::services::ServiceResult;
+use crate::services::mobilisation::responses as mobilisation;
 use crate::state::AppState;
 use crate::store::delivery::audience as find;
 use crate::store::delivery::outbox::OutboxEvent;
+use crate::store::mobilisation::responses::reached_users;
 
 /// Who is told, and the facts their notification shows (the service, the visit's day), which
 /// never include anything the reader could not read on the object itself.
@@ -61,7 +63,10 @@ pub async fn of(ctx: &AppState, e: &OutboxEvent) -> ServiceResult<Told> {
                     Audience::CommunityAdmins => {
                         users.extend(find::community_admins(&ctx.db, f.community_id).await?)
                     }
-                    Audience::CareTeam => {}
+                    Audience::CareTeam
+                    | Audience::MobilisationAudience
+                    | Audience::NamedVolunteer
+                    | Audience::SignedUp => {}
                 }
             }
         }
@@ -100,6 +105,52 @@ pub async fn of(ctx: &AppState, e: &OutboxEvent) -> ServiceResult<Told> {
             for a in rule.to {
                 if *a == Audience::CommunityAdmins {
                     users.extend(find::community_admins(&ctx.db, f.community_id).await?);
+                }
+            }
+        }
+        "mobilisation" => {
+            let Some(f) = find::mobilisation_facts(&ctx.db, e.aggregate_id).await? else {
+                return Ok(Told::default());
+            };
+            let starts_at = mobilisation::local_time(ctx, f.community_id, f.starts_at).await?;
+            params = json!({"title": f.title, "kind": f.kind, "starts_at": starts_at});
+            for a in rule.to {
+                match a {
+                    Audience::MobilisationAudience => {
+                        let call = mobilisation::told(
+                            ctx,
+                            f.community_id,
+                            f.kind == "emergency",
+                            f.starts_at,
+                            f.ends_at,
+                            &f.audience.0,
+                        )
+                        .await?;
+                        users.extend(reached_users(&ctx.db, &call.reach()).await?);
+                    }
+                    Audience::NamedVolunteer => {
+                        if let Some(v) = data["volunteer_id"].as_str().and_then(|v| v.parse().ok())
+                        {
+                            users.extend(find::volunteer_user(&ctx.db, v, f.community_id).await?);
+                        }
+                    }
+                    Audience::SignedUp => {
+                        users.extend(find::signed_up_users(&ctx.db, e.aggregate_id).await?)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // An activity's alerts concern the station: the outbox row names its community.
+        "activity" => {
+            let Some(community_id) = e.community_id else {
+                return Ok(Told::default());
+            };
+            // The activity's title and the session's end, never the child's name.
+            params = json!({"title": data.get("title"), "ends_at": data.get("ends_at")});
+            for a in rule.to {
+                if *a == Audience::Dispatchers {
+                    users.extend(find::dispatchers(&ctx.db, community_id).await?);
                 }
             }
         }

@@ -5,7 +5,8 @@
 //! instances' hand-overs (PostgreSQL), `tickets` open a stream from a browser; `webhooks` sends
 //! events to third-party systems; `wechat` queues, sends and shows WeChat subscription messages.
 //!
-//! May use: `accounts`, `registry`, `requests` and `visits` (an event is about their objects),
+//! May use: `accounts`, `registry`, `requests`, `visits` and `mobilisation` (an event is about
+//! their objects),
 //! and `integrations` (WeChat apps and identities);
 //! nothing uses delivery but startup, which runs the relay.
 

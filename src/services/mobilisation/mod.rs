@@ -5,6 +5,7 @@
 
 pub mod attendance;
 pub mod mobilisations;
+pub mod responses;
 pub mod signups;
 
 use uuid::Uuid;
@@ -43,38 +44,15 @@ pub(crate) async fn viewer(
     Err(crate::services::registry::communities::deny(p, community))
 }
 
-/// Whether the volunteer is in the audience: everyone when no grid, team or skill is named,
-/// else any one of them matching.
+/// Whether the volunteer is in the audience: an active volunteer, of any chosen grid, team or
+/// skill (everyone when none is chosen), whatever their weekly hours.
 pub(crate) async fn in_audience(
     ctx: &AppState,
     m: &store::mobilisation::mobilisations::MobilisationRow,
     volunteer_id: Uuid,
 ) -> ServiceResult<bool> {
-    let v = store::registry::volunteers::get(&ctx.db, volunteer_id).await?;
-    if v.status != crate::domain::volunteer::VolunteerStatus::Active {
-        return Ok(false);
-    }
-    let a: mobilisations::Audience =
-        serde_json::from_value(m.audience.0.clone()).unwrap_or_default();
-    if a.grid_ids.is_empty() && a.team_ids.is_empty() && a.skills.is_empty() {
-        return Ok(true);
-    }
-    if v.home_grid_id.is_some_and(|g| a.grid_ids.contains(&g)) {
-        return Ok(true);
-    }
-    if v.skills.split(',').any(|s| a.skills.iter().any(|k| k == s)) {
-        return Ok(true);
-    }
-    for t in &a.team_ids {
-        if store::registry::teams::get(&ctx.db, *t)
-            .await?
-            .member_ids
-            .contains(&volunteer_id)
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    let call = responses::call(ctx, m.community_id, &m.audience.0, None).await?;
+    Ok(store::mobilisation::responses::reaches(&ctx.db, &call.reach(), volunteer_id).await?)
 }
 
 /// The mobilisation, to staff of its community and to the volunteers of its audience once

@@ -110,3 +110,30 @@ pub async fn is_active(db: &Db, user_id: Uuid) -> StoreResult<bool> {
         on_db!(db, pool => sqlx::query_scalar(ACTIVE).bind(user_id).fetch_one(pool).await?);
     Ok(n > 0)
 }
+
+const SIGNED_UP: &str = "select distinct v.user_id from mobilisation_signups g
+    join volunteers v on v.id = g.volunteer_id join users u on u.id = v.user_id
+    where g.mobilisation_id = $1 and g.status in ('confirmed', 'waiting') and u.active
+    order by v.user_id";
+
+/// The accounts of the volunteers holding a live sign-up for the mobilisation.
+pub async fn signed_up_users(db: &Db, mobilisation_id: Uuid) -> StoreResult<Vec<Uuid>> {
+    on_db!(db, pool => Ok(sqlx::query_scalar(SIGNED_UP).bind(mobilisation_id).fetch_all(pool).await?))
+}
+
+/// What the audience queries need to know about a mobilisation.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MobilisationFacts {
+    pub community_id: Uuid,
+    pub title: String,
+    pub kind: String,
+    pub starts_at: chrono::DateTime<chrono::Utc>,
+    pub ends_at: chrono::DateTime<chrono::Utc>,
+    pub audience: sqlx::types::Json<serde_json::Value>,
+}
+
+const MOBILISATION_FACTS: &str = "select community_id, title, kind, starts_at, ends_at, audience from mobilisations where id = $1";
+
+pub async fn mobilisation_facts(db: &Db, id: Uuid) -> StoreResult<Option<MobilisationFacts>> {
+    on_db!(db, pool => Ok(sqlx::query_as(MOBILISATION_FACTS).bind(id).fetch_optional(pool).await?))
+}

@@ -80,3 +80,44 @@ pub async fn recipient(
     on_db!(db, pool => Ok(sqlx::query_as(RECIPIENT).bind(user_id).bind(community_id)
         .fetch_optional(pool).await?))
 }
+
+/// A user and where a message to them goes.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRecipient {
+    pub user_id: Uuid,
+    pub app: Uuid,
+    pub openid: String,
+}
+
+/// Ids bound in one statement: a call-out may tell ten thousand people at once.
+const RECIPIENTS_CHUNK: usize = 1000;
+
+/// Where messages to `user_ids` about `community_id` go, for those who can be reached; a few
+/// statements whatever their number, in `user_ids`' order.
+pub async fn recipients(
+    db: &Db,
+    user_ids: &[Uuid],
+    community_id: Uuid,
+) -> StoreResult<Vec<UserRecipient>> {
+    let mut out: Vec<UserRecipient> = Vec::new();
+    for chunk in user_ids.chunks(RECIPIENTS_CHUNK) {
+        let rows: Vec<UserRecipient> = on_db!(db, pool => {
+            let mut q = sqlx::QueryBuilder::new("select i.user_id, i.app_id as app, i.openid
+                from wechat_identities i join wechat_apps a on a.id = i.app_id and a.active
+                join wechat_app_communities ac on ac.app_id = a.id and ac.community_id = ");
+            q.push_bind(community_id);
+            q.push(" where i.user_id in (");
+            let mut l = q.separated(", ");
+            for u in chunk {
+                l.push_bind(*u);
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(pool).await?
+        });
+        out.extend(rows);
+    }
+    let order: std::collections::HashMap<Uuid, usize> =
+        user_ids.iter().enumerate().map(|(i, u)| (*u, i)).collect();
+    out.sort_by_key(|r| order.get(&r.user_id).copied().unwrap_or(usize::MAX));
+    Ok(out)
+}

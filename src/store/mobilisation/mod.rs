@@ -6,6 +6,7 @@
 
 pub mod attendance;
 pub mod mobilisations;
+pub mod responses;
 pub mod signups;
 
 use chrono::{DateTime, Utc};

@@ -40,6 +40,8 @@ fn href(kind: &str, id: Uuid) -> String {
     match kind {
         "visit" => format!("/api/v1/visits/{id}"),
         "webhook" => format!("/api/v1/webhooks/{id}"),
+        "mobilisation" => format!("/api/v1/mobilisations/{id}"),
+        "activity" => format!("/api/v1/activities/{id}"),
         _ => format!("/api/v1/help-requests/{id}"),
     }
 }

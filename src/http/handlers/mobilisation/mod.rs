@@ -2,4 +2,5 @@
 
 pub mod attendance;
 pub mod mobilisations;
+pub mod responses;
 pub mod signups;

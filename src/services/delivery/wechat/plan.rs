@@ -41,16 +41,18 @@ pub async fn plan(
     let Some(template) = policy.wechat.templates.get(&e.topic) else {
         return Ok(Vec::new());
     };
-    let mut out = Vec::new();
-    for &user_id in &told.users {
-        let Some(to) =
-            store::integrations::wechat_identities::recipient(&ctx.db, user_id, community_id)
-                .await?
-        else {
-            continue;
-        };
-        out.push((user_id, to));
-    }
+    let out: Vec<_> =
+        store::integrations::wechat_identities::recipients(&ctx.db, &told.users, community_id)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let to = store::integrations::wechat_identities::Recipient {
+                    app: r.app,
+                    openid: r.openid,
+                };
+                (r.user_id, to)
+            })
+            .collect();
     if out.is_empty() {
         return Ok(Vec::new());
     }
