@@ -412,6 +412,13 @@ async fn a_child_not_picked_up_half_an_hour_after_the_end_raises_one_alert() {
     assert_eq!(payload.0["kind"], "pickup_overdue");
     assert_eq!(payload.0["data"]["enrolment_id"], e1.as_str());
     assert_eq!(payload.0["data"]["child_name_masked"], "王*明");
+    // What the dispatchers' notice shows: the activity and the session's end.
+    assert!(
+        payload.0["data"]["title"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
+    assert!(payload.0["data"]["ends_at"].is_string());
     assert!(payload.0["event_id"].is_string() && payload.0["at"].is_string());
     let report = app
         .get(&format!("/api/v1/activities/{id}/attendance"), &app.admin)

@@ -237,6 +237,10 @@ pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
         let due = store::activities::attendance::overdue(&ctx.db, cutoff, 200).await?;
         let batch = due.len();
         for a in due {
+            // The notice names the activity and the session's end, never the child.
+            let title = store::activities::plans::get(&ctx.db, a.activity_id)
+                .await?
+                .title;
             let event_id = Uuid::now_v7();
             let at = store::now();
             let payload = json!({
@@ -251,6 +255,8 @@ pub async fn sweep(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
                     "child_name_masked": mask_name(&a.child_name),
                     "session_ends_at": a.session_ends_at,
                     "signed_in_at": a.signed_in_at,
+                    "title": title,
+                    "ends_at": a.session_ends_at,
                 },
                 "at": at,
             });
