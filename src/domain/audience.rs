@@ -28,6 +28,8 @@ pub enum Audience {
     NamedVolunteer,
     /// The volunteers holding a live sign-up (confirmed or waiting) for the mobilisation.
     SignedUp,
+    /// The community's residents who have an account (三务公开 is for all of them).
+    CommunityResidents,
 }
 
 /// One row of the table.
@@ -89,6 +91,9 @@ pub const RULES: &[Rule] = &[
     rule("mobilisation.cancelled", &[SignedUp], true),
     // A child not picked up after an activity's session: the station acts.
     rule("activity.pickup_overdue", &[Dispatchers], false),
+    // 三务公开: a notice, when it becomes public, reaches the residents (corrections and
+    // unpublishing reach webhooks only: the board shows them).
+    rule("notice.published", &[CommunityResidents], true),
 ];
 
 const fn rule(topic: &'static str, to: &'static [Audience], wechat: bool) -> Rule {
@@ -169,6 +174,8 @@ mod tests {
         assert_eq!(to("mobilisation.promoted"), [NamedVolunteer]);
         assert_eq!(to("mobilisation.cancelled"), [SignedUp]);
         assert_eq!(to("activity.pickup_overdue"), [Dispatchers]);
+        assert_eq!(to("notice.published"), [CommunityResidents]);
+        assert!(rule_for("notice.corrected").is_none());
         // The timeline's own bookkeeping tells nobody.
         for k in [
             "help_request.placed",

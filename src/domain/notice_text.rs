@@ -6,6 +6,23 @@ use serde_json::Value;
 
 use crate::domain::lang::Lang;
 
+/// 三务公开's three boards.
+fn category_zh(params: &Value) -> &'static str {
+    match params["category"].as_str() {
+        Some("party") => "党务公开",
+        Some("finance") => "财务公开",
+        _ => "居务公开",
+    }
+}
+
+fn category_en(params: &Value) -> &'static str {
+    match params["category"].as_str() {
+        Some("party") => "Party affairs",
+        Some("finance") => "Finances",
+        _ => "Community affairs",
+    }
+}
+
 /// `(title, body)` of an inbox item of `kind` with `params` (`service`, `deadline`,
 /// `window_start`, `reason`, `description`).
 pub fn words(kind: &str, params: &Value, lang: Lang) -> (String, String) {
@@ -150,6 +167,12 @@ pub fn words(kind: &str, params: &Value, lang: Lang) -> (String, String) {
             "Call-out cancelled",
             format!("{title}已取消，无需到场。"),
             format!("{title} was cancelled; there is no need to come."),
+        ),
+        "notice.published" => (
+            "社区公开",
+            "Community notice",
+            format!("{}：{title}", category_zh(params)),
+            format!("{}: {title}", category_en(params)),
         ),
         "activity.pickup_overdue" => (
             "孩子尚未被接走",

@@ -66,7 +66,8 @@ pub async fn of(ctx: &AppState, e: &OutboxEvent) -> ServiceResult<Told> {
                     Audience::CareTeam
                     | Audience::MobilisationAudience
                     | Audience::NamedVolunteer
-                    | Audience::SignedUp => {}
+                    | Audience::SignedUp
+                    | Audience::CommunityResidents => {}
                 }
             }
         }
@@ -151,6 +152,18 @@ pub async fn of(ctx: &AppState, e: &OutboxEvent) -> ServiceResult<Told> {
             for a in rule.to {
                 if *a == Audience::Dispatchers {
                     users.extend(find::dispatchers(&ctx.db, community_id).await?);
+                }
+            }
+        }
+        // 三务公开: the outbox row names its community; the notice's title and category.
+        "notice" => {
+            let Some(community_id) = e.community_id else {
+                return Ok(Told::default());
+            };
+            params = json!({"title": data.get("title"), "category": data.get("category")});
+            for a in rule.to {
+                if *a == Audience::CommunityResidents {
+                    users.extend(find::community_residents(&ctx.db, community_id).await?);
                 }
             }
         }

@@ -5,7 +5,7 @@
 use uuid::Uuid;
 
 use super::staff::{NoticeView, NoticeWithVersions, VersionView};
-use crate::domain::public_notice::{Category, Status};
+use crate::domain::public_notice::Category;
 use crate::services::{Page, PageRequest, ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store;
@@ -47,9 +47,7 @@ pub async fn get(ctx: &AppState, code: &str, id: Uuid) -> ServiceResult<NoticeWi
         Err(store::StoreError::NotFound) => return Err(ServiceError::NotFound),
         Err(e) => return Err(e.into()),
     };
-    let was_public =
-        n.row.status != Status::Draft && n.row.publish_at.is_some_and(|at| at <= store::now());
-    if n.row.community_id != c || !was_public {
+    if n.row.community_id != c || !super::staff::was_public(&n.row) {
         return Err(ServiceError::NotFound);
     }
     let versions = store::notices::notice_rows::versions(&ctx.db, id).await?;

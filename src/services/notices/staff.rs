@@ -281,8 +281,14 @@ async fn load(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Notice> 
     Ok(n)
 }
 
+/// Staff read every notice of their community; its other members one that was public (their
+/// inbox links here); anyone else, or a draft, 404.
 pub async fn get(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<NoticeWithVersions> {
-    let n = load(ctx, p, id).await?;
+    let n = store::notices::notice_rows::get(&ctx.db, id).await?;
+    let community = n.row.community_id;
+    if !p.is_staff(community) && !(p.is_member(community) && was_public(&n.row)) {
+        return Err(ServiceError::NotFound);
+    }
     let versions = store::notices::notice_rows::versions(&ctx.db, id).await?;
     Ok(NoticeWithVersions {
         notice: n.into(),
@@ -499,4 +505,9 @@ pub async fn unpublish(
     );
     store::notices::notice_rows::unpublish(&ctx.db, id, &reason, &e).await?;
     Ok(store::notices::notice_rows::get(&ctx.db, id).await?.into())
+}
+
+/// It has been on the board: published (or since unpublished) and its time has come.
+pub(crate) fn was_public(n: &NoticeRow) -> bool {
+    n.status != Status::Draft && n.publish_at.is_some_and(|at| at <= store::now())
 }

@@ -137,3 +137,13 @@ const MOBILISATION_FACTS: &str = "select community_id, title, kind, starts_at, e
 pub async fn mobilisation_facts(db: &Db, id: Uuid) -> StoreResult<Option<MobilisationFacts>> {
     on_db!(db, pool => Ok(sqlx::query_as(MOBILISATION_FACTS).bind(id).fetch_optional(pool).await?))
 }
+
+const COMMUNITY_RESIDENTS: &str = "select distinct r.user_id from residents r
+    join users u on u.id = r.user_id
+    where r.community_id = $1 and r.user_id is not null and u.active order by r.user_id";
+
+/// The accounts of the community's residents (active accounts only).
+pub async fn community_residents(db: &Db, community_id: Uuid) -> StoreResult<Vec<Uuid>> {
+    on_db!(db, pool => Ok(sqlx::query_scalar(COMMUNITY_RESIDENTS).bind(community_id)
+        .fetch_all(pool).await?))
+}

@@ -42,6 +42,7 @@ fn href(kind: &str, id: Uuid) -> String {
         "webhook" => format!("/api/v1/webhooks/{id}"),
         "mobilisation" => format!("/api/v1/mobilisations/{id}"),
         "activity" => format!("/api/v1/activities/{id}"),
+        "notice" => format!("/api/v1/notices/{id}"),
         _ => format!("/api/v1/help-requests/{id}"),
     }
 }
