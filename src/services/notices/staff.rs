@@ -286,7 +286,8 @@ async fn load(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<Notice> 
 pub async fn get(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<NoticeWithVersions> {
     let n = store::notices::notice_rows::get(&ctx.db, id).await?;
     let community = n.row.community_id;
-    if !p.is_staff(community) && !(p.is_member(community) && was_public(&n.row)) {
+    let may_read = p.is_staff(community) || (p.is_member(community) && was_public(&n.row));
+    if !may_read {
         return Err(ServiceError::NotFound);
     }
     let versions = store::notices::notice_rows::versions(&ctx.db, id).await?;
