@@ -48,6 +48,8 @@ struct Fixtures {
     help_request: String,
     user: String,
     webhook: String,
+    /// The community's code, for the public board's paths.
+    code: String,
 }
 
 impl Fixtures {
@@ -62,11 +64,21 @@ impl Fixtures {
                 json!({"url": "https://hooks.example.org/in", "event_kinds": ["*"]}),
             )
             .await;
+        let code = w
+            .app
+            .get(&format!("/api/v1/communities/{}", w.c), &w.app.admin)
+            .await
+            .expect(200)
+            .body["code"]
+            .as_str()
+            .unwrap()
+            .to_string();
         Self {
             w,
             help_request,
             user,
             webhook,
+            code,
         }
     }
 
@@ -83,6 +95,7 @@ impl Fixtures {
             }
             let id = match (previous, seg) {
                 ("communities", "{id}") => &self.w.c,
+                ("communities", "{code}") => &self.code,
                 ("residents", "{id}") => &self.w.resident,
                 ("volunteers", "{id}") => &self.w.vols[0].0,
                 ("help-requests", "{id}") => &self.help_request,
