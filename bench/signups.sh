@@ -52,7 +52,7 @@ pgbench -n -c "$CONNS" -j 2 -t "$PER" -M prepared -D community=00000000-0000-000
   | tee -a "$OUT" | grep -E '^tps|^latency average|^number of failed|^number of transactions actually' | sed 's/^/   /'
 psql -qtAX "$PG/$DB" -c "select '   pgbench left: ' || count(*) filter (where status = 'confirmed') || ' confirmed, ' || count(*) filter (where status = 'waiting') || ' waiting' from mobilisation_signups"
 
-HTTP=$(grep -E '^\| PostgreSQL \|' "$OUT" | awk -F'|' '{gsub(/ /, "", $7); print $7}')
+HTTP=$(grep -E '^\| PostgreSQL \|' "$OUT" | awk -F'|' '{gsub(/ /, "", $9); print $9}')
 TPS=$(grep -E '^tps' "$OUT" | head -1 | awk '{print $3}')
 if [ -n "$HTTP" ] && [ -n "$TPS" ]; then
   awk -v h="$HTTP" -v t="$TPS" 'BEGIN { printf "# ratio on PostgreSQL: %.0f sign-ups/s through the server / %.0f tps of pgbench = %.0f %% (goal: at least 60 %%)\n", h, t, 100 * h / t }'

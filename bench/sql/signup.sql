@@ -17,18 +17,17 @@ select id from volunteers where user_id = :user_id and community_id = :community
 select count(*) from volunteers v join users u on u.id = v.user_id where v.community_id = :community and v.status = 'active' and u.active and v.id = :volunteer_id;
 -- The sign-up's transaction.
 begin;
-update mobilisation_slots set confirmed = confirmed where id = :slot_id returning capacity, confirmed, next_queue_no \gset
-select count(*) from mobilisations where id = :mobilisation and status = 'published' and (signup_deadline is null or signup_deadline > now());
-update volunteers set status = status where id = :volunteer_id;
+update mobilisation_slots set confirmed = confirmed where id = :slot_id and exists (select 1 from mobilisations m where m.id = mobilisation_slots.mobilisation_id and m.status = 'published' and (m.signup_deadline is null or m.signup_deadline > now())) returning capacity, confirmed, next_queue_no \gset
 \if :confirmed < :capacity
+update volunteers set status = status where id = :volunteer_id;
 select count(*) from mobilisation_signups where volunteer_id = :volunteer_id and status = 'confirmed' and mobilisation_id <> :mobilisation and starts_at < now() + interval '2 hours' and ends_at > now();
 update mobilisation_slots set confirmed = confirmed + 1 where id = :slot_id;
-insert into mobilisation_signups (id, mobilisation_id, slot_id, community_id, volunteer_id, status, queue_no, starts_at, ends_at, signed_by, created_at, updated_at) values (gen_random_uuid(), :mobilisation, :slot_id, :community, :volunteer_id, 'confirmed', null, now(), now() + interval '2 hours', :user_id, now(), now()) returning id as signup_id \gset
+insert into mobilisation_signups (id, mobilisation_id, slot_id, community_id, volunteer_id, status, queue_no, starts_at, ends_at, signed_by, created_at, updated_at) values (gen_random_uuid(), :mobilisation, :slot_id, :community, :volunteer_id, 'confirmed', null, now(), now() + interval '2 hours', :user_id, now(), now());
 \else
 update mobilisation_slots set next_queue_no = next_queue_no + 1 where id = :slot_id;
-insert into mobilisation_signups (id, mobilisation_id, slot_id, community_id, volunteer_id, status, queue_no, starts_at, ends_at, signed_by, created_at, updated_at) values (gen_random_uuid(), :mobilisation, :slot_id, :community, :volunteer_id, 'waiting', :next_queue_no, now(), now() + interval '2 hours', :user_id, now(), now()) returning id as signup_id \gset
+insert into mobilisation_signups (id, mobilisation_id, slot_id, community_id, volunteer_id, status, queue_no, starts_at, ends_at, signed_by, created_at, updated_at) values (gen_random_uuid(), :mobilisation, :slot_id, :community, :volunteer_id, 'waiting', :next_queue_no, now(), now() + interval '2 hours', :user_id, now(), now());
+select count(*) from mobilisation_signups where slot_id = :slot_id and status = 'waiting' and queue_no <= :next_queue_no;
 \endif
-select s.id, s.mobilisation_id, s.slot_id, s.community_id, s.volunteer_id, s.status, s.queue_no, case when s.status = 'waiting' then (select count(*) from mobilisation_signups w where w.slot_id = s.slot_id and w.status = 'waiting' and w.queue_no <= s.queue_no) end as position, s.starts_at, s.ends_at, s.signed_by, s.created_at, s.updated_at from mobilisation_signups s where s.id = :signup_id;
 insert into mobilisation_events (id, mobilisation_id, community_id, kind, actor_id, data, at) values (gen_random_uuid(), :mobilisation, :community, 'signed_up', :user_id, '{"status": "confirmed"}'::jsonb, now());
 insert into outbox (id, community_id, topic, aggregate_type, aggregate_id, payload, created_at, delivered_at) values (gen_random_uuid(), :community, 'mobilisation.signed_up', 'mobilisation', :mobilisation, '{}'::jsonb, now(), null);
 commit;

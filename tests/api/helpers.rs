@@ -7,6 +7,7 @@ use huying::config::Config;
 use huying::startup::Application;
 use reqwest::Method;
 use serde_json::{Value, json};
+use sqlx::Connection;
 use sqlx::migrate::MigrateDatabase;
 use uuid::Uuid;
 
@@ -34,7 +35,17 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A database with every migration applied (on PostgreSQL a copy of a migrated template).
     pub async fn new() -> Self {
+        Self::create(true).await
+    }
+
+    /// A database with nothing in it, for the tests of migrating itself.
+    pub async fn empty() -> Self {
+        Self::create(false).await
+    }
+
+    async fn create(migrated: bool) -> Self {
         let name = format!("huying_test_{}", Uuid::now_v7().simple());
         let url = match std::env::var("TEST_DATABASE_URL")
             .ok()
@@ -46,9 +57,19 @@ impl TestDb {
                     .filter(|i| *i > "postgres://".len())
                     .unwrap_or(base.len());
                 let url = format!("{}/{name}", &base[..cut]);
-                sqlx::Postgres::create_database(&url)
-                    .await
-                    .expect("create test database");
+                if migrated {
+                    let template = pg_template(&base, &base[..cut]).await;
+                    let create = format!("create database \"{name}\" template \"{template}\"");
+                    let mut admin = sqlx::PgConnection::connect(&base).await.expect("connect");
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+                        .execute(&mut admin)
+                        .await
+                        .expect("create test database from the template");
+                } else {
+                    sqlx::Postgres::create_database(&url)
+                        .await
+                        .expect("create test database");
+                }
                 url
             }
             Some(other) => panic!("TEST_DATABASE_URL must be a postgres:// URL, got {other}"),
@@ -60,6 +81,63 @@ impl TestDb {
         };
         Self { url }
     }
+}
+
+/// The migrated template every PostgreSQL test database is copied from (~0.2 s, where running
+/// the migrations takes ~1.5 s a test). Named by the migrations' checksums, so a changed or new
+/// migration builds a new one; built under another name and renamed, so test processes starting
+/// together never copy a half-built one; closed to connections, which a copy requires.
+static PG_TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+async fn pg_template(base: &str, server: &str) -> String {
+    PG_TEMPLATE
+        .get_or_init(|| async {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            for m in sqlx::migrate!("./migrations/postgres").iter() {
+                h.update(m.version.to_le_bytes());
+                h.update(&*m.checksum);
+            }
+            let name = format!("huying_tmpl_{}", &hex::encode(h.finalize())[..16]);
+            let mut admin = sqlx::PgConnection::connect(base).await.expect("connect");
+            let exists: i64 =
+                sqlx::query_scalar("select count(*) from pg_database where datname = $1")
+                    .bind(&name)
+                    .fetch_one(&mut admin)
+                    .await
+                    .unwrap();
+            if exists > 0 {
+                return name;
+            }
+            let building = format!("huying_tmpl_building_{}", Uuid::now_v7().simple());
+            let url = format!("{server}/{building}");
+            sqlx::Postgres::create_database(&url).await.unwrap();
+            let db = huying::store::Db::connect(&url, 2, Duration::from_secs(30))
+                .await
+                .unwrap();
+            db.migrate().await.expect("migrate the template");
+            db.close().await;
+            let rename = format!("alter database \"{building}\" rename to \"{name}\"");
+            match sqlx::raw_sql(sqlx::AssertSqlSafe(rename))
+                .execute(&mut admin)
+                .await
+            {
+                Ok(_) => {
+                    let close = format!("alter database \"{name}\" allow_connections false");
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(close))
+                        .execute(&mut admin)
+                        .await
+                        .unwrap();
+                }
+                // Another test process built it first.
+                Err(_) => {
+                    let _ = sqlx::Postgres::force_drop_database(&url).await;
+                }
+            }
+            name
+        })
+        .await
+        .clone()
 }
 
 impl Drop for TestDb {

@@ -6,7 +6,7 @@ use crate::helpers::{TestDb, test_config};
 
 #[tokio::test]
 async fn three_instances_started_at_once_on_an_empty_database_all_come_up_with_one_admin() {
-    let db = TestDb::new().await;
+    let db = TestDb::empty().await;
     let (a, b, c) = tokio::join!(
         Application::build(test_config(&db.url)),
         Application::build(test_config(&db.url)),

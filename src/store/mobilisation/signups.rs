@@ -58,9 +58,14 @@ macro_rules! select_signups {
 
 const LOCK_SLOT: &str = "update mobilisation_slots set confirmed = confirmed where id = $1
     returning capacity, confirmed, next_queue_no";
+/// The slot's row, locked, only while its mobilisation takes sign-ups (the guard and the lock in
+/// one round trip: a rush queues on this row, so what runs under it is kept short).
+const LOCK_OPEN_SLOT: &str = "update mobilisation_slots set confirmed = confirmed
+    where id = $1 and exists (select 1 from mobilisations m
+        where m.id = mobilisation_slots.mobilisation_id and m.status = 'published'
+        and (m.signup_deadline is null or m.signup_deadline > $2))
+    returning capacity, confirmed, next_queue_no";
 const LOCK_VOLUNTEER: &str = "update volunteers set status = status where id = $1";
-const OPEN: &str = "select count(*) from mobilisations where id = $1 and status = 'published'
-    and (signup_deadline is null or signup_deadline > $2)";
 const CONFLICTS: &str = "select count(*) from mobilisation_signups where volunteer_id = $1
     and status = 'confirmed' and mobilisation_id <> $2 and starts_at < $4 and ends_at > $3";
 const INSERT: &str =
@@ -72,6 +77,8 @@ const FREE_PLACE: &str = "update mobilisation_slots set confirmed = confirmed - 
 const TAKE_QUEUE_NO: &str =
     "update mobilisation_slots set next_queue_no = next_queue_no + 1 where id = $1";
 const GET: &str = concat!(select_signups!(), "where s.id = $1");
+const POSITION: &str = "select count(*) from mobilisation_signups
+    where slot_id = $1 and status = 'waiting' and queue_no <= $2";
 const OF_MOBILISATION: &str = concat!(
     select_signups!(),
     "where s.mobilisation_id = $1 and ($2 is null or s.volunteer_id = $2)
@@ -93,16 +100,13 @@ pub async fn sign_up(db: &Db, n: &NewSignup) -> StoreResult<SignupRow> {
         let mut tx = pool.begin_write().await?;
         tx.subject("mobilisation_signup", n.id);
         let (capacity, confirmed, next_queue_no): (i64, i64, i64) =
-            sqlx::query_as(LOCK_SLOT).bind(n.slot_id).fetch_one(&mut *tx).await?;
-        let open: i64 = sqlx::query_scalar(OPEN).bind(n.mobilisation_id).bind(n.at)
-            .fetch_one(&mut *tx).await?;
-        if open == 0 {
-            return Err(StoreError::Guard("not_open"));
-        }
-        sqlx::query(LOCK_VOLUNTEER).bind(n.volunteer_id).execute(&mut *tx).await?;
+            sqlx::query_as(LOCK_OPEN_SLOT).bind(n.slot_id).bind(n.at)
+                .fetch_optional(&mut *tx).await?.ok_or(StoreError::Guard("not_open"))?;
         let placement = Places { capacity, confirmed, next_queue_no }.place();
         let (status, queue_no) = match placement {
             Placement::Confirmed => {
+                // Only a confirmed place can clash with the volunteer's other call-outs.
+                sqlx::query(LOCK_VOLUNTEER).bind(n.volunteer_id).execute(&mut *tx).await?;
                 let clashes: i64 = sqlx::query_scalar(CONFLICTS).bind(n.volunteer_id)
                     .bind(n.mobilisation_id).bind(n.starts_at).bind(n.ends_at)
                     .fetch_one(&mut *tx).await?;
@@ -120,7 +124,27 @@ pub async fn sign_up(db: &Db, n: &NewSignup) -> StoreResult<SignupRow> {
         sqlx::query(INSERT).bind(n.id).bind(n.mobilisation_id).bind(n.slot_id).bind(n.community_id)
             .bind(n.volunteer_id).bind(status).bind(queue_no).bind(n.starts_at).bind(n.ends_at)
             .bind(n.signed_by).bind(n.at).execute(&mut *tx).await?;
-        let row: SignupRow = sqlx::query_as(GET).bind(n.id).fetch_one(&mut *tx).await?;
+        // The row as written; only a waiting place needs a read, for its position.
+        let position: Option<i64> = match queue_no {
+            Some(q) => Some(sqlx::query_scalar(POSITION).bind(n.slot_id).bind(q)
+                .fetch_one(&mut *tx).await?),
+            None => None,
+        };
+        let row = SignupRow {
+            id: n.id,
+            mobilisation_id: n.mobilisation_id,
+            slot_id: n.slot_id,
+            community_id: n.community_id,
+            volunteer_id: n.volunteer_id,
+            status,
+            queue_no,
+            position,
+            starts_at: n.starts_at,
+            ends_at: n.ends_at,
+            signed_by: n.signed_by,
+            created_at: n.at,
+            updated_at: n.at,
+        };
         let event = EventRow::new(n.mobilisation_id, n.community_id, "signed_up", Some(n.signed_by),
             json!({"signup_id": n.id, "slot_id": n.slot_id, "volunteer_id": n.volunteer_id,
                    "status": status, "position": row.position}), n.at);
