@@ -399,7 +399,16 @@ async fn outsiders_see_nothing_and_volunteers_only_their_own() {
         app.post(&format!("{path}/check-out"), token, here())
             .await
             .problem(404, "not_found");
+        // Recording attendance by hand is staff's, and only of their own community.
+        app.post(
+            &format!("{path}/attendance"),
+            token,
+            json!({"volunteer_id": a, "checked_in_at": at(-20), "checked_out_at": at(-10), "reason": "代录"}),
+        )
+        .await
+        .problem(404, "not_found");
     }
+    assert_eq!(rows(&app, &s).await, 2, "only the two check-ins");
     app.get(&format!("{path}/check-in-code"), &a_token)
         .await
         .problem(403, "forbidden");

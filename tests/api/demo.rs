@@ -118,3 +118,37 @@ async fn the_demo_has_an_upcoming_call_out_with_sign_ups() {
         .expect(200);
     assert!(theirs.item_ids().contains(&id.to_string()));
 }
+
+#[tokio::test]
+async fn the_demo_board_shows_its_notices_to_anyone_with_a_corrected_finance_one() {
+    let app = spawn_app().await;
+    let report = huying::demo::seed(&app.state).await.unwrap();
+    assert!(report.contains("dianli"), "{report}");
+    let board = "/api/v1/public/communities/dianli/notices";
+    let list = app
+        .send(app.req(reqwest::Method::GET, board))
+        .await
+        .expect(200)
+        .items();
+    assert_eq!(list.len(), 3, "{list:?}");
+    // The board shows its pinned notices above the others: it asks for them apart.
+    let pinned = app
+        .send(app.req(reqwest::Method::GET, &format!("{board}?pinned=true")))
+        .await
+        .expect(200)
+        .items();
+    assert_eq!(pinned.len(), 1);
+    assert_eq!(pinned[0]["category"], "party");
+    let finance = list.iter().find(|n| n["category"] == "finance").unwrap();
+    let one = app
+        .send(app.req(
+            reqwest::Method::GET,
+            &format!("{board}/{}", finance["id"].as_str().unwrap()),
+        ))
+        .await
+        .expect(200);
+    assert_eq!(one.body["total_fen"], 1_391_950);
+    let versions = one.body["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0]["total_fen"], 1_397_950);
+}
