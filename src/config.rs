@@ -43,6 +43,10 @@ pub struct Config {
     pub db_delivery_connections: u32,
     /// How long a request waits for a database connection before answering 503.
     pub db_acquire_timeout: Duration,
+    /// API requests worked on at once; the rest wait their turn (`crate::http::admission`).
+    pub request_concurrency: usize,
+    /// How long a request waits for its turn before 503 `server_busy`.
+    pub request_queue_wait: Duration,
     /// How long a starting instance keeps trying to reach the database.
     pub db_connect_wait: Duration,
     pub admin_password: Option<String>,
@@ -174,6 +178,7 @@ impl Config {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let workers = parsed("HUYING_WORKERS", cores)?;
         let password_hash_concurrency = parsed("HUYING_PASSWORD_HASH_CONCURRENCY", cores)?;
+        let db_max_connections: u32 = parsed("HUYING_DB_MAX_CONNECTIONS", 16)?;
         if password_hash_concurrency == 0 {
             return Err(ConfigError {
                 name: "HUYING_PASSWORD_HASH_CONCURRENCY",
@@ -211,7 +216,15 @@ impl Config {
                 3000u64,
             )?),
             body_limit_bytes: parsed("HUYING_BODY_LIMIT_BYTES", 64 * 1024)?,
-            db_max_connections: parsed("HUYING_DB_MAX_CONNECTIONS", 16)?,
+            db_max_connections,
+            request_concurrency: parsed(
+                "HUYING_REQUEST_CONCURRENCY",
+                4 * db_max_connections as usize,
+            )?,
+            request_queue_wait: Duration::from_millis(parsed(
+                "HUYING_REQUEST_QUEUE_WAIT_MS",
+                10_000u64,
+            )?),
             db_delivery_connections: parsed("HUYING_DB_DELIVERY_CONNECTIONS", 8)?,
             db_acquire_timeout: Duration::from_millis(parsed(
                 "HUYING_DB_ACQUIRE_TIMEOUT_MS",

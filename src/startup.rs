@@ -284,12 +284,17 @@ fn build_server(
     let workers = state.config.workers.max(1);
     let state = web::Data::new(state);
     let metrics = web::Data::new(metrics);
+    let admission = web::Data::new(crate::http::admission::Admission::new(
+        state.config.request_concurrency,
+        state.config.request_queue_wait,
+    ));
     let cors_origins = state.config.cors_origins.clone();
     let streams = state.inbox_signal.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(metrics.clone())
+            .app_data(admission.clone())
             .app_data(
                 web::PathConfig::default()
                     .error_handler(|_, _| ApiError::bad_request("invalid_path").into()),
@@ -303,6 +308,7 @@ fn build_server(
             }))
             .wrap(from_fn(idempotency))
             .wrap(from_fn(created_location))
+            .wrap(from_fn(crate::http::admission::admit))
             // Inside `request_context`, so that a refused preflight is a problem document too.
             .wrap(Condition::new(
                 !cors_origins.is_empty(),

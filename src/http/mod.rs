@@ -1,5 +1,6 @@
 //! The HTTP layer: routes, extractors, middleware and the problem-document error type.
 
+pub mod admission;
 pub mod error;
 pub mod extract;
 pub mod handlers;

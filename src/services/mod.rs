@@ -73,6 +73,17 @@ pub enum ServiceError {
     Internal(String),
 }
 
+impl ServiceError {
+    /// A refusal of the caller (the object is not theirs, not there): an authorisation check may
+    /// answer it as 404. The others (the database away, a fault) must reach the caller as they are.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            ServiceError::NotFound | ServiceError::Forbidden(_) | ServiceError::Unauthorized(_)
+        )
+    }
+}
+
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {

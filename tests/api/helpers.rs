@@ -262,6 +262,10 @@ pub fn test_config(url: &str) -> Config {
     c.jwt_secret = None;
     c.admin_password = Some(ADMIN_PASSWORD.into());
     c.db_max_connections = 5;
+    // Admission as in production (four turns a connection), but a loaded machine waits for its
+    // turn rather than answering 503: the busy path has its own test.
+    c.request_concurrency = 20;
+    c.request_queue_wait = Duration::from_secs(60);
     // A loaded CI machine may keep a connection busy for a while; 503s are tested on purpose.
     c.db_acquire_timeout = std::time::Duration::from_secs(10);
     c.body_limit_bytes = 64 * 1024;

@@ -2,6 +2,7 @@
 //! PostgreSQL when `TEST_DATABASE_URL` is set. Every response is validated against
 //! `openapi.yaml`.
 
+mod admission;
 mod help_requests;
 mod helpers;
 mod hours_approval;

@@ -66,9 +66,13 @@ pub(crate) async fn visible(
     if !p.is_member(m.row.community_id) {
         return Err(ServiceError::NotFound);
     }
-    let who = viewer(ctx, p, m.row.community_id)
-        .await
-        .map_err(|_| ServiceError::NotFound)?;
+    let who = viewer(ctx, p, m.row.community_id).await.map_err(|e| {
+        if e.is_refusal() {
+            ServiceError::NotFound
+        } else {
+            e
+        }
+    })?;
     if let Viewer::Volunteer(v) = who
         && (!m.row.status.is_public() || !in_audience(ctx, &m.row, v).await?)
     {

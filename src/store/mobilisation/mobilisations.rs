@@ -113,9 +113,12 @@ pub async fn insert(
 
 pub async fn get(db: &Db, id: Uuid) -> StoreResult<Mobilisation> {
     on_db!(db, pool => {
-        let row: MobilisationRow = sqlx::query_as(GET).bind(id).fetch_one(pool).await?;
-        let slots: Vec<SlotRow> = sqlx::query_as(SLOTS).bind(id).fetch_all(pool).await?;
-        let waiting: Vec<(Uuid, i64)> = sqlx::query_as(WAITING).bind(id).fetch_all(pool).await?;
+        // One connection for the three reads: under a call-out's rush each acquisition waits
+        // in the pool's queue.
+        let mut c = pool.acquire().await?;
+        let row: MobilisationRow = sqlx::query_as(GET).bind(id).fetch_one(&mut *c).await?;
+        let slots: Vec<SlotRow> = sqlx::query_as(SLOTS).bind(id).fetch_all(&mut *c).await?;
+        let waiting: Vec<(Uuid, i64)> = sqlx::query_as(WAITING).bind(id).fetch_all(&mut *c).await?;
         Ok(Mobilisation { row, slots, waiting: waiting.into_iter().map(|(_, n)| n).collect() })
     })
 }
