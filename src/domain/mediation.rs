@@ -143,7 +143,10 @@ pub struct Closing {
 /// Checks an outcome on `today` (the community's date): an agreement carries its text, a
 /// referral whom it went to, and neither field goes with another outcome (`not_allowed`); a
 /// follow-up date lies from today to a year ahead and goes with no referral.
-pub fn parse_outcome(i: &OutcomeInput, today: NaiveDate) -> Result<Closing, Vec<super::FieldError>> {
+pub fn parse_outcome(
+    i: &OutcomeInput,
+    today: NaiveDate,
+) -> Result<Closing, Vec<super::FieldError>> {
     let mut f = Fields::new();
     let outcome = match i.outcome.as_deref() {
         None => {
@@ -153,7 +156,11 @@ pub fn parse_outcome(i: &OutcomeInput, today: NaiveDate) -> Result<Closing, Vec<
         Some(o) => f.check("outcome", Outcome::parse(o)),
     };
     let agreement_text = f
-        .check_opt("agreement_text", i.agreement_text.as_deref(), AgreementText::parse)
+        .check_opt(
+            "agreement_text",
+            i.agreement_text.as_deref(),
+            AgreementText::parse,
+        )
         .flatten();
     let referred_to = f
         .check_opt("referred_to", i.referred_to.as_deref(), Place::parse)
@@ -203,7 +210,10 @@ pub fn day_window<Z: TimeZone>(d: NaiveDate, tz: &Z) -> (DateTime<Utc>, DateTime
         tz.from_local_datetime(&midnight)
             .earliest()
             // A zone skipping midnight (a DST change at 00:00): the first hour that exists.
-            .or_else(|| tz.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
+            .or_else(|| {
+                tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                    .earliest()
+            })
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(|| midnight.and_utc())
     };
@@ -231,7 +241,10 @@ mod tests {
     }
 
     fn codes(f: Fields) -> Vec<(String, &'static str)> {
-        f.into_errors().into_iter().map(|e| (e.field, e.code)).collect()
+        f.into_errors()
+            .into_iter()
+            .map(|e| (e.field, e.code))
+            .collect()
     }
 
     #[test]
@@ -332,8 +345,11 @@ mod tests {
         .unwrap();
         assert_eq!(a.outcome, Outcome::Agreement);
         assert_eq!(a.follow_up_on, Some(day("2026-12-15")));
-        let n = parse_outcome(&outcome("no_agreement", None, None, Some("2026-12-01")), today)
-            .unwrap();
+        let n = parse_outcome(
+            &outcome("no_agreement", None, None, Some("2026-12-01")),
+            today,
+        )
+        .unwrap();
         assert_eq!(n.agreement_text, None);
         let r = parse_outcome(&outcome("referred", None, Some("区法院"), None), today).unwrap();
         assert_eq!(r.referred_to.unwrap().as_str(), "区法院");

@@ -671,7 +671,10 @@ async fn mediation_cases_are_closed_to_everyone_but_their_parties_mediator_and_s
         .await
         .expect(200);
     assert_eq!(
-        (after.body["version"].as_i64(), after.body["status"].as_str()),
+        (
+            after.body["version"].as_i64(),
+            after.body["status"].as_str()
+        ),
         (Some(1), Some("open"))
     );
     assert_eq!(

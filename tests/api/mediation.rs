@@ -118,7 +118,11 @@ async fn a_case_is_opened_held_and_closed_and_its_follow_up_becomes_visits_for_t
     let parties = created.body["parties"].as_array().unwrap().clone();
     assert_eq!(parties.len(), 3);
     assert_eq!(parties[0]["name"], "张大爷");
-    assert_eq!(parties[0]["phone"], Value::Null, "a resident's number stays in the registry");
+    assert_eq!(
+        parties[0]["phone"],
+        Value::Null,
+        "a resident's number stays in the registry"
+    );
     assert_eq!(parties[2]["resident_id"], Value::Null);
     assert_eq!(parties[2]["phone"], "13987654321");
 
@@ -293,10 +297,19 @@ async fn only_the_parties_the_mediator_and_staff_read_a_case_and_lists_show_each
         0
     );
     let list = format!("/api/v1/communities/{}/mediations", w.c);
-    assert_eq!(app.get(&list, &app.admin).await.expect(200).item_ids(), [id.clone()]);
-    assert_eq!(app.get(&list, &w.party_token).await.expect(200).item_ids(), [id.clone()]);
     assert_eq!(
-        app.get(&list, &w.mediator_token).await.expect(200).item_ids(),
+        app.get(&list, &app.admin).await.expect(200).item_ids(),
+        [id.clone()]
+    );
+    assert_eq!(
+        app.get(&list, &w.party_token).await.expect(200).item_ids(),
+        [id.clone()]
+    );
+    assert_eq!(
+        app.get(&list, &w.mediator_token)
+            .await
+            .expect(200)
+            .item_ids(),
         [id.clone()]
     );
     for token in [&w.bystander_token, &w.worker_token, &other_vol] {
@@ -329,7 +342,10 @@ async fn only_the_parties_the_mediator_and_staff_read_a_case_and_lists_show_each
         .get(&format!("{list}?status=done&kind=war"), &app.admin)
         .await
         .problem(422, "validation_failed");
-    assert_eq!(bad.field_codes()[0], ("status".into(), "unknown_value".into()));
+    assert_eq!(
+        bad.field_codes()[0],
+        ("status".into(), "unknown_value".into())
+    );
 
     // A party reads but may not act: 403, and nothing is written.
     let etag = app.get(&path, &app.admin).await.etag();
@@ -362,10 +378,19 @@ async fn only_the_parties_the_mediator_and_staff_read_a_case_and_lists_show_each
         .await
         .problem(404, "not_found");
     let after = app.get(&path, &app.admin).await.expect(200);
-    assert_eq!((after.body["version"].as_i64(), after.body["status"].as_str()), (Some(1), Some("open")));
     assert_eq!(
-        w.count("select count(*) from mediations where community_id = $1", &w.c)
-            .await,
+        (
+            after.body["version"].as_i64(),
+            after.body["status"].as_str()
+        ),
+        (Some(1), Some("open"))
+    );
+    assert_eq!(
+        w.count(
+            "select count(*) from mediations where community_id = $1",
+            &w.c
+        )
+        .await,
         1
     );
     // A case that does not exist is as absent as one that is not yours.
@@ -394,46 +419,84 @@ async fn bad_cases_are_refused_field_by_field_and_nothing_is_written() {
     let o = w.other_resident.clone();
     let ok_parties = json!([{"resident_id": r}, {"resident_id": o}]);
     let case = |kind: Value, summary: Value, mediator: Value, parties: Value| {
-        let mut v = json!({"kind": kind, "summary": summary, "mediator_id": mediator, "parties": parties});
+        let mut v =
+            json!({"kind": kind, "summary": summary, "mediator_id": mediator, "parties": parties});
         let m = v.as_object_mut().unwrap();
         m.retain(|_, v| !v.is_null());
         v
     };
     let cases: Vec<(Value, Vec<(&str, &str)>)> = vec![
-        (json!({}), vec![
-            ("kind", "required"), ("summary", "required"), ("mediator_id", "required"),
-            ("parties", "required"),
-        ]),
         (
-            case(json!("war"), json!(" "), json!(w.mediator), ok_parties.clone()),
+            json!({}),
+            vec![
+                ("kind", "required"),
+                ("summary", "required"),
+                ("mediator_id", "required"),
+                ("parties", "required"),
+            ],
+        ),
+        (
+            case(
+                json!("war"),
+                json!(" "),
+                json!(w.mediator),
+                ok_parties.clone(),
+            ),
             vec![("kind", "unknown_value"), ("summary", "required")],
         ),
         (
-            case(json!("family"), json!("家事"), json!(resident_user), ok_parties.clone()),
+            case(
+                json!("family"),
+                json!("家事"),
+                json!(resident_user),
+                ok_parties.clone(),
+            ),
             vec![("mediator_id", "not_eligible")],
         ),
         (
-            case(json!("family"), json!("家事"), json!(other_mediator), ok_parties.clone()),
+            case(
+                json!("family"),
+                json!("家事"),
+                json!(other_mediator),
+                ok_parties.clone(),
+            ),
             vec![("mediator_id", "not_eligible")],
         ),
         (
-            case(json!("family"), json!("家事"), json!(w.mediator), json!([{"resident_id": r}])),
+            case(
+                json!("family"),
+                json!("家事"),
+                json!(w.mediator),
+                json!([{"resident_id": r}]),
+            ),
             vec![("parties", "too_few")],
         ),
         (
-            case(json!("family"), json!("家事"), json!(w.mediator),
-                 json!([{"resident_id": r}, {"resident_id": r}])),
+            case(
+                json!("family"),
+                json!("家事"),
+                json!(w.mediator),
+                json!([{"resident_id": r}, {"resident_id": r}]),
+            ),
             vec![("parties[1].resident_id", "duplicate")],
         ),
         (
-            case(json!("family"), json!("家事"), json!(w.mediator),
-                 json!([{"resident_id": r}, {"resident_id": stranger}])),
+            case(
+                json!("family"),
+                json!("家事"),
+                json!(w.mediator),
+                json!([{"resident_id": r}, {"resident_id": stranger}]),
+            ),
             vec![("parties[1].resident_id", "unknown_reference")],
         ),
         (
-            case(json!("family"), json!("家事"), json!(w.mediator),
-                 json!([{"resident_id": r}, {"name": "赵", "phone": "12345"},
-                        {"resident_id": o, "name": "李"}, {}, {"resident_id": o, "phone": "13800000000"}])),
+            case(
+                json!("family"),
+                json!("家事"),
+                json!(w.mediator),
+                json!([{"resident_id": r}, {"name": "赵", "phone": "12345"},
+                        {"resident_id": o, "name": "李"}, {}, {"resident_id": o, "phone": "13800000000"}]),
+            ),
             vec![
                 ("parties[1].phone", "invalid_phone"),
                 ("parties[2].name", "not_allowed"),
@@ -442,12 +505,25 @@ async fn bad_cases_are_refused_field_by_field_and_nothing_is_written() {
             ],
         ),
         (
-            case(json!("family"), json!("家事"), json!(w.mediator),
-                 json!((0..11).map(|n| json!({"name": format!("人{n}")})).collect::<Vec<_>>())),
+            case(
+                json!("family"),
+                json!("家事"),
+                json!(w.mediator),
+                json!(
+                    (0..11)
+                        .map(|n| json!({"name": format!("人{n}")}))
+                        .collect::<Vec<_>>()
+                ),
+            ),
             vec![("parties", "too_many")],
         ),
         (
-            case(json!("family"), json!("x".repeat(2001)), json!(w.mediator), ok_parties.clone()),
+            case(
+                json!("family"),
+                json!("x".repeat(2001)),
+                json!(w.mediator),
+                ok_parties.clone(),
+            ),
             vec![("summary", "too_long")],
         ),
     ];
@@ -473,8 +549,11 @@ async fn bad_cases_are_refused_field_by_field_and_nothing_is_written() {
         .body("{");
     app.send(broken).await.problem(400, "malformed_json");
     assert_eq!(
-        w.count("select count(*) from mediations where community_id = $1", &w.c)
-            .await,
+        w.count(
+            "select count(*) from mediations where community_id = $1",
+            &w.c
+        )
+        .await,
         0
     );
     assert_eq!(
@@ -495,7 +574,10 @@ async fn bad_sessions_outcomes_and_edits_are_refused_and_the_case_stays_open() {
     let path = format!("/api/v1/mediations/{id}");
     let future = (Utc::now() + Duration::hours(1)).to_rfc3339();
     let sessions: Vec<(Value, Vec<(&str, &str)>)> = vec![
-        (json!({}), vec![("held_at", "required"), ("notes", "required")]),
+        (
+            json!({}),
+            vec![("held_at", "required"), ("notes", "required")],
+        ),
         (
             json!({"held_at": future, "notes": "x"}),
             vec![("held_at", "out_of_range")],
@@ -514,19 +596,30 @@ async fn bad_sessions_outcomes_and_edits_are_refused_and_the_case_stays_open() {
             .post(&format!("{path}/sessions"), &w.mediator_token, body.clone())
             .await
             .problem(422, "validation_failed");
-        let want: Vec<(String, String)> =
-            want.into_iter().map(|(f, c)| (f.into(), c.into())).collect();
+        let want: Vec<(String, String)> = want
+            .into_iter()
+            .map(|(f, c)| (f.into(), c.into()))
+            .collect();
         assert_eq!(r.field_codes(), want, "{body}");
     }
     let yesterday = today() - Duration::days(1);
     let far = today() + Duration::days(400);
     let outcomes: Vec<(Value, Vec<(&str, &str)>)> = vec![
         (json!({}), vec![("outcome", "required")]),
-        (json!({"outcome": "settled"}), vec![("outcome", "unknown_value")]),
-        (json!({"outcome": "agreement"}), vec![("agreement_text", "required")]),
+        (
+            json!({"outcome": "settled"}),
+            vec![("outcome", "unknown_value")],
+        ),
+        (
+            json!({"outcome": "agreement"}),
+            vec![("agreement_text", "required")],
+        ),
         (
             json!({"outcome": "no_agreement", "agreement_text": "x", "referred_to": "法院"}),
-            vec![("agreement_text", "not_allowed"), ("referred_to", "not_allowed")],
+            vec![
+                ("agreement_text", "not_allowed"),
+                ("referred_to", "not_allowed"),
+            ],
         ),
         (
             json!({"outcome": "referred", "follow_up_on": today()}),
@@ -546,8 +639,10 @@ async fn bad_sessions_outcomes_and_edits_are_refused_and_the_case_stays_open() {
             .post(&format!("{path}/outcome"), &w.mediator_token, body.clone())
             .await
             .problem(422, "validation_failed");
-        let want: Vec<(String, String)> =
-            want.into_iter().map(|(f, c)| (f.into(), c.into())).collect();
+        let want: Vec<(String, String)> = want
+            .into_iter()
+            .map(|(f, c)| (f.into(), c.into()))
+            .collect();
         assert_eq!(r.field_codes(), want, "{body}");
     }
     let r = app
@@ -564,7 +659,12 @@ async fn bad_sessions_outcomes_and_edits_are_refused_and_the_case_stays_open() {
     let current = app.get(&path, &app.admin).await.expect(200);
     let etag = current.etag();
     let r = app
-        .patch(&path, &app.admin, &etag, json!({"kind": "war", "mediator_id": w.worker}))
+        .patch(
+            &path,
+            &app.admin,
+            &etag,
+            json!({"kind": "war", "mediator_id": w.worker}),
+        )
         .await
         .problem(422, "validation_failed");
     assert_eq!(
@@ -587,7 +687,9 @@ async fn bad_sessions_outcomes_and_edits_are_refused_and_the_case_stays_open() {
         .req(reqwest::Method::PATCH, &path)
         .bearer_auth(&app.admin)
         .json(&json!({"summary": "新"}));
-    app.send(no_etag).await.problem(428, "precondition_required");
+    app.send(no_etag)
+        .await
+        .problem(428, "precondition_required");
 
     let after = app.get(&path, &app.admin).await.expect(200);
     assert_eq!(after.body["status"], "open");
@@ -633,21 +735,38 @@ async fn a_referral_brings_no_visit_and_reports_count_cases_by_kind_and_outcome(
         let path = format!("/api/v1/mediations/{id}/outcome");
         async move { app.post(&path, &app.admin, body).await }
     };
-    let referred = close(&ids[0], json!({"outcome": "referred", "referred_to": "区人民法院"}))
-        .await
-        .expect(200);
+    let referred = close(
+        &ids[0],
+        json!({"outcome": "referred", "referred_to": "区人民法院"}),
+    )
+    .await
+    .expect(200);
     assert_eq!(referred.body["referred_to"], "区人民法院");
     assert_eq!(referred.body["follow_up_visit_ids"], json!([]));
-    let none = close(&ids[1], json!({"outcome": "no_agreement"})).await.expect(200);
+    let none = close(&ids[1], json!({"outcome": "no_agreement"}))
+        .await
+        .expect(200);
     assert_eq!(none.body["follow_up_visit_ids"], json!([]));
     // No agreement, but a look in on them today.
-    let today_visit = close(&ids[2], json!({"outcome": "no_agreement", "follow_up_on": today()}))
-        .await
-        .expect(200);
-    assert_eq!(today_visit.body["follow_up_visit_ids"].as_array().unwrap().len(), 2);
-    close(&ids[3], json!({"outcome": "agreement", "agreement_text": "补发工资"}))
-        .await
-        .expect(200);
+    let today_visit = close(
+        &ids[2],
+        json!({"outcome": "no_agreement", "follow_up_on": today()}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        today_visit.body["follow_up_visit_ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    close(
+        &ids[3],
+        json!({"outcome": "agreement", "agreement_text": "补发工资"}),
+    )
+    .await
+    .expect(200);
 
     let report = format!("/api/v1/communities/{}/reports/mediations", w.c);
     let r = app.get(&report, &app.admin).await.expect(200);
@@ -692,21 +811,39 @@ async fn a_referral_brings_no_visit_and_reports_count_cases_by_kind_and_outcome(
         .expect(200);
     assert_eq!(past.body["by_outcome"]["total"], 0);
     // Staff only; the period must make sense.
-    app.get(&report, &w.mediator_token).await.problem(403, "forbidden");
-    app.get(&report, &w.party_token).await.problem(403, "forbidden");
+    app.get(&report, &w.mediator_token)
+        .await
+        .problem(403, "forbidden");
+    app.get(&report, &w.party_token)
+        .await
+        .problem(403, "forbidden");
     let b = app.community("乙社区").await;
     let (_, other_admin) = app.user("community_admin", Some(&b)).await;
-    app.get(&report, &other_admin).await.problem(404, "not_found");
+    app.get(&report, &other_admin)
+        .await
+        .problem(404, "not_found");
     for (query, field, code) in [
-        ("from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", "to", "before_start"),
-        ("from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "to", "too_long"),
+        (
+            "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+            "to",
+            "before_start",
+        ),
+        (
+            "from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+            "to",
+            "too_long",
+        ),
         ("from=1900-01-01T00:00:00Z", "from", "out_of_range"),
     ] {
         let r = app
             .get(&format!("{report}?{query}"), &app.admin)
             .await
             .problem(422, "validation_failed");
-        assert_eq!(r.field_codes(), [(field.to_string(), code.to_string())], "{query}");
+        assert_eq!(
+            r.field_codes(),
+            [(field.to_string(), code.to_string())],
+            "{query}"
+        );
     }
     app.get(&format!("{report}?from=yesterday"), &app.admin)
         .await
@@ -719,7 +856,10 @@ async fn the_demo_holds_a_closed_mediation() {
     huying::demo::seed(&app.state).await.unwrap();
     let admin = app.login("dianli-admin", huying::demo::DEMO_PASSWORD).await;
     let me = app.get("/api/v1/me", &admin).await.expect(200);
-    let c = me.body["roles"][0]["community_id"].as_str().unwrap().to_string();
+    let c = me.body["roles"][0]["community_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let closed = app
         .get(
             &format!("/api/v1/communities/{c}/mediations?status=closed"),

@@ -8,11 +8,11 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::domain::Fields;
 use crate::domain::mask::mask_phone;
+use crate::domain::mediation::Outcome;
 use crate::domain::mediation::{
     Kind, Notes, OutcomeInput, Party, PartyInput, Place, Status, Summary, day_window,
     parse_outcome, parse_parties,
 };
-use crate::domain::mediation::Outcome;
 use crate::services::registry::communities::{deny, visible};
 use crate::services::visits::generation::grid_follow_up;
 use crate::services::visits::grading::policy_and_zone;
@@ -264,7 +264,13 @@ async fn reread(ctx: &AppState, id: Uuid, access: Access) -> ServiceResult<Media
     Ok(view(m, parties, visits, access))
 }
 
-fn event(m: &MediationRow, kind: &'static str, actor: Uuid, data: Value, at: DateTime<Utc>) -> MediationEvent {
+fn event(
+    m: &MediationRow,
+    kind: &'static str,
+    actor: Uuid,
+    data: Value,
+    at: DateTime<Utc>,
+) -> MediationEvent {
     MediationEvent {
         mediation_id: m.id,
         community_id: m.community_id,
@@ -292,7 +298,10 @@ async fn parse_case(
     };
     let summary = f.check(
         "summary",
-        i.summary.as_deref().ok_or("required").and_then(Summary::parse),
+        i.summary
+            .as_deref()
+            .ok_or("required")
+            .and_then(Summary::parse),
     );
     let mediator = match i.mediator_id {
         None => {
@@ -300,9 +309,7 @@ async fn parse_case(
             None
         }
         // An edit leaving the mediator as it was keeps them, whatever became of their roles.
-        Some(u) if keep == Some(u) || rows::may_mediate(&ctx.db, u, community_id).await? => {
-            Some(u)
-        }
+        Some(u) if keep == Some(u) || rows::may_mediate(&ctx.db, u, community_id).await? => Some(u),
         Some(_) => {
             f.push("mediator_id", "not_eligible");
             None
@@ -454,7 +461,14 @@ pub async fn update(
         return Err(field_error("parties", "immutable"));
     }
     let mut f = Fields::new();
-    let case = parse_case(ctx, m.row.community_id, &input, Some(m.row.mediator_id), &mut f).await?;
+    let case = parse_case(
+        ctx,
+        m.row.community_id,
+        &input,
+        Some(m.row.mediator_id),
+        &mut f,
+    )
+    .await?;
     let (kind, summary, mediator_id) = f.finish(|| case)?;
     if m.row.status == Status::Closed {
         return Err(ServiceError::Conflict("mediation_closed"));
@@ -507,7 +521,11 @@ pub async fn add_session(
     let place = f.check_opt("place", input.place.as_deref(), Place::parse);
     let notes = f.check(
         "notes",
-        input.notes.as_deref().ok_or("required").and_then(Notes::parse),
+        input
+            .notes
+            .as_deref()
+            .ok_or("required")
+            .and_then(Notes::parse),
     );
     let (held_at, place, notes) = f.finish(|| Some((held_at?, place?, notes?)))?;
     if m.row.status == Status::Closed {
@@ -541,7 +559,15 @@ pub async fn sessions(
     request_id: Option<&str>,
 ) -> ServiceResult<Vec<SessionView>> {
     let (m, _, access) = load(ctx, p, id).await?;
-    audit_read(ctx, p, &m.row, "mediation.sessions_read", access, request_id).await?;
+    audit_read(
+        ctx,
+        p,
+        &m.row,
+        "mediation.sessions_read",
+        access,
+        request_id,
+    )
+    .await?;
     Ok(rows::sessions(&ctx.db, id)
         .await?
         .into_iter()

@@ -86,8 +86,8 @@ pub async fn rows(
     if !p.is_staff(community_id) {
         return Err(deny(p, community_id));
     }
-    let counts = store::mediation::cases::counts(&ctx.db, community_id, period.from, period.to)
-        .await?;
+    let counts =
+        store::mediation::cases::counts(&ctx.db, community_id, period.from, period.to).await?;
     Ok(Kind::ALL
         .iter()
         .map(|k| {

@@ -126,7 +126,8 @@ const INSERT: &str = "insert into mediations (id, community_id, kind, summary, m
         outcome, agreement_text, referred_to, follow_up_on, closed_at, closed_by, created_by, version,
         created_at, updated_at)
     values ($1, $2, $3, $4, $5, 'open', null, null, null, null, null, null, $6, 1, $7, $7)";
-const INSERT_PARTY: &str = "insert into mediation_parties (mediation_id, no, resident_id, name, phone)
+const INSERT_PARTY: &str =
+    "insert into mediation_parties (mediation_id, no, resident_id, name, phone)
     values ($1, $2, $3, $4, $5)";
 const GET: &str = concat!(
     "select ",
@@ -227,7 +228,10 @@ const STATUS: &str = "select status from mediations where id = $1";
 /// Why a conditional update hit nothing: closed meanwhile (409), else changed since read (412).
 macro_rules! missed {
     ($tx:ident, $id:expr) => {{
-        let s: Status = sqlx::query_scalar(STATUS).bind($id).fetch_one(&mut *$tx).await?;
+        let s: Status = sqlx::query_scalar(STATUS)
+            .bind($id)
+            .fetch_one(&mut *$tx)
+            .await?;
         match s {
             Status::Closed => StoreError::Guard("mediation_closed"),
             Status::Open => StoreError::StaleVersion,

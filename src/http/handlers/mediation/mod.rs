@@ -108,5 +108,7 @@ pub async fn report(
     community_id: web::Path<Uuid>,
     q: web::Query<report::ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&report::report(&ctx, &p, *community_id, q.into_inner()).await?))
+    Ok(ok(
+        &report::report(&ctx, &p, *community_id, q.into_inner()).await?
+    ))
 }
