@@ -299,18 +299,18 @@ async fn only_the_parties_the_mediator_and_staff_read_a_case_and_lists_show_each
     let list = format!("/api/v1/communities/{}/mediations", w.c);
     assert_eq!(
         app.get(&list, &app.admin).await.expect(200).item_ids(),
-        [id.clone()]
+        std::slice::from_ref(&id)
     );
     assert_eq!(
         app.get(&list, &w.party_token).await.expect(200).item_ids(),
-        [id.clone()]
+        std::slice::from_ref(&id)
     );
     assert_eq!(
         app.get(&list, &w.mediator_token)
             .await
             .expect(200)
             .item_ids(),
-        [id.clone()]
+        std::slice::from_ref(&id)
     );
     for token in [&w.bystander_token, &w.worker_token, &other_vol] {
         assert!(app.get(&list, token).await.expect(200).items().is_empty());
@@ -322,7 +322,7 @@ async fn only_the_parties_the_mediator_and_staff_read_a_case_and_lists_show_each
             .await
             .expect(200)
             .item_ids(),
-        [id.clone()]
+        std::slice::from_ref(&id)
     );
     assert!(
         app.get(&format!("{list}?status=closed"), &app.admin)
