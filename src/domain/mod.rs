@@ -13,6 +13,7 @@ pub mod help_request;
 pub mod id_card;
 pub mod lang;
 pub mod mask;
+pub mod mediation;
 pub mod mobilisation;
 pub mod notice_text;
 pub mod open311;

@@ -436,6 +436,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "该走访计划已结束。",
     ),
     (
+        "mediation_closed",
+        "This mediation is closed: its outcome is recorded.",
+        "该调解案件已结案。",
+    ),
+    (
         "resident_inactive",
         "This resident is no longer active.",
         "该居民已停用。",

@@ -15,6 +15,7 @@ use super::handlers::activities::{
 };
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
 use super::handlers::integrations::{clients, oauth, wechat_apps, wechat_identities, wechat_login};
+use super::handlers::mediation;
 use super::handlers::mobilisation::{
     attendance as mobilisation_attendance, mobilisations, responses as mobilisation_responses,
     signups as mobilisation_signups,
@@ -293,6 +294,16 @@ pub fn table() -> Vec<RouteDef> {
         post "/api/v1/notices/{id}/unpublish" => notices::unpublish,
         get "/api/v1/public/communities/{code}/notices" => notices::public_list,
         get "/api/v1/public/communities/{code}/notices/{id}" => notices::public_get,
+
+        // 调解: confidential cases, their sessions and outcome; counts for reports.
+        post "/api/v1/communities/{id}/mediations" => mediation::create => "/api/v1/mediations/{id}",
+        get "/api/v1/communities/{id}/mediations" => mediation::list,
+        get "/api/v1/mediations/{id}" => mediation::get,
+        patch "/api/v1/mediations/{id}" => mediation::update,
+        post "/api/v1/mediations/{id}/sessions" => mediation::add_session => "{path}",
+        get "/api/v1/mediations/{id}/sessions" => mediation::sessions,
+        post "/api/v1/mediations/{id}/outcome" => mediation::close,
+        get "/api/v1/communities/{id}/reports/mediations" => mediation::report,
     ]
 }
 

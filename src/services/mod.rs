@@ -14,6 +14,7 @@ pub mod activities;
 pub mod audit;
 pub mod delivery;
 pub mod integrations;
+pub mod mediation;
 pub mod mobilisation;
 pub mod notices;
 pub mod open311;

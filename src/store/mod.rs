@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod idempotency;
 pub mod integrations;
 pub mod key_checks;
+pub mod mediation;
 pub mod mobilisation;
 pub mod notices;
 pub mod open311;

@@ -579,3 +579,115 @@ async fn help_requests_offers_reports_and_hours_are_closed_to_outsiders() {
     assert_eq!(w.kinds(&id).await, ["placed", "offered"]);
     assert_eq!(w.load_of(&v).await, 0);
 }
+
+#[tokio::test]
+async fn mediation_cases_are_closed_to_everyone_but_their_parties_mediator_and_staff() {
+    let w = crate::mediation::world().await;
+    let app = &w.app;
+    let c = &w.c;
+    let id = w.open().await;
+    let b = app.community("乙社区").await;
+    let (_, cb) = app.user("community_admin", Some(&b)).await;
+    let (_, vol) = app.user("volunteer", Some(c)).await;
+    let (_, doc) = app.user("doctor", Some(c)).await;
+    let actors = [
+        ("admin of another community", &cb),
+        ("volunteer who is not the mediator", &vol),
+        ("resident who is no party", &w.bystander_token),
+        ("grid worker of the parties' grid", &w.worker_token),
+        ("doctor", &doc),
+    ];
+    let none = [404, 404, 404, 404, 404];
+    let held = chrono::Utc::now().to_rfc3339();
+    let cases: Vec<(Method, String, Value, [u16; 5])> = vec![
+        (
+            Method::GET,
+            format!("/api/v1/mediations/{id}"),
+            Value::Null,
+            none,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/mediations/{id}"),
+            json!({"summary": "改"}),
+            none,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/mediations/{id}/sessions"),
+            json!({"held_at": held, "notes": "x"}),
+            none,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/mediations/{id}/sessions"),
+            Value::Null,
+            none,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/mediations/{id}/outcome"),
+            json!({"outcome": "no_agreement"}),
+            none,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/communities/{c}/mediations"),
+            w.case(),
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/communities/{c}/mediations"),
+            Value::Null,
+            [404, 200, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/communities/{c}/reports/mediations"),
+            Value::Null,
+            [404, 403, 403, 403, 403],
+        ),
+    ];
+    for (method, path, body, expected) in &cases {
+        for ((who, token), want) in actors.iter().zip(expected) {
+            let mut rb = app.req(method.clone(), path).bearer_auth(token);
+            if *method == Method::PATCH {
+                rb = rb.header("if-match", "\"1\"");
+            }
+            if !body.is_null() {
+                rb = rb.json(body);
+            }
+            let r = app.send(rb).await;
+            assert_eq!(r.status, *want, "{who}: {method} {path} → {}", r.body);
+            if r.status == 200 && r.body["items"].is_array() {
+                assert!(r.items().is_empty(), "{who}: {path} shows {}", r.body);
+            }
+        }
+    }
+    // Nothing changed, and no read of theirs was audited.
+    let after = app
+        .get(&format!("/api/v1/mediations/{id}"), &app.admin)
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            after.body["version"].as_i64(),
+            after.body["status"].as_str()
+        ),
+        (Some(1), Some("open"))
+    );
+    assert_eq!(
+        app.scalar(
+            "select count(*) from mediation_sessions where mediation_id = $1",
+            &id
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.scalar("select count(*) from audit_log where object_id = $1", &id)
+            .await,
+        1
+    );
+}

@@ -7,6 +7,7 @@ mod help_requests;
 mod helpers;
 mod hours_approval;
 mod linking;
+mod mediation;
 mod notifications;
 mod spec;
 

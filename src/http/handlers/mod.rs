@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod docs;
 pub mod health;
 pub mod integrations;
+pub mod mediation;
 pub mod mobilisation;
 pub mod notices;
 pub mod open311;

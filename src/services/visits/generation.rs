@@ -238,3 +238,22 @@ pub(super) fn ad_hoc_visit(
         now,
     )
 }
+
+/// A follow-up another capability asks for (a mediation's follow-up date): a home visit due in
+/// `window`, the grid's to make (no plan), inserted by the caller's own transaction.
+pub fn grid_follow_up(
+    community_id: Uuid,
+    resident_id: Uuid,
+    grid_id: Option<Uuid>,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    now: DateTime<Utc>,
+) -> VisitRow {
+    new_visit(
+        (community_id, resident_id, grid_id),
+        (None, None),
+        Reason::FollowUp,
+        ContactKind::HomeVisit,
+        window,
+        now,
+    )
+}
