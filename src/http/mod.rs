@@ -9,3 +9,4 @@ pub mod metrics;
 pub mod middleware;
 pub mod respond;
 pub mod routes;
+pub mod tabular;
