@@ -4,6 +4,7 @@
 
 pub mod hours;
 pub mod points;
+pub mod tables;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -13,6 +14,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Auth, page_request, rate_limited};
 use crate::http::handlers::{PageQuery, ok};
 use crate::http::respond;
+use crate::http::tabular::{self, Negotiated};
 use crate::services::records::certificates::{self, IssueInput, RevokeInput};
 use crate::services::records::record;
 use crate::state::AppState;
@@ -21,8 +23,10 @@ pub async fn get_record(
     ctx: web::Data<AppState>,
     Auth(p): Auth,
     id: web::Path<Uuid>,
+    Negotiated(format): Negotiated,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&record::record(&ctx, &p, *id).await?))
+    let r = record::record(&ctx, &p, *id).await?;
+    tabular::respond(format, &r, tables::record)
 }
 
 pub async fn issue(
