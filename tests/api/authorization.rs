@@ -576,6 +576,18 @@ async fn help_requests_offers_reports_and_hours_are_closed_to_outsiders() {
         ),
         (
             Method::GET,
+            format!("/api/v1/communities/{c}/reports/volunteer-hours"),
+            Value::Null,
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/communities/{c}/reports/volunteer-hours?format=xlsx"),
+            Value::Null,
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
             "/api/v1/offers".to_string(),
             Value::Null,
             [200, 200, 200, 200, 200],

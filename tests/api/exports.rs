@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
-use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, Utc};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -691,4 +691,103 @@ async fn unknown_formats_are_406_and_outsiders_are_kept_out_of_exports_too() {
     )
     .await;
     assert_eq!(r.status, 422);
+}
+
+#[tokio::test]
+async fn the_communitys_hours_by_volunteer_as_json_csv_and_xlsx() {
+    let w = world(2, json!({})).await;
+    let app = &w.app;
+    let (a, b) = (&w.vols[0].0, &w.vols[1].0);
+    let now = Utc::now();
+    credit(app, &w.c, a, 90, "防汛巡查", now - Duration::hours(2)).await;
+    credit(app, &w.c, a, 30, "敬老院", now - Duration::hours(1)).await;
+    credit(app, &w.c, b, 200, "防汛巡查", now - Duration::hours(3)).await;
+    // Outside the period, and in another community: not counted.
+    credit(app, &w.c, b, 999, "去年", now - Duration::days(400)).await;
+    let other = app.community("乙社区").await;
+    let (ov, _) = app.volunteer_account(&other, json!({})).await;
+    credit(app, &other, &ov, 77, "别处", now - Duration::hours(1)).await;
+
+    let today = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+    let from = today - Duration::days(7);
+    let path = format!(
+        "/api/v1/communities/{}/reports/volunteer-hours?from={from}&to={today}",
+        w.c
+    );
+    let json = app.get(&path, &w.dispatcher).await.expect(200).body;
+    assert_eq!(json["total_minutes"], 320, "{json}");
+    let vols = json["volunteers"].as_array().unwrap();
+    assert_eq!(vols.len(), 2);
+    assert_eq!(vols[0]["volunteer_id"], b.as_str(), "most first");
+    assert_eq!(
+        (&vols[0]["minutes"], &vols[0]["entries"]),
+        (&json!(200), &json!(1))
+    );
+    assert_eq!(
+        (&vols[1]["minutes"], &vols[1]["entries"]),
+        (&json!(120), &json!(2))
+    );
+    assert_eq!(vols[1]["hours"], 2.0);
+
+    let csv = get_as(app, &format!("{path}&format=csv"), &w.dispatcher, None)
+        .await
+        .csv();
+    let xlsx = get_as(app, &path, &w.dispatcher, Some(XLSX)).await.xlsx();
+    assert_eq!(xlsx.1, ["志愿服务时长", "说明"]);
+    let rows = csv.rows("志愿服务时长");
+    let cells = xlsx.rows("志愿服务时长");
+    assert_eq!((rows.len(), cells.len()), (2, 2));
+    for ((v, row), cell) in vols.iter().zip(&rows).zip(&cells) {
+        assert_eq!(row["志愿者ID"], v["volunteer_id"].as_str().unwrap());
+        assert_eq!(row["姓名"], v["name"].as_str().unwrap());
+        for (header, name) in [
+            ("时长(分钟)", "minutes"),
+            ("时长(小时)", "hours"),
+            ("记录条数", "entries"),
+        ] {
+            assert_eq!(row[header], csv_num(&v[name]), "{header}");
+            assert_eq!(cell[header], xlsx_num(&v[name]), "{header}");
+        }
+    }
+    let about = xlsx.pairs("说明");
+    assert_eq!(about["合计时长(分钟)"], xlsx_num(&json["total_minutes"]));
+    assert_eq!(about["合计时长(小时)"], xlsx_num(&json["total_hours"]));
+    assert_eq!(
+        excel_time(&about["起始日期"]).date_naive(),
+        from,
+        "a date cell"
+    );
+    assert_eq!(csv.pairs("说明")["结束日期"], today.to_string());
+
+    // Bad periods, and who may read it.
+    let base = format!("/api/v1/communities/{}/reports/volunteer-hours", w.c);
+    for (q, field, code) in [
+        ("from=2026-13-01", "from", "invalid_date"),
+        ("to=yesterday", "to", "invalid_date"),
+        ("from=2026-02-01&to=2026-01-31", "to", "before_start"),
+        ("from=2020-01-01&to=2026-01-01", "to", "too_long"),
+    ] {
+        let r = app
+            .get(&format!("{base}?{q}&format=xlsx"), &w.dispatcher)
+            .await
+            .problem(422, "validation_failed");
+        assert_eq!(r.field_codes(), [(field.into(), code.into())], "{q}");
+    }
+    app.get(&format!("{base}?format=ods"), &w.dispatcher)
+        .await
+        .problem(406, "unsupported_format");
+    let (_, other_admin) = app.user("community_admin", Some(&other)).await;
+    app.get(&format!("{base}?format=csv"), &other_admin)
+        .await
+        .problem(404, "not_found");
+    app.get(&format!("{base}?format=csv"), &w.vols[0].1)
+        .await
+        .problem(403, "forbidden");
+    app.get(&format!("{base}?format=csv"), &w.gw)
+        .await
+        .problem(403, "forbidden");
+    // By default this month so far.
+    let r = app.get(&base, &app.admin).await.expect(200).body;
+    assert_eq!(r["to"], today.to_string());
+    assert_eq!(r["from"], today.with_day(1).unwrap().to_string());
 }

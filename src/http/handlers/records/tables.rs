@@ -2,6 +2,7 @@
 //! ledger, the identity masked as in the JSON, and the totals.
 
 use crate::http::tabular::{Cell, Export, Table, today};
+use crate::services::records::community_hours::CommunityHoursReport;
 use crate::services::records::record::RecordView;
 
 pub fn record(r: &RecordView) -> Export {
@@ -75,5 +76,38 @@ pub fn record(r: &RecordView) -> Export {
         ascii_name: "volunteer-record",
         date: today(),
         tables: vec![entries, identity, years, sources],
+    }
+}
+
+/// One row per volunteer with hours in the period, most first, then the total.
+pub fn community_hours(r: &CommunityHoursReport) -> Export {
+    let mut t = Table::new(
+        "志愿服务时长",
+        vec!["姓名", "时长(分钟)", "时长(小时)", "记录条数", "志愿者ID"],
+    );
+    for v in &r.volunteers {
+        t.row(vec![
+            Cell::text(v.name.clone()),
+            v.minutes.into(),
+            Cell::Decimal(v.hours),
+            v.entries.into(),
+            Cell::text(v.volunteer_id.to_string()),
+        ]);
+    }
+    let about = Table::pairs(
+        "说明",
+        vec![
+            ("社区ID", Cell::text(r.community_id.to_string())),
+            ("起始日期", Cell::Date(r.from)),
+            ("结束日期", Cell::Date(r.to)),
+            ("合计时长(分钟)", r.total_minutes.into()),
+            ("合计时长(小时)", Cell::Decimal(r.total_hours)),
+        ],
+    );
+    Export {
+        name: "志愿服务时长统计",
+        ascii_name: "volunteer-hours-report",
+        date: today(),
+        tables: vec![t, about],
     }
 }
