@@ -43,6 +43,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// 406: the representation asked for is not one we make (`?format=`).
+    #[error("{0}")]
+    NotAcceptable(&'static str),
     #[error("{0}")]
     Unprocessable(&'static str),
     #[error("too many requests")]
@@ -109,6 +112,7 @@ impl ApiError {
             | ApiError::Forbidden(c)
             | ApiError::NotFound(c)
             | ApiError::Conflict(c)
+            | ApiError::NotAcceptable(c)
             | ApiError::Unprocessable(c) => c,
             ApiError::RateLimited { code, .. } | ApiError::OutsideUnavailable { code, .. } => code,
             ApiError::InsufficientScope(_) => "insufficient_scope",
@@ -225,6 +229,7 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::TooManyRequests { .. } | ApiError::RateLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }

@@ -83,6 +83,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "请求体必须是 JSON。",
     ),
     (
+        "unsupported_format",
+        "This format is not offered: ask for json, csv or xlsx.",
+        "不支持该格式，请使用 json、csv 或 xlsx。",
+    ),
+    (
         "payload_too_large",
         "The request body is too large.",
         "请求体过大。",

@@ -10,3 +10,4 @@ pub mod metrics;
 pub mod middleware;
 pub mod respond;
 pub mod routes;
+pub mod tabular;

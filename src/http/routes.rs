@@ -244,6 +244,7 @@ pub fn table() -> Vec<RouteDef> {
         get "/open311/v2/tokens/{token}.xml" => open311::token_xml,
         // Volunteer records (志愿服务记录) and certificates; verification needs no sign-in.
         get "/api/v1/volunteers/{id}/record" => records::get_record,
+        get "/api/v1/communities/{id}/reports/volunteer-hours" => records::community_hours,
         post "/api/v1/volunteers/{id}/certificates" => records::issue => "/api/v1/certificates/{number}",
         get "/api/v1/volunteers/{id}/certificates" => records::list,
         get "/api/v1/certificates/{number}" => records::verify,

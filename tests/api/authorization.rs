@@ -495,6 +495,19 @@ async fn help_requests_offers_reports_and_hours_are_closed_to_outsiders() {
             Value::Null,
             none,
         ),
+        // The same reports as spreadsheets: the same checks.
+        (
+            Method::GET,
+            format!("/api/v1/volunteers/{v}/hours?format=xlsx"),
+            Value::Null,
+            none,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/volunteers/{v}/record?format=csv"),
+            Value::Null,
+            none,
+        ),
         (
             Method::GET,
             format!("/api/v1/volunteers/{v}/certificates"),
@@ -548,6 +561,30 @@ async fn help_requests_offers_reports_and_hours_are_closed_to_outsiders() {
             format!("/api/v1/communities/{c}/reports/three-rates"),
             Value::Null,
             [404, 403, 403, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/communities/{c}/reports/three-rates?format=csv"),
+            Value::Null,
+            [404, 403, 403, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/communities/{c}/reports/visit-coverage?format=xlsx"),
+            Value::Null,
+            [404, 403, 403, 200, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/communities/{c}/reports/volunteer-hours"),
+            Value::Null,
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/communities/{c}/reports/volunteer-hours?format=xlsx"),
+            Value::Null,
+            [404, 403, 403, 403, 403],
         ),
         (
             Method::GET,

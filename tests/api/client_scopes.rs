@@ -77,6 +77,10 @@ async fn each_scoped_endpoint_needs_its_scope() {
             format!("/api/v1/communities/{c}/reports/visit-coverage"),
         ),
         (
+            "reports:read",
+            format!("/api/v1/communities/{c}/reports/volunteer-hours"),
+        ),
+        (
             "webhooks:manage",
             format!("/api/v1/communities/{c}/webhooks"),
         ),

@@ -26,6 +26,7 @@ mod demo;
 mod dispatch;
 mod docs_page;
 mod event_stream;
+mod exports;
 mod faults;
 mod generation;
 mod http_details;

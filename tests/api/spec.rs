@@ -123,7 +123,11 @@ pub fn check_response(
         content.contains_key(&ct),
         "{method} {template} {status}: content type {ct:?} not documented"
     );
-    if head || !ct.ends_with("json") {
+    if head {
+        return;
+    }
+    if !ct.ends_with("json") {
+        check_opaque(&format!("{method} {template} {status}"), &ct, body);
         return;
     }
     let value: Value = serde_json::from_slice(body)
@@ -139,6 +143,28 @@ pub fn check_response(
         "{method} {template} {status}: body does not match openapi.yaml:\n{}\nbody: {value}",
         errors.join("\n")
     );
+}
+
+/// What can be checked of a body that is no JSON: a spreadsheet export is what its media type says.
+fn check_opaque(what: &str, ct: &str, body: &[u8]) {
+    match ct {
+        "text/csv" => {
+            let text =
+                std::str::from_utf8(body).unwrap_or_else(|_| panic!("{what}: CSV is not UTF-8"));
+            assert!(
+                text.starts_with('\u{feff}'),
+                "{what}: CSV without its byte-order mark"
+            );
+            assert!(text.ends_with("\r\n"), "{what}: CSV lines end in CRLF");
+        }
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => {
+            assert!(
+                body.starts_with(b"PK\x03\x04"),
+                "{what}: XLSX is not a ZIP file"
+            );
+        }
+        _ => {}
+    }
 }
 
 /// Panics unless `data`, the data of a Server-Sent Event named `event` on `path`, matches the

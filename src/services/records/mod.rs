@@ -4,6 +4,7 @@
 //! volunteer and the community.
 
 pub mod certificates;
+pub mod community_hours;
 pub mod hours;
 pub mod points;
 pub mod record;

@@ -60,3 +60,31 @@ pub async fn masked_id_card(
     on_db!(db, pool => Ok(sqlx::query_scalar(ID_CARD).bind(community_id).bind(user_id)
         .fetch_optional(pool).await?))
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VolunteerTotal {
+    pub volunteer_id: Uuid,
+    pub name: String,
+    pub minutes: i64,
+    pub entries: i64,
+}
+
+const BY_VOLUNTEER: &str = "select h.volunteer_id, v.name,
+        cast(sum(h.minutes) as bigint) as minutes, count(*) as entries
+    from service_hours h
+    join volunteers v on v.id = h.volunteer_id
+    where h.community_id = $1 and h.at >= $2 and h.at < $3
+    group by h.volunteer_id, v.name
+    order by minutes desc, v.name, h.volunteer_id";
+
+/// Each volunteer's hours credited in the community in `[from, to)`, most first; volunteers
+/// with none are not listed.
+pub async fn by_volunteer(
+    db: &Db,
+    community_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> StoreResult<Vec<VolunteerTotal>> {
+    on_db!(db, pool => Ok(sqlx::query_as(BY_VOLUNTEER).bind(community_id).bind(from).bind(to)
+        .fetch_all(pool).await?))
+}

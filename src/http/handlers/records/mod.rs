@@ -4,25 +4,41 @@
 
 pub mod hours;
 pub mod points;
+pub mod tables;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, Auth, page_request, rate_limited};
+use crate::http::extract::{ApiJson, Auth, Scoped, page_request, rate_limited, scopes};
 use crate::http::handlers::{PageQuery, ok};
 use crate::http::respond;
+use crate::http::tabular::{self, Negotiated};
 use crate::services::records::certificates::{self, IssueInput, RevokeInput};
-use crate::services::records::record;
+use crate::services::records::{community_hours as hours_report, record};
 use crate::state::AppState;
 
 pub async fn get_record(
     ctx: web::Data<AppState>,
     Auth(p): Auth,
     id: web::Path<Uuid>,
+    Negotiated(format): Negotiated,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&record::record(&ctx, &p, *id).await?))
+    let r = record::record(&ctx, &p, *id).await?;
+    tabular::respond(format, &r, tables::record)
+}
+
+/// The community's hours per volunteer over a period, as JSON or a spreadsheet.
+pub async fn community_hours(
+    ctx: web::Data<AppState>,
+    Scoped(p, _): Scoped<scopes::ReportsRead>,
+    community_id: web::Path<Uuid>,
+    q: web::Query<hours_report::HoursQuery>,
+    Negotiated(format): Negotiated,
+) -> Result<HttpResponse, ApiError> {
+    let r = hours_report::report(&ctx, &p, *community_id, q.into_inner()).await?;
+    tabular::respond(format, &r, tables::community_hours)
 }
 
 pub async fn issue(

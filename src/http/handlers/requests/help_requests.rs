@@ -6,8 +6,10 @@ use uuid::Uuid;
 
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Auth, Scoped, encode_cursor, page_request, scopes};
+use crate::http::handlers::requests::tables;
 use crate::http::handlers::{PageQuery, action, ok};
 use crate::http::respond;
+use crate::http::tabular::{self, Negotiated};
 use crate::services::registry::exclusions;
 use crate::services::requests::listing::{self, ListQuery};
 use crate::services::requests::{actions, batch, offers, placing, reports, view};
@@ -119,14 +121,10 @@ pub async fn three_rates(
     Scoped(p, _): Scoped<scopes::ReportsRead>,
     community_id: web::Path<Uuid>,
     q: web::Query<reports::RatesQuery>,
+    Negotiated(format): Negotiated,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&reports::three_rates(
-        &ctx,
-        &p,
-        *community_id,
-        q.into_inner(),
-    )
-    .await?))
+    let r = reports::three_rates(&ctx, &p, *community_id, q.into_inner()).await?;
+    tabular::respond(format, &r, tables::three_rates)
 }
 
 pub async fn hours(
@@ -134,11 +132,12 @@ pub async fn hours(
     Auth(p): Auth,
     id: web::Path<Uuid>,
     q: web::Query<PageQuery>,
+    Negotiated(format): Negotiated,
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let mut v = reports::hours(&ctx, &p, *id, page).await?;
     v.next_cursor = v.next_after.map(encode_cursor);
-    Ok(ok(&v))
+    tabular::respond(format, &v, tables::hours)
 }
 
 pub async fn exclusions(

@@ -1,3 +1,4 @@
 //! Requests routes: help requests, offers, reports.
 
 pub mod help_requests;
+pub mod tables;

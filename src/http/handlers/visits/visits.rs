@@ -6,8 +6,10 @@ use uuid::Uuid;
 
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Auth, RequestId, Scoped, page_request, scopes};
+use crate::http::handlers::visits::tables;
 use crate::http::handlers::{PageQuery, action, ok};
 use crate::http::respond;
+use crate::http::tabular::{self, Negotiated};
 use crate::services::visits::{completion, coverage, generation, grading, visits as svc};
 use crate::state::AppState;
 
@@ -108,12 +110,8 @@ pub async fn coverage(
     Scoped(p, _): Scoped<scopes::ReportsRead>,
     community_id: web::Path<Uuid>,
     q: web::Query<coverage::CoverageQuery>,
+    Negotiated(format): Negotiated,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&coverage::report(
-        &ctx,
-        &p,
-        *community_id,
-        q.into_inner(),
-    )
-    .await?))
+    let r = coverage::report(&ctx, &p, *community_id, q.into_inner()).await?;
+    tabular::respond(format, &r, tables::coverage)
 }
