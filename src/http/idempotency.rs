@@ -51,6 +51,7 @@ fn subject_url(kind: &str, id: Uuid) -> Option<String> {
         "wechat_app" => "wechat-apps",
         "mobilisation" => "mobilisations",
         "mobilisation_signup" => "mobilisation-signups",
+        "topic" => "topics",
         _ => return None,
     };
     Some(format!("/api/v1/{collection}/{id}"))
