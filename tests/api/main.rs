@@ -20,6 +20,7 @@ mod clients;
 mod communities;
 mod contract;
 mod conventions;
+mod deliberation;
 mod demo;
 mod dispatch;
 mod docs_page;
