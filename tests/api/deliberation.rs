@@ -38,7 +38,7 @@ pub async fn open_vote(app: &TestApp, topic: &str, options: &[&str]) -> Resp {
     .await
 }
 
-async fn ballot(app: &TestApp, topic: &str, token: &str, option: &str) -> Resp {
+pub async fn ballot(app: &TestApp, topic: &str, token: &str, option: &str) -> Resp {
     app.post(
         &format!("/api/v1/topics/{topic}/ballots"),
         token,
