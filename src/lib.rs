@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod demo_activities;
+pub mod demo_deliberation;
 pub mod domain;
 pub mod http;
 pub mod rate_limit;
