@@ -104,7 +104,7 @@ async fn a_topic_is_raised_scheduled_voted_on_and_decided_and_the_decision_is_a_
         )
         .await
         .expect(200);
-    assert_eq!(listed.item_ids(), [id.clone()]);
+    assert_eq!(listed.item_ids(), std::slice::from_ref(&id));
 
     // Staff take it up at a meeting, and move the meeting.
     let starts = (Utc::now() + Duration::days(3)).to_rfc3339();
