@@ -443,6 +443,7 @@ pub async fn seed(ctx: &AppState) -> ServiceResult<String> {
     println!("{}", crate::demo_activities::seed(ctx, &admin, c).await?);
     println!("{}", crate::demo_notices::seed(ctx, &admin, c).await?);
     println!("{}", crate::demo_mediation::seed(ctx, &admin, c).await?);
+    println!("{}", crate::demo_deliberation::seed(ctx, &admin, c).await?);
     Ok(format!(
         "Seeded 电力社区 (code dianli, id {c}): 3 grids, {residents_made} residents ({} with visit plans), 30 volunteers, {} service types, 2 teams.\n\
          Demo logins (password {DEMO_PASSWORD}): dianli-admin, dispatcher, doctor, grid1..grid3, sun-daniang (resident), volunteers by phone 13930000000..13930000029.\n\

@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod demo_activities;
+pub mod demo_deliberation;
 pub mod demo_mediation;
 pub mod demo_notices;
 pub mod domain;

@@ -7,6 +7,7 @@ pub mod audience;
 pub mod care;
 pub mod certificate;
 pub mod code;
+pub mod deliberation;
 pub mod geo;
 pub mod grading;
 pub mod help_request;

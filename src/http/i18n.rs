@@ -187,6 +187,42 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "不支持该请求方法。",
     ),
     (
+        "topic_not_open",
+        "The topic is already decided or dropped.",
+        "该议题已有决定或已撤销。",
+    ),
+    (
+        "vote_not_open",
+        "No vote has been opened on this topic.",
+        "该议题尚未发起表决。",
+    ),
+    (
+        "vote_already_opened",
+        "This topic's vote was opened already; a topic has one vote.",
+        "该议题已发起过表决，每个议题只表决一次。",
+    ),
+    (
+        "vote_open",
+        "The vote is still open; close it before recording the decision.",
+        "表决尚未结束，请先结束表决再记录决定。",
+    ),
+    ("vote_closed", "The vote is closed.", "表决已结束。"),
+    (
+        "already_voted",
+        "You have voted on this topic already; change your ballot instead.",
+        "您已对该议题投过票，如需改票请修改原选票。",
+    ),
+    (
+        "not_a_resident",
+        "Only residents of the community may do this.",
+        "仅限本社区居民操作。",
+    ),
+    (
+        "results_not_published",
+        "The results are published when the vote closes.",
+        "表决结束后公布结果。",
+    ),
+    (
         "invalid_transition",
         "This request cannot do that in its current state.",
         "诉求当前状态不允许此操作。",

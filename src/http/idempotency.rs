@@ -52,6 +52,7 @@ fn subject_url(kind: &str, id: Uuid) -> Option<String> {
         "mobilisation" => "mobilisations",
         "mobilisation_signup" => "mobilisation-signups",
         "mediation" => "mediations",
+        "topic" => "topics",
         _ => return None,
     };
     Some(format!("/api/v1/{collection}/{id}"))

@@ -13,6 +13,7 @@ use super::handlers::accounts::{auth, users};
 use super::handlers::activities::{
     guardians as activity_guardians, plans as activity, sessions as activity_sessions,
 };
+use super::handlers::deliberation as topics;
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
 use super::handlers::integrations::{clients, oauth, wechat_apps, wechat_identities, wechat_login};
 use super::handlers::mediation;
@@ -305,6 +306,21 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/mediations/{id}/sessions" => mediation::sessions,
         post "/api/v1/mediations/{id}/outcome" => mediation::close,
         get "/api/v1/communities/{id}/reports/mediations" => mediation::report,
+        // 议事: topics, their meeting, the residents' vote and the decision (published as a notice).
+        post "/api/v1/communities/{id}/topics" => topics::create => "/api/v1/topics/{id}",
+        get "/api/v1/communities/{id}/topics" => topics::list,
+        get "/api/v1/topics/{id}" => topics::get,
+        patch "/api/v1/topics/{id}" => topics::update,
+        post "/api/v1/topics/{id}/meeting" => topics::schedule,
+        post "/api/v1/topics/{id}/vote" => topics::open_vote,
+        post "/api/v1/topics/{id}/vote/close" => topics::close_vote,
+        post "/api/v1/topics/{id}/ballots" => topics::cast => "{path}/mine",
+        get "/api/v1/topics/{id}/ballots" => topics::ballots,
+        get "/api/v1/topics/{id}/ballots/mine" => topics::mine,
+        put "/api/v1/topics/{id}/ballots/mine" => topics::change,
+        get "/api/v1/topics/{id}/results" => topics::results,
+        post "/api/v1/topics/{id}/decision" => topics::decide,
+        post "/api/v1/topics/{id}/drop" => topics::drop,
     ]
 }
 

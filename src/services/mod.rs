@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod activities;
 pub mod audit;
+pub mod deliberation;
 pub mod delivery;
 pub mod integrations;
 pub mod mediation;

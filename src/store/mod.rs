@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod activities;
 pub mod audit;
+pub mod deliberation;
 pub mod delivery;
 pub mod idempotency;
 pub mod integrations;

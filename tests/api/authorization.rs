@@ -728,3 +728,166 @@ async fn mediation_cases_are_closed_to_everyone_but_their_parties_mediator_and_s
         1
     );
 }
+
+#[tokio::test]
+async fn topics_their_votes_and_ballots_are_closed_to_outsiders() {
+    use crate::deliberation::{ballot, open_vote, raise, resident_account};
+    let app = spawn_app().await;
+    let (a, b) = (app.community("甲社区").await, app.community("乙社区").await);
+    let (_, raiser) = resident_account(&app, &a, "孙大娘").await;
+    let (_, neighbour) = resident_account(&app, &a, "李大爷").await;
+    let (_, cb) = app.user("community_admin", Some(&b)).await;
+    let (_, rb) = resident_account(&app, &b, "别人").await;
+    let (_, vol_a) = app.volunteer_account(&a, json!({})).await;
+    // The `resident` role without a resident record: reads, but neither raises nor votes.
+    let (_, unlinked) = app.user("resident", Some(&a)).await;
+    let (w, gw) = app.user("grid_worker", Some(&a)).await;
+    app.grid(&a, "第一网格", &[&w]).await;
+    let t = raise(&app, &a, &raiser).await.expect(201).id();
+    let v = open_vote(&app, &t, &["同意", "反对"]).await.expect(200);
+    let options: Vec<String> = v.body["vote"]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_string())
+        .collect();
+    ballot(&app, &t, &raiser, &options[0]).await.expect(201);
+    let before = app
+        .get(&format!("/api/v1/topics/{t}"), &app.admin)
+        .await
+        .expect(200);
+
+    let actors = [
+        ("admin of another community", &cb),
+        ("resident of another community", &rb),
+        ("volunteer", &vol_a),
+        ("resident role without a record", &unlinked),
+        ("another resident", &neighbour),
+        ("grid worker", &gw),
+    ];
+    let staff_only = [404, 404, 403, 403, 403, 403];
+    let future = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let cases: Vec<(Method, String, Value, [u16; 6])> = vec![
+        (
+            Method::GET,
+            format!("/api/v1/communities/{a}/topics"),
+            Value::Null,
+            [404, 404, 403, 200, 200, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/communities/{a}/topics"),
+            json!({"title": "t", "description": "d"}),
+            [404, 404, 403, 403, 201, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/topics/{t}"),
+            Value::Null,
+            [404, 404, 403, 200, 200, 403],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/topics/{t}"),
+            json!({"title": "改"}),
+            [404, 404, 403, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/topics/{t}/meeting"),
+            json!({"starts_at": future, "place": "x"}),
+            staff_only,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/topics/{t}/vote"),
+            json!({"options": ["a", "b"], "closes_at": future}),
+            staff_only,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/topics/{t}/vote/close"),
+            json!({}),
+            staff_only,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/topics/{t}/ballots"),
+            Value::Null,
+            staff_only,
+        ),
+        // Their own ballot only: another resident has none to read or change.
+        (
+            Method::GET,
+            format!("/api/v1/topics/{t}/ballots/mine"),
+            Value::Null,
+            [404, 404, 403, 403, 404, 403],
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/topics/{t}/ballots/mine"),
+            json!({"option_id": options[1]}),
+            [404, 404, 403, 403, 404, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/topics/{t}/results"),
+            Value::Null,
+            [404, 404, 403, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/topics/{t}/decision"),
+            json!({"text": "x"}),
+            staff_only,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/topics/{t}/drop"),
+            json!({"reason": "x"}),
+            staff_only,
+        ),
+        // Last: the neighbour's own ballot is theirs to cast.
+        (
+            Method::POST,
+            format!("/api/v1/topics/{t}/ballots"),
+            json!({"option_id": options[1]}),
+            [404, 404, 403, 403, 201, 403],
+        ),
+    ];
+    for (method, path, body, expected) in &cases {
+        for ((who, token), want) in actors.iter().zip(expected) {
+            let mut rb = app.req(method.clone(), path).bearer_auth(token);
+            if *method == Method::PATCH {
+                rb = rb.header("if-match", format!("\"{}\"", before.body["version"]));
+            }
+            if !body.is_null() {
+                rb = rb.json(body);
+            }
+            let r = app.send(rb).await;
+            assert_eq!(r.status, *want, "{who}: {method} {path} → {}", r.body);
+        }
+    }
+    // Nothing changed: the topic, its vote, the raiser's ballot.
+    let after = app
+        .get(&format!("/api/v1/topics/{t}"), &app.admin)
+        .await
+        .expect(200);
+    assert_eq!(after.body["version"], before.body["version"]);
+    assert_eq!(after.body["status"], "raised");
+    assert_eq!(after.body["vote"]["state"], "open");
+    let mine = app
+        .get(&format!("/api/v1/topics/{t}/ballots/mine"), &raiser)
+        .await
+        .expect(200);
+    assert_eq!(mine.body["option_id"], options[0].as_str());
+    let voters = app
+        .get(&format!("/api/v1/topics/{t}/ballots"), &app.admin)
+        .await
+        .expect(200);
+    assert_eq!(
+        voters.items().len(),
+        2,
+        "the raiser's and the neighbour's own"
+    );
+}

@@ -152,3 +152,48 @@ async fn the_demo_board_shows_its_notices_to_anyone_with_a_corrected_finance_one
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[0]["total_fen"], 1_397_950);
 }
+
+#[tokio::test]
+async fn the_demo_has_a_decided_topic_with_a_closed_vote_and_a_scheduled_one() {
+    let app = spawn_app().await;
+    huying::demo::seed(&app.state).await.unwrap();
+    let dispatcher = app.login("dispatcher", huying::demo::DEMO_PASSWORD).await;
+    let me = app.get("/api/v1/me", &dispatcher).await.expect(200);
+    let c = me.body["roles"][0]["community_id"].as_str().unwrap();
+    // 议事: a topic with a closed vote and a decision published as a notice; 孙大娘 reads it.
+    let sun = app.login("sun-daniang", huying::demo::DEMO_PASSWORD).await;
+    let decided = app
+        .get(
+            &format!("/api/v1/communities/{c}/topics?status=decided"),
+            &sun,
+        )
+        .await
+        .expect(200)
+        .items();
+    assert_eq!(decided.len(), 1);
+    let t = &decided[0];
+    assert_eq!(t["vote"]["state"], "closed");
+    assert!(t["vote"]["ballot_count"].as_i64().unwrap() >= 1);
+    let topic = t["id"].as_str().unwrap();
+    let results = app
+        .get(&format!("/api/v1/topics/{topic}/results"), &sun)
+        .await
+        .expect(200);
+    assert_eq!(results.body["ballot_count"], t["vote"]["ballot_count"]);
+    let notice = t["decision_notice_id"].as_str().unwrap();
+    let n = app
+        .get(&format!("/api/v1/notices/{notice}"), &sun)
+        .await
+        .expect(200);
+    assert!(n.body["title"].as_str().unwrap().starts_with("议事决定："));
+    let scheduled = app
+        .get(
+            &format!("/api/v1/communities/{c}/topics?status=scheduled"),
+            &sun,
+        )
+        .await
+        .expect(200)
+        .items();
+    assert_eq!(scheduled.len(), 1);
+    assert_eq!(scheduled[0]["vote"]["state"], "open");
+}

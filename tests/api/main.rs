@@ -22,6 +22,7 @@ mod clients;
 mod communities;
 mod contract;
 mod conventions;
+mod deliberation;
 mod demo;
 mod dispatch;
 mod docs_page;

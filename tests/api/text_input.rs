@@ -50,6 +50,8 @@ struct Fixtures {
     webhook: String,
     /// The community's code, for the public board's paths.
     code: String,
+    /// A topic of deliberation (议事).
+    topic: String,
 }
 
 impl Fixtures {
@@ -73,12 +75,20 @@ impl Fixtures {
             .as_str()
             .unwrap()
             .to_string();
+        let topic = w
+            .app
+            .created(
+                &format!("/api/v1/communities/{}/topics", w.c),
+                json!({"title": "议题", "description": "内容"}),
+            )
+            .await;
         Self {
             w,
             help_request,
             user,
             webhook,
             code,
+            topic,
         }
     }
 
@@ -103,6 +113,7 @@ impl Fixtures {
                 ("grids", "{id}") => &self.w.grid,
                 ("service-types", "{id}") => &self.w.service_type,
                 ("webhooks", "{id}") => &self.webhook,
+                ("topics", "{id}") => &self.topic,
                 _ => return None,
             };
             out.push(id.clone());

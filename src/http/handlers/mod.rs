@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod activities;
 pub mod audit;
+pub mod deliberation;
 pub mod delivery;
 pub mod docs;
 pub mod health;

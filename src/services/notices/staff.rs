@@ -512,3 +512,74 @@ pub async fn unpublish(
 pub(crate) fn was_public(n: &NoticeRow) -> bool {
     n.status != Status::Draft && n.publish_at.is_some_and(|at| at <= store::now())
 }
+
+/// A notice another capability publishes: plain content, no line items.
+pub(crate) struct Publication<'a> {
+    /// The new notice's id, chosen by the caller so that what it writes beside may name it.
+    pub id: Uuid,
+    pub community_id: Uuid,
+    pub category: Category,
+    pub title: &'a str,
+    pub body: &'a str,
+}
+
+/// What another capability publishes as a notice (议事 publishes its decisions): written and
+/// published at once by `p`, who must be staff of the community, in one transaction with what
+/// that capability writes beside it (`also`, about `subject`). The new notice's id.
+pub(crate) async fn publish_now(
+    ctx: &AppState,
+    p: &Principal,
+    n: Publication<'_>,
+    subject: (&'static str, Uuid),
+    also: &dyn crate::store::TxWrites,
+) -> ServiceResult<Uuid> {
+    let Publication {
+        id,
+        community_id,
+        category,
+        title,
+        body,
+    } = n;
+    staff_of(p, community_id)?;
+    let mut errors = Fields::new();
+    let content = Content::parse(
+        category,
+        &content_input(
+            &Some(title.to_string()),
+            &Some(body.to_string()),
+            &None,
+            None,
+        ),
+        &mut errors,
+    );
+    let content = errors.finish(|| content)?;
+    let now = store::now();
+    let row = NoticeRow {
+        id,
+        community_id,
+        category,
+        status: Status::Published,
+        pinned: false,
+        publish_at: Some(now),
+        ends_at: None,
+        announced_at: Some(now),
+        current_version: 1,
+        unpublished_at: None,
+        unpublish_reason: None,
+        created_by: p.user_id,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let v = version_row(row.id, 1, content, None, p.user_id, now);
+    let announce = event(
+        &row,
+        "published",
+        p.user_id,
+        json!({"category": category, "title": v.title, "version": 1}),
+        now,
+    );
+    store::notices::notice_rows::insert_published(&ctx.db, &row, &v, &announce, subject, also)
+        .await?;
+    Ok(row.id)
+}

@@ -343,3 +343,35 @@ const COMMUNITY_BY_CODE: &str = "select id from communities where code = $1 and 
 pub async fn community_by_code(db: &Db, code: &str) -> StoreResult<Option<Uuid>> {
     on_db!(db, pool => Ok(sqlx::query_scalar(COMMUNITY_BY_CODE).bind(code).fetch_optional(pool).await?))
 }
+
+const INSERT_PUBLISHED: &str = "insert into notices (id, community_id, category, status, pinned,
+        publish_at, ends_at, announced_at, current_version, created_by, version, created_at,
+        updated_at)
+    values ($1, $2, $3, 'published', $4, $5, $6, $5, 1, $7, 1, $5, $5)";
+
+/// A notice published at once, with its announcement and what the capability that asked for it
+/// writes beside it (`also`, about `subject`): everything commits together, or nothing.
+pub async fn insert_published(
+    db: &Db,
+    n: &NoticeRow,
+    v: &VersionRow,
+    announce: &NoticeEvent,
+    subject: (&'static str, Uuid),
+    also: &dyn crate::store::TxWrites,
+) -> StoreResult<()> {
+    use crate::store::ApplyIn;
+    on_db!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        tx.subject(subject.0, subject.1);
+        sqlx::query(INSERT_PUBLISHED).bind(n.id).bind(n.community_id).bind(n.category)
+            .bind(n.pinned).bind(n.created_at).bind(n.ends_at).bind(n.created_by)
+            .execute(&mut *tx).await?;
+        sqlx::query(INSERT_VERSION).bind(v.notice_id).bind(v.no).bind(&v.title).bind(&v.body)
+            .bind(&v.items).bind(v.total_fen).bind(&v.reason).bind(v.author_id)
+            .bind(v.created_at).execute(&mut *tx).await?;
+        write_event!(tx, announce);
+        also.apply_in(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    })
+}
