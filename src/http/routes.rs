@@ -19,6 +19,7 @@ use super::handlers::mobilisation::{
     attendance as mobilisation_attendance, mobilisations, responses as mobilisation_responses,
     signups as mobilisation_signups,
 };
+use super::handlers::imports;
 use super::handlers::notices;
 use super::handlers::open311;
 use super::handlers::records;
@@ -293,6 +294,10 @@ pub fn table() -> Vec<RouteDef> {
         post "/api/v1/notices/{id}/unpublish" => notices::unpublish,
         get "/api/v1/public/communities/{code}/notices" => notices::public_list,
         get "/api/v1/public/communities/{code}/notices/{id}" => notices::public_get,
+
+        // Residents from a spreadsheet (a dry run by default), and the sheet to fill in.
+        post "/api/v1/communities/{id}/imports/residents" => imports::residents,
+        get "/api/v1/communities/{id}/imports/residents/template.xlsx" => imports::residents_template,
     ]
 }
 

@@ -4,7 +4,7 @@
 //! `accounts` ← `registry` ← `requests` ← `visits`; `integrations` (WeChat apps and identities,
 //! integration clients and their OAuth token endpoint)
 //! on `accounts` and `registry`; `records` (volunteer records and certificates) on `requests`,
-//! `registry` and `accounts`; `delivery` on all of them. Beside them: `audit` (reading the audit
+//! `registry` and `accounts`; `delivery` on all of them; `imports` (residents from spreadsheets) on `registry`. Beside them: `audit` (reading the audit
 //! log every capability writes), `sweeper` (the background work of requests and visits), `retention`
 //! (pruning what is kept only for a while) and
 //! `patch` (JSON merge-patch for updates). Shared here: the error type, pages, search patterns.
@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod activities;
 pub mod audit;
 pub mod delivery;
+pub mod imports;
 pub mod integrations;
 pub mod mobilisation;
 pub mod notices;

@@ -12,6 +12,7 @@ pub mod activities;
 pub mod audit;
 pub mod delivery;
 pub mod idempotency;
+pub mod imports;
 pub mod integrations;
 pub mod key_checks;
 pub mod mobilisation;

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod delivery;
 pub mod docs;
 pub mod health;
+pub mod imports;
 pub mod integrations;
 pub mod mobilisation;
 pub mod notices;
