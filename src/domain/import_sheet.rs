@@ -406,7 +406,10 @@ mod tests {
         let bytes = wb.save_to_buffer().unwrap();
         let s = read(&bytes).unwrap();
         assert_eq!(s.rows[0].number, 2);
-        assert_eq!(s.rows[0].cells, headers(&["张三", "13800138000", "1950-03-05"]));
+        assert_eq!(
+            s.rows[0].cells,
+            headers(&["张三", "13800138000", "1950-03-05"])
+        );
     }
 
     #[test]
@@ -415,7 +418,9 @@ mod tests {
         assert_eq!(at, vec![Some(2), Some(1)]);
         let e = map_headers(COLUMNS, &headers(&["名字", "电话", "手机"])).unwrap_err();
         assert_eq!(
-            e.iter().map(|i| (i.column.as_str(), i.code)).collect::<Vec<_>>(),
+            e.iter()
+                .map(|i| (i.column.as_str(), i.code))
+                .collect::<Vec<_>>(),
             vec![("手机", "duplicate_header"), ("姓名", "missing_header")]
         );
     }
@@ -430,7 +435,13 @@ mod tests {
             vec!["living_alone", "advanced_age", "low_income", "disabled"]
         );
         assert_eq!(care_categories("孤寡"), vec!["孤寡"]);
-        for s in ["1950-03-05", "1950/3/5", "1950.03.05", "19500305", "1950年3月5日"] {
+        for s in [
+            "1950-03-05",
+            "1950/3/5",
+            "1950.03.05",
+            "19500305",
+            "1950年3月5日",
+        ] {
             assert_eq!(date(s), "1950-03-05", "{s}");
         }
         assert_eq!(date("1950-02-30"), "1950-02-30");

@@ -160,10 +160,7 @@ impl ApiError {
                         format!("{title}（第 {} 行「{}」，另有 {n} 处）", e.row, e.column)
                     }
                     (_, 0) => format!("{title} (row {}, column {})", e.row, e.column),
-                    (_, n) => format!(
-                        "{title} (row {}, column {}, and {n} more)",
-                        e.row, e.column
-                    ),
+                    (_, n) => format!("{title} (row {}, column {}, and {n} more)", e.row, e.column),
                 }
             }
             _ => title.to_string(),

@@ -14,12 +14,12 @@ use super::handlers::activities::{
     guardians as activity_guardians, plans as activity, sessions as activity_sessions,
 };
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
+use super::handlers::imports;
 use super::handlers::integrations::{clients, oauth, wechat_apps, wechat_identities, wechat_login};
 use super::handlers::mobilisation::{
     attendance as mobilisation_attendance, mobilisations, responses as mobilisation_responses,
     signups as mobilisation_signups,
 };
-use super::handlers::imports;
 use super::handlers::notices;
 use super::handlers::open311;
 use super::handlers::records;

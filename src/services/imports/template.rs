@@ -20,7 +20,11 @@ use super::residents::{COLUMNS, EXAMPLE_MARK, authorise};
 const ROWS: u32 = 20_000;
 
 /// The residents template of the community, as XLSX bytes.
-pub async fn residents(ctx: &AppState, p: &Principal, community_id: Uuid) -> ServiceResult<Vec<u8>> {
+pub async fn residents(
+    ctx: &AppState,
+    p: &Principal,
+    community_id: Uuid,
+) -> ServiceResult<Vec<u8>> {
     authorise(ctx, p, community_id).await?;
     let grids: Vec<String> =
         store::registry::grids::list(&ctx.db, community_id, None, false, 100_000)
@@ -72,7 +76,12 @@ fn residents_sheet(grids: &[String]) -> Result<Vec<u8>, XlsxError> {
             ws.write_string_with_format(1, i as u16, &value, &text)?;
         }
     }
-    let column = |field: &str| COLUMNS.iter().position(|c| c.field == field).map(|i| i as u16);
+    let column = |field: &str| {
+        COLUMNS
+            .iter()
+            .position(|c| c.field == field)
+            .map(|i| i as u16)
+    };
     if let Some(c) = column("gender") {
         let v = DataValidation::new().allow_list_strings(GENDER_NAMES)?;
         ws.add_data_validation(1, c, ROWS, c, &v)?;
@@ -89,10 +98,8 @@ fn residents_sheet(grids: &[String]) -> Result<Vec<u8>, XlsxError> {
     if let Some(c) = column("grid_id")
         && !grids.is_empty()
     {
-        let v = DataValidation::new().allow_list_formula(Formula::new(format!(
-            "='选项'!$A$1:$A${}",
-            grids.len()
-        )));
+        let v = DataValidation::new()
+            .allow_list_formula(Formula::new(format!("='选项'!$A$1:$A${}", grids.len())));
         ws.add_data_validation(1, c, ROWS, c, &v)?;
     }
     let options: &mut Worksheet = wb.add_worksheet();

@@ -7,16 +7,16 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::domain::policy::CommunityPolicy;
-use crate::domain::{FieldError, Fields};
 use crate::domain::care::{CareCategory, Gender, parse_categories};
 use crate::domain::geo::Coordinates;
 use crate::domain::help_request::PlacedAs;
 use crate::domain::id_card::IdCardNumber;
 use crate::domain::mask::mask_phone;
 use crate::domain::phone::Phone;
+use crate::domain::policy::CommunityPolicy;
 use crate::domain::role::Role;
 use crate::domain::text::{AddressLine, Description, Label, Name};
+use crate::domain::{FieldError, Fields};
 use crate::services::accounts::linking;
 use crate::services::registry::communities::{deny, policy_of, visible};
 use crate::services::registry::resident_hooks::GradeOnSave;

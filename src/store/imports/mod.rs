@@ -5,4 +5,3 @@
 //! (a volunteer's new account and role), `audit`.
 
 pub mod residents;
-
