@@ -12,6 +12,7 @@ pub mod geo;
 pub mod grading;
 pub mod help_request;
 pub mod id_card;
+pub mod import_sheet;
 pub mod lang;
 pub mod mask;
 pub mod mediation;

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::i18n::{Lang, text};
 use crate::domain::FieldError;
+use crate::domain::import_sheet::SheetIssue;
 use crate::services::ServiceError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -73,6 +74,14 @@ pub enum ApiError {
     /// Saturated (password hashing): retry after `Retry-After` seconds.
     #[error("busy")]
     Busy { retry_after_secs: u64 },
+    /// A spreadsheet refused (an import): its own status and code, with the rows and columns
+    /// at fault.
+    #[error("{code}")]
+    Sheet {
+        status: StatusCode,
+        code: &'static str,
+        issues: Vec<SheetIssue>,
+    },
     /// The message is for the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -94,6 +103,12 @@ struct Problem<'a> {
 
 #[derive(Serialize)]
 struct ProblemField<'a> {
+    /// A spreadsheet's row, as the spreadsheet shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row: Option<u32>,
+    /// A spreadsheet's column, by its header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<&'a str>,
     field: &'a str,
     code: &'a str,
     message: &'static str,
@@ -114,7 +129,9 @@ impl ApiError {
             | ApiError::Conflict(c)
             | ApiError::NotAcceptable(c)
             | ApiError::Unprocessable(c) => c,
-            ApiError::RateLimited { code, .. } | ApiError::OutsideUnavailable { code, .. } => code,
+            ApiError::RateLimited { code, .. }
+            | ApiError::OutsideUnavailable { code, .. }
+            | ApiError::Sheet { code, .. } => code,
             ApiError::InsufficientScope(_) => "insufficient_scope",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PreconditionRequired => "precondition_required",
@@ -138,12 +155,36 @@ impl ApiError {
             ApiError::BadRequest {
                 detail: Some(d), ..
             } => format!("{title} {d}"),
+            ApiError::Sheet { issues, .. } if !issues.is_empty() => {
+                let e = &issues[0];
+                let more = issues.len() - 1;
+                match (lang, more) {
+                    (Lang::Zh, 0) => format!("{title}（第 {} 行「{}」）", e.row, e.column),
+                    (Lang::Zh, n) => {
+                        format!("{title}（第 {} 行「{}」，另有 {n} 处）", e.row, e.column)
+                    }
+                    (_, 0) => format!("{title} (row {}, column {})", e.row, e.column),
+                    (_, n) => format!("{title} (row {}, column {}, and {n} more)", e.row, e.column),
+                }
+            }
             _ => title.to_string(),
         };
         let errors = match self {
             ApiError::Validation(errs) => errs
                 .iter()
                 .map(|e| ProblemField {
+                    row: None,
+                    column: None,
+                    field: &e.field,
+                    code: e.code,
+                    message: text(e.code, lang),
+                })
+                .collect(),
+            ApiError::Sheet { issues, .. } => issues
+                .iter()
+                .map(|e| ProblemField {
+                    row: Some(e.row),
+                    column: Some(&e.column),
                     field: &e.field,
                     code: e.code,
                     message: text(e.code, lang),
@@ -237,6 +278,7 @@ impl ResponseError for ApiError {
             | ApiError::Busy { .. }
             | ApiError::DatabaseUnavailable
             | ApiError::OutsideUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Sheet { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

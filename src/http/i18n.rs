@@ -558,6 +558,61 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "该小程序不服务于您所在的社区。",
     ),
     (
+        "file_too_large",
+        "The file is larger than 5 MB; split it into several sheets.",
+        "文件超过 5 MB，请拆分为多个表格后分别导入。",
+    ),
+    (
+        "not_a_spreadsheet",
+        "The file is not a spreadsheet; send an XLSX, XLS or CSV file.",
+        "文件不是表格，请上传 XLSX、XLS 或 CSV 文件。",
+    ),
+    (
+        "csv_not_utf8",
+        "The CSV file is not UTF-8; save it as \"CSV UTF-8\" or as XLSX.",
+        "CSV 文件不是 UTF-8 编码，请另存为“CSV UTF-8”或 XLSX 格式。",
+    ),
+    (
+        "empty_sheet",
+        "The sheet has no header row.",
+        "表格没有表头行。",
+    ),
+    (
+        "too_many_rows",
+        "The sheet has more than 20,000 rows; split it into several sheets.",
+        "表格超过 20000 行，请拆分后分别导入。",
+    ),
+    (
+        "missing_header",
+        "A required column is missing from the header row.",
+        "表头缺少必填列。",
+    ),
+    (
+        "duplicate_header",
+        "The header row names this column twice.",
+        "表头中该列重复出现。",
+    ),
+    (
+        "import_invalid",
+        "Some rows are invalid; nothing was imported.",
+        "部分行有误，未导入任何数据。",
+    ),
+    (
+        "import_conflict",
+        "Records changed while the import ran; nothing was imported, run it again.",
+        "导入期间有记录被修改，未导入任何数据，请重新导入。",
+    ),
+    (
+        "id_or_phone_required",
+        "Give an ID number or a phone number, so that the row can be matched on the next import.",
+        "身份证号和电话至少填写一项。",
+    ),
+    (
+        "ambiguous_match",
+        "Several residents have this phone number; add the ID number.",
+        "该电话对应多位居民，请填写身份证号。",
+    ),
+    (
         "webhook_inactive",
         "The webhook is turned off; turn it on first.",
         "该推送地址已停用，请先启用。",

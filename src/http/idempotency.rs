@@ -89,7 +89,13 @@ pub async fn idempotency(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let (http_req, payload) = req.parts_mut();
-    let body = match read_body(http_req, payload, ctx.config.body_limit_bytes).await {
+    // A spreadsheet import's body is a file, with its own limit.
+    let limit = if http_req.path().contains("/imports/") {
+        crate::domain::import_sheet::MAX_BYTES
+    } else {
+        ctx.config.body_limit_bytes
+    };
+    let body = match read_body(http_req, payload, limit).await {
         Ok(b) => b,
         Err(e) => return Ok(req.error_response(e)),
     };

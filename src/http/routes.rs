@@ -15,6 +15,7 @@ use super::handlers::activities::{
 };
 use super::handlers::deliberation as topics;
 use super::handlers::delivery::{events, notifications, webhooks, wechat_messages};
+use super::handlers::imports;
 use super::handlers::integrations::{clients, oauth, wechat_apps, wechat_identities, wechat_login};
 use super::handlers::mediation;
 use super::handlers::mobilisation::{
@@ -321,6 +322,9 @@ pub fn table() -> Vec<RouteDef> {
         get "/api/v1/topics/{id}/results" => topics::results,
         post "/api/v1/topics/{id}/decision" => topics::decide,
         post "/api/v1/topics/{id}/drop" => topics::drop,
+        // Residents from a spreadsheet (a dry run by default), and the sheet to fill in.
+        post "/api/v1/communities/{id}/imports/residents" => imports::residents,
+        get "/api/v1/communities/{id}/imports/residents/template.xlsx" => imports::residents_template,
     ]
 }
 

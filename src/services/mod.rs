@@ -4,7 +4,7 @@
 //! `accounts` ← `registry` ← `requests` ← `visits`; `integrations` (WeChat apps and identities,
 //! integration clients and their OAuth token endpoint)
 //! on `accounts` and `registry`; `records` (volunteer records and certificates) on `requests`,
-//! `registry` and `accounts`; `delivery` on all of them. Beside them: `audit` (reading the audit
+//! `registry` and `accounts`; `delivery` on all of them; `imports` (residents from spreadsheets) on `registry`. Beside them: `audit` (reading the audit
 //! log every capability writes), `sweeper` (the background work of requests and visits), `retention`
 //! (pruning what is kept only for a while) and
 //! `patch` (JSON merge-patch for updates). Shared here: the error type, pages, search patterns.
@@ -14,6 +14,7 @@ pub mod activities;
 pub mod audit;
 pub mod deliberation;
 pub mod delivery;
+pub mod imports;
 pub mod integrations;
 pub mod mediation;
 pub mod mobilisation;

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod deliberation;
 pub mod delivery;
 pub mod idempotency;
+pub mod imports;
 pub mod integrations;
 pub mod key_checks;
 pub mod mediation;

@@ -274,6 +274,18 @@ async fn outsiders_get_404_or_403_on_every_endpoint_and_nothing_changes() {
             json!({"code": "intruder", "name": "x"}),
             [403, 403, 403, 403, 403],
         ),
+        (
+            Method::POST,
+            format!("/api/v1/communities/{a}/imports/residents?dry_run=false"),
+            Value::Null,
+            [404, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/communities/{a}/imports/residents/template.xlsx"),
+            Value::Null,
+            [404, 403, 403, 403, 403],
+        ),
     ];
     for (method, path, body, expected) in &cases {
         for ((who, token), want) in actors.iter().zip(expected) {

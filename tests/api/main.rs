@@ -32,6 +32,7 @@ mod faults;
 mod generation;
 mod http_details;
 mod idempotency;
+mod imports;
 mod logging;
 mod mobilisation_audience;
 mod mobilisation_responses;

@@ -11,6 +11,7 @@ pub mod deliberation;
 pub mod delivery;
 pub mod docs;
 pub mod health;
+pub mod imports;
 pub mod integrations;
 pub mod mediation;
 pub mod mobilisation;

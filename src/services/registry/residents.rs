@@ -7,15 +7,16 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::domain::Fields;
 use crate::domain::care::{CareCategory, Gender, parse_categories};
 use crate::domain::geo::Coordinates;
 use crate::domain::help_request::PlacedAs;
 use crate::domain::id_card::IdCardNumber;
 use crate::domain::mask::mask_phone;
 use crate::domain::phone::Phone;
+use crate::domain::policy::CommunityPolicy;
 use crate::domain::role::Role;
 use crate::domain::text::{AddressLine, Description, Label, Name};
+use crate::domain::{FieldError, Fields};
 use crate::services::accounts::linking;
 use crate::services::registry::communities::{deny, policy_of, visible};
 use crate::services::registry::resident_hooks::GradeOnSave;
@@ -329,6 +330,28 @@ async fn build(
 ) -> ServiceResult<ResidentRow> {
     let community = store::registry::communities::get(&ctx.db, community_id).await?;
     let policy = policy_of(&community);
+    let grid_known = match i.grid_id {
+        None => true,
+        Some(g) => match store::registry::grids::get(&ctx.db, g).await {
+            Ok(grid) => grid.row.community_id == community_id,
+            Err(StoreError::NotFound) => false,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    check(ctx, community_id, &policy, i, grid_known, base).map_err(ServiceError::Validation)
+}
+
+/// The checks of [`build`] once what they need from the database is known: the community's
+/// policy and whether the input's grid is one of the community's. Every writer of resident
+/// records (the API, a spreadsheet import) validates through here.
+pub(crate) fn check(
+    ctx: &AppState,
+    community_id: Uuid,
+    policy: &CommunityPolicy,
+    i: &ResidentInput,
+    grid_known: bool,
+    base: Option<&ResidentRow>,
+) -> Result<ResidentRow, Vec<FieldError>> {
     let mut f = Fields::new();
     let name = f.check("name", Name::parse(&i.name));
     let gender = f.check_opt("gender", i.gender.as_deref(), Gender::parse);
@@ -381,16 +404,11 @@ async fn build(
             });
         }
     }
-    if let Some(g) = i.grid_id {
-        match store::registry::grids::get(&ctx.db, g).await {
-            Ok(grid) if grid.row.community_id == community_id => {}
-            Ok(_) | Err(StoreError::NotFound) => f.push("grid_id", "unknown_reference"),
-            Err(e) => return Err(e.into()),
-        }
+    if !grid_known {
+        f.push("grid_id", "unknown_reference");
     }
-    let errors_so_far = !f.is_empty();
-    if errors_so_far {
-        return Err(ServiceError::Validation(f.into_errors()));
+    if !f.is_empty() {
+        return Err(f.into_errors());
     }
     let id_card = id_card.flatten();
     // Re-encrypt only when the number changed, so that an unchanged record keeps its ciphertext.
@@ -629,7 +647,8 @@ pub async fn list(
     Ok(page.page(rows, |r| r.id, masked))
 }
 
-fn current_input(ctx: &AppState, r: &ResidentRow) -> ServiceResult<ResidentInput> {
+/// The record as an input, ID number decrypted: what an update starts from.
+pub(crate) fn current_input(ctx: &AppState, r: &ResidentRow) -> ServiceResult<ResidentInput> {
     let id_card_number = match &r.id_card_cipher {
         Some(c) => Some(
             ctx.vault

@@ -110,7 +110,7 @@ pub async fn save(
 }
 
 /// What `q` matches besides the phone: the name, the address and building-unit-room.
-fn search_key(r: &ResidentRow) -> String {
+pub(crate) fn search_key(r: &ResidentRow) -> String {
     let place = format!(
         "{}-{}-{}",
         r.building.as_deref().unwrap_or(""),

@@ -1,0 +1,460 @@
+//! Spreadsheets as grid workers fill them in (XLSX, XLS or CSV), read into rows of text: the
+//! file is sniffed, headers are matched by name (Chinese, with the usual variants), and values
+//! written the way people write them (男/女, 2024/3/5, 独居、高龄) are put into the form the
+//! registry's own validation takes. Nothing here decides whether a value is valid: the
+//! registry's domain types do that, so a row is checked exactly as the API checks a record.
+
+use std::io::Cursor;
+
+use calamine::{Data, Reader};
+use chrono::{Duration, NaiveDate};
+
+/// The largest file accepted (5 MiB).
+pub const MAX_BYTES: usize = 5 * 1024 * 1024;
+/// The most data rows one import takes.
+pub const MAX_ROWS: usize = 20_000;
+
+/// A sheet read into text: the header row and the data rows, numbered as the spreadsheet
+/// shows them (the header is row 1 when it is the first row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sheet {
+    pub headers: Vec<String>,
+    pub rows: Vec<SheetRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetRow {
+    /// The row number the spreadsheet shows.
+    pub number: u32,
+    pub cells: Vec<String>,
+}
+
+impl SheetRow {
+    /// The trimmed text of cell `i`, `None` when it is empty or absent.
+    pub fn cell(&self, i: Option<usize>) -> Option<&str> {
+        let s = self.cells.get(i?)?.trim();
+        (!s.is_empty()).then_some(s)
+    }
+}
+
+/// Why a file cannot be read as a sheet; `code` is the problem code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SheetError {
+    /// Not XLSX, XLS or text (an image, a PDF, a broken zip).
+    NotASpreadsheet,
+    /// Text that is not UTF-8 (a CSV saved as GBK): save it as "CSV UTF-8".
+    NotUtf8,
+    /// No header row at all.
+    Empty,
+    /// More than [`MAX_ROWS`] data rows.
+    TooManyRows,
+}
+
+impl SheetError {
+    pub fn code(self) -> &'static str {
+        match self {
+            SheetError::NotASpreadsheet => "not_a_spreadsheet",
+            SheetError::NotUtf8 => "csv_not_utf8",
+            SheetError::Empty => "empty_sheet",
+            SheetError::TooManyRows => "too_many_rows",
+        }
+    }
+}
+
+/// One problem with one cell (or a header): the row as the spreadsheet shows it, the column's
+/// header, the API field it fills, and a stable code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetIssue {
+    pub row: u32,
+    pub column: String,
+    pub field: String,
+    pub code: &'static str,
+}
+
+/// Reads the first worksheet of an XLSX or XLS file, or a CSV (UTF-8, comma or tab separated).
+pub fn read(bytes: &[u8]) -> Result<Sheet, SheetError> {
+    const ZIP: &[u8] = b"PK\x03\x04";
+    const OLE: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0];
+    if bytes.starts_with(ZIP) || bytes.starts_with(OLE) {
+        return read_workbook(bytes);
+    }
+    read_csv(bytes)
+}
+
+fn read_workbook(bytes: &[u8]) -> Result<Sheet, SheetError> {
+    let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
+        .map_err(|_| SheetError::NotASpreadsheet)?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or(SheetError::Empty)?
+        .map_err(|_| SheetError::NotASpreadsheet)?;
+    let Some((first_row, _)) = range.start() else {
+        return Err(SheetError::Empty);
+    };
+    let mut lines = Vec::new();
+    for (i, r) in range.rows().enumerate() {
+        let cells: Vec<String> = r.iter().map(cell_text).collect();
+        if lines.len() > MAX_ROWS + 1 {
+            return Err(SheetError::TooManyRows);
+        }
+        lines.push((first_row + i as u32 + 1, cells));
+    }
+    into_sheet(lines)
+}
+
+fn read_csv(bytes: &[u8]) -> Result<Sheet, SheetError> {
+    let binary = |b: &u8| (*b < 0x20 && !matches!(*b, b'\t' | b'\r' | b'\n')) || *b == 0x7f;
+    if bytes.iter().any(binary) {
+        return Err(SheetError::NotASpreadsheet);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| SheetError::NotUtf8)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first_line = text.lines().next().unwrap_or("");
+    let delimiter = if first_line.contains('\t') && !first_line.contains(',') {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut lines = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|_| SheetError::NotASpreadsheet)?;
+        if lines.len() > MAX_ROWS + 1 {
+            return Err(SheetError::TooManyRows);
+        }
+        // A record's number; the reader skips blank lines, so a CSV's rows are counted
+        // without them (a spreadsheet's blank rows keep their numbers).
+        lines.push((i as u32 + 1, record.iter().map(str::to_string).collect()));
+    }
+    into_sheet(lines)
+}
+
+/// The first non-empty line is the header; blank lines are skipped.
+fn into_sheet(lines: Vec<(u32, Vec<String>)>) -> Result<Sheet, SheetError> {
+    let mut lines = lines
+        .into_iter()
+        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()));
+    let (_, headers) = lines.next().ok_or(SheetError::Empty)?;
+    let rows: Vec<SheetRow> = lines
+        .map(|(number, cells)| SheetRow { number, cells })
+        .collect();
+    if rows.len() > MAX_ROWS {
+        return Err(SheetError::TooManyRows);
+    }
+    Ok(Sheet {
+        headers: headers.iter().map(|h| h.trim().to_string()).collect(),
+        rows,
+    })
+}
+
+/// A cell as text: whole numbers without a decimal point (a phone typed as a number), dates
+/// as `YYYY-MM-DD`.
+fn cell_text(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => if *b { "是" } else { "否" }.to_string(),
+        Data::DateTime(dt) => excel_date(dt.as_f64())
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        Data::DateTimeIso(s) => s.chars().take(10).collect(),
+        Data::DurationIso(s) => s.clone(),
+        // A formula error (#N/A, #VALUE!) is kept as written, and fails validation as such.
+        Data::Error(e) => e.to_string(),
+    }
+}
+
+/// An Excel serial day number (1900 date system) as a date.
+fn excel_date(serial: f64) -> Option<NaiveDate> {
+    if !(1.0..=2_958_465.0).contains(&serial) {
+        return None;
+    }
+    // Day 0 is 1899-12-30 once Excel's phantom 1900-02-29 (day 60) is past.
+    NaiveDate::from_ymd_opt(1899, 12, 30)?.checked_add_signed(Duration::days(serial as i64))
+}
+
+/// One column a sheet may have: the API field it fills, its header as the template writes it,
+/// and the other headers people use for it.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub field: &'static str,
+    pub header: &'static str,
+    pub aliases: &'static [&'static str],
+    pub required: bool,
+}
+
+/// A header with the decorations people add removed: spaces, a required marker (`*`, `（必填）`).
+fn bare(h: &str) -> String {
+    let h: String = h
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '*' && *c != '＊')
+        .collect();
+    for suffix in ["（必填）", "(必填)", "（选填）", "(选填)"] {
+        if let Some(s) = h.strip_suffix(suffix) {
+            return s.to_string();
+        }
+    }
+    h
+}
+
+/// Where each of `columns` is among `headers` (by name, in any order; headers of no column are
+/// ignored). A required column that is missing is `missing_header`, a column given twice is
+/// `duplicate_header`, both on row `header_row`.
+pub fn map_headers(
+    columns: &[Column],
+    headers: &[String],
+) -> Result<Vec<Option<usize>>, Vec<SheetIssue>> {
+    let mut found: Vec<Option<usize>> = vec![None; columns.len()];
+    let mut issues = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        let h = bare(h);
+        let Some(c) = columns
+            .iter()
+            .position(|c| c.header == h || c.aliases.contains(&h.as_str()))
+        else {
+            continue;
+        };
+        if found[c].is_some() {
+            issues.push(SheetIssue {
+                row: 1,
+                column: headers[i].clone(),
+                field: columns[c].field.to_string(),
+                code: "duplicate_header",
+            });
+        } else {
+            found[c] = Some(i);
+        }
+    }
+    for (c, at) in columns.iter().zip(&found) {
+        if c.required && at.is_none() {
+            issues.push(SheetIssue {
+                row: 1,
+                column: c.header.to_string(),
+                field: c.field.to_string(),
+                code: "missing_header",
+            });
+        }
+    }
+    if issues.is_empty() {
+        Ok(found)
+    } else {
+        Err(issues)
+    }
+}
+
+/// 男/女 (and male/female, M/F) as the registry's gender codes; anything else as written.
+pub fn gender(s: &str) -> String {
+    match s.trim().to_lowercase().as_str() {
+        "男" | "男性" | "m" | "male" => "male".into(),
+        "女" | "女性" | "f" | "female" => "female".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Care categories as the template's drop-down names them, with their codes.
+pub const CARE_CATEGORY_NAMES: &[(&str, &str)] = &[
+    ("独居", "living_alone"),
+    ("空巢", "empty_nest"),
+    ("高龄", "advanced_age"),
+    ("失能/残疾", "disabled"),
+    ("低保", "low_income"),
+    ("慢病", "chronic_illness"),
+    ("留守/困境儿童", "child_in_difficulty"),
+];
+
+/// The gender names of the template's drop-down.
+pub const GENDER_NAMES: &[&str] = &["男", "女"];
+
+fn category_code(name: &str) -> String {
+    let code = match name {
+        "独居" | "独居老人" => "living_alone",
+        "空巢" | "空巢老人" => "empty_nest",
+        "高龄" | "高龄老人" => "advanced_age",
+        "失能" | "残疾" | "失能/残疾" | "失能残疾" | "残疾人" => "disabled",
+        "低保" | "低保户" => "low_income",
+        "慢病" | "慢性病" => "chronic_illness",
+        "留守儿童" | "困境儿童" | "留守/困境儿童" | "留守" | "困境" => {
+            "child_in_difficulty"
+        }
+        other => return other.to_string(),
+    };
+    code.to_string()
+}
+
+/// A list in one cell, split on the separators people use (`，` `、` `;` …).
+pub fn list(s: &str) -> Vec<String> {
+    s.split([',', '，', '、', ';', '；', '\n', '|'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Care categories in Chinese (独居、高龄) or as codes, as codes; unknown names stay as
+/// written for the registry to refuse.
+pub fn care_categories(s: &str) -> Vec<String> {
+    list(s).iter().map(|t| category_code(t)).collect()
+}
+
+/// A date written `2024-03-05`, `2024/3/5`, `2024.3.5`, `20240305` or `2024年3月5日` as
+/// `YYYY-MM-DD`; anything else as written, for the registry to refuse.
+pub fn date(s: &str) -> String {
+    let t = s.trim();
+    let parsed = if t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()) {
+        NaiveDate::parse_from_str(t, "%Y%m%d").ok()
+    } else {
+        let parts: Vec<&str> = t
+            .trim_end_matches('日')
+            .split(['-', '/', '.', '年', '月'])
+            .collect();
+        match parts.as_slice() {
+            [y, m, d] if y.len() == 4 => match (y.parse(), m.parse(), d.parse()) {
+                (Ok(y), Ok(m), Ok(d)) => NaiveDate::from_ymd_opt(y, m, d),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    parsed.map_or_else(|| t.to_string(), |d| d.to_string())
+}
+
+/// 是/否 (and yes/no, Y/N, 1/0, true/false).
+pub fn yes_no(s: &str) -> Result<bool, &'static str> {
+    match s.trim().to_lowercase().as_str() {
+        "是" | "y" | "yes" | "true" | "1" | "党员" => Ok(true),
+        "否" | "n" | "no" | "false" | "0" => Ok(false),
+        _ => Err("invalid_value"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COLUMNS: &[Column] = &[
+        Column {
+            field: "name",
+            header: "姓名",
+            aliases: &[],
+            required: true,
+        },
+        Column {
+            field: "phone",
+            header: "电话",
+            aliases: &["手机", "联系电话", "手机号"],
+            required: false,
+        },
+    ];
+
+    fn headers(h: &[&str]) -> Vec<String> {
+        h.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn reads_a_csv_with_a_bom_and_numbers_rows_as_a_spreadsheet_would() {
+        let s = read("\u{feff}姓名,电话\n张三,13800138000\n\n李四,\n".as_bytes()).unwrap();
+        assert_eq!(s.headers, headers(&["姓名", "电话"]));
+        assert_eq!(s.rows.len(), 2);
+        assert_eq!(s.rows[0].number, 2);
+        assert_eq!(s.rows[1].number, 3, "a CSV's blank lines are not counted");
+        assert_eq!(s.rows[1].cell(Some(1)), None);
+        assert_eq!(s.rows[1].cell(Some(7)), None);
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_sheet() {
+        assert_eq!(
+            read(b"\x89PNG\r\n\x1a\n\0\0"),
+            Err(SheetError::NotASpreadsheet)
+        );
+        assert_eq!(
+            read(b"PK\x03\x04not really a zip"),
+            Err(SheetError::NotASpreadsheet)
+        );
+        // 姓名 in GBK.
+        assert_eq!(read(&[0xd0, 0xd5, 0xc3, 0xfb]), Err(SheetError::NotUtf8));
+        assert_eq!(read(b""), Err(SheetError::Empty));
+        assert_eq!(read(b"\n,,\n"), Err(SheetError::Empty));
+    }
+
+    #[test]
+    fn refuses_too_many_rows() {
+        let mut csv = String::from("姓名\n");
+        for _ in 0..=MAX_ROWS {
+            csv.push_str("a\n");
+        }
+        assert_eq!(read(csv.as_bytes()), Err(SheetError::TooManyRows));
+    }
+
+    #[test]
+    fn reads_an_xlsx_with_numbers_and_dates() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write(0, 0, "姓名").unwrap();
+        ws.write(0, 1, "电话").unwrap();
+        ws.write(0, 2, "出生日期").unwrap();
+        ws.write(1, 0, "张三").unwrap();
+        ws.write(1, 1, 13800138000.0).unwrap();
+        let d = rust_xlsxwriter::ExcelDateTime::from_ymd(1950, 3, 5).unwrap();
+        let fmt = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+        ws.write_with_format(1, 2, &d, &fmt).unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        let s = read(&bytes).unwrap();
+        assert_eq!(s.rows[0].number, 2);
+        assert_eq!(
+            s.rows[0].cells,
+            headers(&["张三", "13800138000", "1950-03-05"])
+        );
+    }
+
+    #[test]
+    fn matches_headers_by_name_with_variants_and_markers() {
+        let at = map_headers(COLUMNS, &headers(&["备注", " 手机号 ", "姓名*"])).unwrap();
+        assert_eq!(at, vec![Some(2), Some(1)]);
+        let e = map_headers(COLUMNS, &headers(&["名字", "电话", "手机"])).unwrap_err();
+        assert_eq!(
+            e.iter()
+                .map(|i| (i.column.as_str(), i.code))
+                .collect::<Vec<_>>(),
+            vec![("手机", "duplicate_header"), ("姓名", "missing_header")]
+        );
+    }
+
+    #[test]
+    fn writes_values_the_way_the_registry_takes_them() {
+        assert_eq!(gender("男"), "male");
+        assert_eq!(gender("F"), "female");
+        assert_eq!(gender("未知"), "未知");
+        assert_eq!(
+            care_categories("独居、高龄,low_income；失能/残疾"),
+            vec!["living_alone", "advanced_age", "low_income", "disabled"]
+        );
+        assert_eq!(care_categories("孤寡"), vec!["孤寡"]);
+        for s in [
+            "1950-03-05",
+            "1950/3/5",
+            "1950.03.05",
+            "19500305",
+            "1950年3月5日",
+        ] {
+            assert_eq!(date(s), "1950-03-05", "{s}");
+        }
+        assert_eq!(date("1950-02-30"), "1950-02-30");
+        assert_eq!(yes_no("是"), Ok(true));
+        assert_eq!(yes_no("否"), Ok(false));
+        assert_eq!(yes_no("也许"), Err("invalid_value"));
+    }
+
+    #[test]
+    fn excel_serial_days_are_dates() {
+        assert_eq!(excel_date(18327.0), NaiveDate::from_ymd_opt(1950, 3, 5));
+        assert_eq!(excel_date(-1.0), None);
+    }
+}
