@@ -791,3 +791,85 @@ async fn the_communitys_hours_by_volunteer_as_json_csv_and_xlsx() {
     assert_eq!(r["to"], today.to_string());
     assert_eq!(r["from"], today.with_day(1).unwrap().to_string());
 }
+
+#[tokio::test]
+async fn the_mediation_counts_as_csv_and_xlsx_carry_the_numbers_of_the_json() {
+    let w = crate::mediation::world().await;
+    let app = &w.app;
+    let (open, closed) = (w.open().await, w.open().await);
+    app.post(
+        &format!("/api/v1/mediations/{closed}/outcome"),
+        &app.admin,
+        json!({"outcome": "no_agreement"}),
+    )
+    .await
+    .expect(200);
+    let path = format!("/api/v1/communities/{}/reports/mediations", w.c);
+    let json = app.get(&path, &app.admin).await.expect(200).body;
+    assert_eq!(json["by_outcome"]["total"], 2, "{json}");
+    let csv = get_as(app, &format!("{path}?format=csv"), &app.admin, None)
+        .await
+        .csv();
+    let xlsx = get_as(app, &path, &app.admin, Some(XLSX)).await.xlsx();
+    assert_eq!(xlsx.1, ["调解统计", "说明"]);
+    let rows = csv.rows("调解统计");
+    let cells = xlsx.rows("调解统计");
+    let kinds = json["by_kind"].as_array().unwrap();
+    assert_eq!(
+        (rows.len(), cells.len()),
+        (kinds.len() + 1, kinds.len() + 1)
+    );
+    let columns = [
+        ("调解中", "open"),
+        ("调解成功", "agreement"),
+        ("调解不成", "no_agreement"),
+        ("转交处理", "referred"),
+        ("合计", "total"),
+    ];
+    for ((k, row), cell) in kinds.iter().zip(&rows).zip(&cells) {
+        assert_eq!(row["类型代码"], k["kind"].as_str().unwrap());
+        for (header, name) in columns {
+            assert_eq!(row[header], csv_num(&k[name]), "{header}");
+            assert_eq!(cell[header], xlsx_num(&k[name]), "{header}");
+        }
+    }
+    let (row, cell) = (&rows[kinds.len()], &cells[kinds.len()]);
+    assert_eq!(row["纠纷类型"], "合计");
+    for (header, name) in columns {
+        assert_eq!(row[header], csv_num(&json["by_outcome"][name]), "{header}");
+        assert_eq!(
+            cell[header],
+            xlsx_num(&json["by_outcome"][name]),
+            "{header}"
+        );
+    }
+    let neighbour = rows.iter().find(|r| r["类型代码"] == "neighbour").unwrap();
+    assert_eq!(
+        (&neighbour["调解中"][..], &neighbour["调解不成"][..]),
+        ("1", "1")
+    );
+    // The export is the report's: a party, the mediator and another community see no counts.
+    let _ = open;
+    for token in [&w.party_token, &w.mediator_token] {
+        assert_eq!(
+            get_as(app, &format!("{path}?format=xlsx"), token, None)
+                .await
+                .status,
+            403
+        );
+    }
+    let other = app.community("乙社区").await;
+    let (_, outsider) = app.user("community_admin", Some(&other)).await;
+    assert_eq!(
+        get_as(app, &format!("{path}?format=csv"), &outsider, None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        get_as(app, &format!("{path}?format=pdf"), &app.admin, None)
+            .await
+            .status,
+        406
+    );
+}

@@ -1,5 +1,7 @@
 //! 调解 mediation: cases, their sessions and outcome, and the counts report.
 
+mod tables;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -11,6 +13,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Auth, IfMatch, RequestId, page_request};
 use crate::http::handlers::ok;
 use crate::http::respond;
+use crate::http::tabular::{self, Negotiated};
 use crate::services::mediation::cases::{self as svc, Filter, MediationInput, SessionInput};
 use crate::services::mediation::report;
 use crate::state::AppState;
@@ -107,8 +110,8 @@ pub async fn report(
     Auth(p): Auth,
     community_id: web::Path<Uuid>,
     q: web::Query<report::ReportQuery>,
+    Negotiated(format): Negotiated,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(ok(
-        &report::report(&ctx, &p, *community_id, q.into_inner()).await?
-    ))
+    let r = report::report(&ctx, &p, *community_id, q.into_inner()).await?;
+    tabular::respond(format, &r, tables::mediations)
 }
