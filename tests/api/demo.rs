@@ -130,7 +130,8 @@ async fn the_demo_board_shows_its_notices_to_anyone_with_a_corrected_finance_one
         .await
         .expect(200)
         .items();
-    assert_eq!(list.len(), 3, "{list:?}");
+    // Three notices, and the decision of the demo's 议事 topic.
+    assert_eq!(list.len(), 4, "{list:?}");
     // The board shows its pinned notices above the others: it asks for them apart.
     let pinned = app
         .send(app.req(reqwest::Method::GET, &format!("{board}?pinned=true")))

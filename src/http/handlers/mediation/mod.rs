@@ -11,7 +11,6 @@ use uuid::Uuid;
 use crate::domain::mediation::OutcomeInput;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Auth, IfMatch, RequestId, page_request};
-use crate::http::handlers::ok;
 use crate::http::respond;
 use crate::http::tabular::{self, Negotiated};
 use crate::services::mediation::cases::{self as svc, Filter, MediationInput, SessionInput};
