@@ -18,7 +18,7 @@ async fn a_request_beyond_the_turns_is_refused_busy_and_health_still_answers() {
     let addr = app.base.trim_start_matches("http://").to_string();
     // A request that holds the only turn: its body is promised and not yet sent.
     let mut slow = TcpStream::connect(&addr).await.unwrap();
-    let body = r#"{"username":"admin","password":"nope-nope-nope"}"#;
+    let body = r#"{"login":"admin","password":"nope-nope-nope"}"#;
     let head = format!(
         "POST /api/v1/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
