@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::domain::mediation::OutcomeInput;
-use crate::services::mediation::cases::{self, MediationInput, SessionInput};
+use crate::services::mediation::cases::{self, MediationInput};
+use crate::services::mediation::sessions::{self, SessionInput};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store;
@@ -82,7 +83,7 @@ pub async fn seed(ctx: &AppState, admin: &Principal, community: Uuid) -> Service
             "检测结果：楼上地漏处防水层老化。三方就维修和赔偿达成一致意见，约定签订调解协议。",
         ),
     ] {
-        cases::add_session(
+        sessions::add_session(
             ctx,
             admin,
             case.id,

@@ -1,6 +1,6 @@
-//! Cases: open, read, list, edit, sessions and the outcome.
+//! Cases: open, read, list, edit and the outcome (their sessions are in `sessions`).
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -10,8 +10,8 @@ use crate::domain::Fields;
 use crate::domain::mask::mask_phone;
 use crate::domain::mediation::Outcome;
 use crate::domain::mediation::{
-    Kind, Notes, OutcomeInput, Party, PartyInput, Place, Status, Summary, day_window,
-    parse_outcome, parse_parties,
+    Kind, OutcomeInput, Party, PartyInput, Status, Summary, day_window, parse_outcome,
+    parse_parties,
 };
 use crate::services::registry::communities::{deny, visible};
 use crate::services::visits::generation::grid_follow_up;
@@ -21,8 +21,7 @@ use crate::state::AppState;
 use crate::store;
 use crate::store::audit::NewAudit;
 use crate::store::mediation::cases::{
-    self as rows, Closing, ListFilter, Mediation, MediationEvent, MediationRow, PartyRead,
-    PartyRow, SessionRow,
+    self as rows, Closing, ListFilter, Mediation, MediationEvent, MediationRow, PartyRead, PartyRow,
 };
 use crate::store::visits::visits::VisitRow;
 
@@ -35,14 +34,6 @@ pub struct MediationInput {
     pub mediator_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parties: Option<Vec<PartyInput>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SessionInput {
-    pub held_at: Option<DateTime<Utc>>,
-    pub place: Option<String>,
-    pub notes: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -122,31 +113,6 @@ impl From<Mediation> for MediationBrief {
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct SessionView {
-    pub id: Uuid,
-    pub mediation_id: Uuid,
-    pub held_at: DateTime<Utc>,
-    pub place: Option<String>,
-    pub notes: String,
-    pub recorded_by: Uuid,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<SessionRow> for SessionView {
-    fn from(s: SessionRow) -> Self {
-        Self {
-            id: s.id,
-            mediation_id: s.mediation_id,
-            held_at: s.held_at,
-            place: s.place,
-            notes: s.notes,
-            recorded_by: s.recorded_by,
-            created_at: s.created_at,
-        }
-    }
-}
-
 /// Why the caller may read a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -170,9 +136,17 @@ impl Access {
     }
 }
 
+/// The mediator or staff act on a case (record a session, close it); the parties may not (403).
+pub(super) fn may_act(access: Access) -> ServiceResult<()> {
+    match access {
+        Access::Staff | Access::Mediator => Ok(()),
+        Access::Party => Err(ServiceError::Forbidden("forbidden")),
+    }
+}
+
 /// The case, its parties and why the caller may read it; 404 to anyone else (staff of another
 /// community included: a case's existence is confidential too).
-async fn load(
+pub(super) async fn load(
     ctx: &AppState,
     p: &Principal,
     id: Uuid,
@@ -194,7 +168,7 @@ async fn load(
     Ok((m, parties, access))
 }
 
-async fn audit_read(
+pub(super) async fn audit_read(
     ctx: &AppState,
     p: &Principal,
     m: &MediationRow,
@@ -264,7 +238,7 @@ async fn reread(ctx: &AppState, id: Uuid, access: Access) -> ServiceResult<Media
     Ok(view(m, parties, visits, access))
 }
 
-fn event(
+pub(super) fn event(
     m: &MediationRow,
     kind: &'static str,
     actor: Uuid,
@@ -487,92 +461,6 @@ pub async fn update(
     );
     rows::edit(&ctx.db, &row, version, &e).await?;
     reread(ctx, id, access).await
-}
-
-/// The mediator or staff record a session held; the parties may not (403).
-fn may_act(access: Access) -> ServiceResult<()> {
-    match access {
-        Access::Staff | Access::Mediator => Ok(()),
-        Access::Party => Err(ServiceError::Forbidden("forbidden")),
-    }
-}
-
-pub async fn add_session(
-    ctx: &AppState,
-    p: &Principal,
-    id: Uuid,
-    input: SessionInput,
-) -> ServiceResult<SessionView> {
-    let (m, _, access) = load(ctx, p, id).await?;
-    may_act(access)?;
-    let now = store::now();
-    let mut f = Fields::new();
-    let held_at = match input.held_at {
-        None => {
-            f.push("held_at", "required");
-            None
-        }
-        Some(t) if !crate::services::sane_time(t) || t > now + Duration::minutes(5) => {
-            f.push("held_at", "out_of_range");
-            None
-        }
-        Some(t) => Some(t),
-    };
-    let place = f.check_opt("place", input.place.as_deref(), Place::parse);
-    let notes = f.check(
-        "notes",
-        input
-            .notes
-            .as_deref()
-            .ok_or("required")
-            .and_then(Notes::parse),
-    );
-    let (held_at, place, notes) = f.finish(|| Some((held_at?, place?, notes?)))?;
-    if m.row.status == Status::Closed {
-        return Err(ServiceError::Conflict("mediation_closed"));
-    }
-    let s = SessionRow {
-        id: Uuid::now_v7(),
-        mediation_id: id,
-        held_at,
-        place: place.map(|x| x.into_inner()),
-        notes: notes.into_inner(),
-        recorded_by: p.user_id,
-        created_at: now,
-    };
-    let e = event(
-        &m.row,
-        "session_recorded",
-        p.user_id,
-        json!({"session_id": s.id}),
-        now,
-    );
-    rows::add_session(&ctx.db, &s, &e).await?;
-    Ok(s.into())
-}
-
-/// The sessions of a case, oldest first, to whoever reads the case (audited).
-pub async fn sessions(
-    ctx: &AppState,
-    p: &Principal,
-    id: Uuid,
-    request_id: Option<&str>,
-) -> ServiceResult<Vec<SessionView>> {
-    let (m, _, access) = load(ctx, p, id).await?;
-    audit_read(
-        ctx,
-        p,
-        &m.row,
-        "mediation.sessions_read",
-        access,
-        request_id,
-    )
-    .await?;
-    Ok(rows::sessions(&ctx.db, id)
-        .await?
-        .into_iter()
-        .map(SessionView::from)
-        .collect())
 }
 
 /// Closes the case with its outcome, once (409 `mediation_closed` after). A follow-up date

@@ -13,8 +13,9 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Auth, IfMatch, RequestId, page_request};
 use crate::http::respond;
 use crate::http::tabular::{self, Negotiated};
-use crate::services::mediation::cases::{self as svc, Filter, MediationInput, SessionInput};
+use crate::services::mediation::cases::{self as svc, Filter, MediationInput};
 use crate::services::mediation::report;
+use crate::services::mediation::sessions::{self, SessionInput};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -79,7 +80,7 @@ pub async fn add_session(
     id: web::Path<Uuid>,
     ApiJson(input): ApiJson<SessionInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let v = svc::add_session(&ctx, &p, *id, input).await?;
+    let v = sessions::add_session(&ctx, &p, *id, input).await?;
     Ok(HttpResponse::Created().json(v))
 }
 
@@ -90,7 +91,7 @@ pub async fn sessions(
     rid: RequestId,
 ) -> Result<HttpResponse, ApiError> {
     Ok(respond::items(
-        svc::sessions(&ctx, &p, *id, Some(&rid.0)).await?,
+        sessions::sessions(&ctx, &p, *id, Some(&rid.0)).await?,
     ))
 }
 
