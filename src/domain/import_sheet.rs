@@ -325,13 +325,81 @@ pub fn date(s: &str) -> String {
     parsed.map_or_else(|| t.to_string(), |d| d.to_string())
 }
 
-/// 是/否 (and yes/no, Y/N, 1/0, true/false).
+/// 是/否 (and yes/no, Y/N, 1/0, true/false); in a 党员 column also what 政治面貌 says.
 pub fn yes_no(s: &str) -> Result<bool, &'static str> {
     match s.trim().to_lowercase().as_str() {
-        "是" | "y" | "yes" | "true" | "1" | "党员" => Ok(true),
-        "否" | "n" | "no" | "false" | "0" => Ok(false),
+        "是" | "y" | "yes" | "true" | "1" | "党员" | "中共党员" | "预备党员" | "中共预备党员" => {
+            Ok(true)
+        }
+        "否" | "n" | "no" | "false" | "0" | "群众" | "团员" | "共青团员" | "无" => {
+            Ok(false)
+        }
         _ => Err("invalid_value"),
     }
+}
+
+/// The yes/no names of the template's drop-down.
+pub const YES_NO_NAMES: &[&str] = &["是", "否"];
+
+/// Skills as the template's drop-down names them, with their codes.
+pub const SKILL_NAMES: &[(&str, &str)] = &[
+    ("智能手机", "smartphone"),
+    ("助餐", "cooking"),
+    ("陪诊", "escort"),
+    ("保洁", "cleaning"),
+    ("维修", "repairs"),
+    ("代办", "errands"),
+    ("陪伴", "companionship"),
+    ("托管", "childcare"),
+    ("调解", "mediation"),
+    ("急救", "first_aid"),
+];
+
+fn skill_code(name: &str) -> Option<&'static str> {
+    let code = match name {
+        "智能手机" | "手机" | "智能手机帮办" => "smartphone",
+        "助餐" | "做饭" | "烹饪" => "cooking",
+        "陪诊" | "助医" | "助医陪诊" | "陪同就医" => "escort",
+        "保洁" | "助洁" | "打扫" => "cleaning",
+        "维修" | "家电维修" | "修理" => "repairs",
+        "代办" | "代购" | "代购代办" | "跑腿" => "errands",
+        "陪伴" | "聊天" | "精神慰藉" => "companionship",
+        "托管" | "课后托管" | "看护儿童" => "childcare",
+        "调解" | "邻里调解" => "mediation",
+        "急救" | "紧急救助" => "first_aid",
+        _ => return None,
+    };
+    Some(code)
+}
+
+/// Skills in Chinese (陪诊、维修) or as codes, as codes; a name that is neither is `Err` with
+/// the name, for the import to refuse.
+pub fn skills(s: &str) -> Result<Vec<String>, String> {
+    list(s)
+        .into_iter()
+        .map(|t| match skill_code(&t) {
+            Some(code) => Ok(code.to_string()),
+            None if crate::domain::code::Code::parse(&t).is_ok() => Ok(t),
+            None => Err(t),
+        })
+        .collect()
+}
+
+/// A volunteer's status as the template's drop-down names it, with its code.
+pub const VOLUNTEER_STATUS_NAMES: &[(&str, &str)] =
+    &[("在岗", "active"), ("暂停", "paused"), ("退出", "retired")];
+
+/// 在岗/暂停/退出 (and their everyday synonyms) as status codes; anything else as written, for
+/// the registry to refuse.
+pub fn volunteer_status(s: &str) -> String {
+    let t = s.trim();
+    let code = match t {
+        "在岗" | "正常" | "活跃" | "在册" => "active",
+        "暂停" | "请假" | "暂停服务" => "paused",
+        "退出" | "离队" | "注销" => "retired",
+        other => return other.to_lowercase(),
+    };
+    code.to_string()
 }
 
 #[cfg(test)]
@@ -450,6 +518,20 @@ mod tests {
         assert_eq!(yes_no("是"), Ok(true));
         assert_eq!(yes_no("否"), Ok(false));
         assert_eq!(yes_no("也许"), Err("invalid_value"));
+        assert_eq!(yes_no("中共党员"), Ok(true));
+        assert_eq!(yes_no("群众"), Ok(false));
+    }
+
+    #[test]
+    fn skills_are_read_in_chinese_or_as_codes_and_unknown_names_are_named() {
+        assert_eq!(
+            skills("陪诊、维修,first_aid"),
+            Ok(vec!["escort".into(), "repairs".into(), "first_aid".into()])
+        );
+        assert_eq!(skills("陪诊、会飞"), Err("会飞".to_string()));
+        assert_eq!(volunteer_status("暂停"), "paused");
+        assert_eq!(volunteer_status("Active"), "active");
+        assert_eq!(volunteer_status("随便"), "随便");
     }
 
     #[test]

@@ -608,6 +608,21 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "身份证号和电话至少填写一项。",
     ),
     (
+        "phone_taken",
+        "This phone number belongs to another community's account; invite its owner instead.",
+        "该电话已是其他社区的账号，请改为邀请本人加入。",
+    ),
+    (
+        "account_disabled",
+        "The account with this phone number is disabled.",
+        "该电话对应的账号已停用。",
+    ),
+    (
+        "phone_shared",
+        "Several volunteers have this phone number; correct their profiles first.",
+        "该电话对应多位志愿者，请先更正其资料。",
+    ),
+    (
         "ambiguous_match",
         "Several residents have this phone number; add the ID number.",
         "该电话对应多位居民，请填写身份证号。",

@@ -325,6 +325,8 @@ pub fn table() -> Vec<RouteDef> {
         // Residents from a spreadsheet (a dry run by default), and the sheet to fill in.
         post "/api/v1/communities/{id}/imports/residents" => imports::residents,
         get "/api/v1/communities/{id}/imports/residents/template.xlsx" => imports::residents_template,
+        post "/api/v1/communities/{id}/imports/volunteers" => imports::volunteers,
+        get "/api/v1/communities/{id}/imports/volunteers/template.xlsx" => imports::volunteers_template,
     ]
 }
 

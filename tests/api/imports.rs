@@ -32,7 +32,7 @@ async fn upload(
 
 /// An XLSX with these rows (the first is the header), written as grid workers would: text,
 /// with the phone of the second data row typed as a number.
-fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {
+pub(crate) fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
     for (r, row) in rows.iter().enumerate() {
@@ -48,7 +48,7 @@ fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {
     wb.save_to_buffer().unwrap()
 }
 
-fn csv(rows: &[Vec<&str>]) -> Vec<u8> {
+pub(crate) fn csv(rows: &[Vec<&str>]) -> Vec<u8> {
     let mut s = String::new();
     for r in rows {
         s.push_str(&r.join(","));

@@ -52,6 +52,7 @@ mod text_input;
 mod time_bank;
 mod timers_shared;
 mod visits;
+mod volunteer_imports;
 mod volunteers;
 mod webhook_deliveries;
 mod webhook_receiver;

@@ -1,13 +1,15 @@
-//! Imports: residents (and their records) brought in from the spreadsheets grid workers keep,
+//! Imports: residents and volunteers brought in from the spreadsheets grid workers keep,
 //! with a dry run that reports every bad cell, a real run that writes all rows or none and can
 //! be repeated (rows are matched to records by ID number, else by phone), and the template
 //! sheet to fill in.
 //!
-//! May use: `registry` (its validation of a resident record, grids, the resident hooks that
-//! grade a saved record), `domain::import_sheet` (reading sheets), `store`. Nothing uses it.
+//! May use: `registry` (its validation of a resident record and a volunteer profile, grids,
+//! the resident hooks that grade a saved record), `accounts` (who may grant the volunteer role), `domain::import_sheet` (reading sheets), `store`. Nothing uses it.
 
+pub mod layout;
 pub mod residents;
 pub mod template;
+pub mod volunteers;
 
 use crate::domain::import_sheet::{SheetError, SheetIssue};
 use crate::services::ServiceError;
@@ -22,6 +24,9 @@ pub struct ImportReport {
     pub created: usize,
     pub updated: usize,
     pub unchanged: usize,
+    /// Volunteers only: accounts the import creates, and existing ones it links.
+    pub accounts_created: Option<usize>,
+    pub accounts_linked: Option<usize>,
     pub errors: Vec<SheetIssue>,
 }
 

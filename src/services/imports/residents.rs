@@ -22,6 +22,7 @@ use crate::store::registry::communities::CommunityRow;
 use crate::store::registry::residents::ResidentRow;
 use crate::store::{self, StoreError, TxWrites};
 
+use super::layout::{Layout, col};
 use super::{ImportError, ImportReport, ImportResult};
 
 /// The columns of a residents sheet, in the template's order.
@@ -62,58 +63,11 @@ pub const COLUMNS: &[Column] = &[
     col("notes", "备注", &[], false),
 ];
 
-const fn col(
-    field: &'static str,
-    header: &'static str,
-    aliases: &'static [&'static str],
-    required: bool,
-) -> Column {
-    Column {
-        field,
-        header,
-        aliases,
-        required,
-    }
-}
-
 /// Resident hooks run at once during a real run.
 const HOOKS_AT_ONCE: usize = 8;
 
 /// The template's example row carries this in 备注; a row that still does is skipped.
 pub const EXAMPLE_MARK: &str = "示例行：导入时跳过，可删除";
-
-/// Where each column is in the sheet, by field.
-struct Layout<'a> {
-    at: Vec<Option<usize>>,
-    headers: &'a [String],
-}
-
-impl Layout<'_> {
-    fn index(&self, field: &str) -> Option<usize> {
-        COLUMNS.iter().position(|c| c.field == field)
-    }
-
-    fn cell<'r>(&self, row: &'r SheetRow, field: &str) -> Option<&'r str> {
-        row.cell(self.index(field).and_then(|i| self.at[i]))
-    }
-
-    /// An issue on `field` of `row`, naming the column as the sheet heads it.
-    fn issue(&self, row: &SheetRow, field: &str, code: &'static str) -> SheetIssue {
-        let column = match self.index(field) {
-            Some(i) => self.at[i]
-                .and_then(|h| self.headers.get(h))
-                .cloned()
-                .unwrap_or_else(|| COLUMNS[i].header.to_string()),
-            None => field.to_string(),
-        };
-        SheetIssue {
-            row: row.number,
-            column,
-            field: field.to_string(),
-            code,
-        }
-    }
-}
 
 /// Staff of the community only: 404 to outsiders, 403 to its other members.
 pub async fn authorise(
@@ -242,15 +196,9 @@ pub async fn import(
         return Err(ImportError::TooLarge);
     }
     let read = sheet::read(bytes).map_err(ImportError::Sheet)?;
-    let at = sheet::map_headers(COLUMNS, &read.headers).map_err(ImportError::Headers)?;
-    let layout = Layout {
-        at,
-        headers: &read.headers,
-    };
+    let layout = Layout::read(COLUMNS, &read.headers)?;
     // Without either column no row could be found again on the next import.
-    let keyed = ["id_card_number", "phone"]
-        .iter()
-        .any(|f| layout.index(f).and_then(|i| layout.at[i]).is_some());
+    let keyed = ["id_card_number", "phone"].iter().any(|f| layout.has(f));
     if !keyed {
         return Err(ImportError::Headers(vec![SheetIssue {
             row: 1,
@@ -273,6 +221,8 @@ pub async fn import(
         created: plan.creates.len(),
         updated: plan.updates.len(),
         unchanged: plan.unchanged,
+        accounts_created: None,
+        accounts_linked: None,
         errors: plan.issues,
     };
     if dry_run {

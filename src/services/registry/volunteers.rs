@@ -7,13 +7,13 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::domain::Fields;
 use crate::domain::code::{Code, parse_code_set};
 use crate::domain::geo::Coordinates;
 use crate::domain::phone::Phone;
 use crate::domain::role::Role;
 use crate::domain::text::Name;
 use crate::domain::volunteer::{VolunteerStatus, WeeklySlot, WeeklySlotDto, parse_availability};
+use crate::domain::{FieldError, Fields};
 use crate::services::accounts::linking;
 use crate::services::registry::communities::{deny, visible};
 use crate::services::{
@@ -129,6 +129,26 @@ async fn build(
     i: &VolunteerInput,
     base: Option<&VolunteerRow>,
 ) -> ServiceResult<(VolunteerRow, Vec<Slot>)> {
+    let grid_known = match i.home_grid_id {
+        None => true,
+        Some(g) => match store::registry::grids::get(&ctx.db, g).await {
+            Ok(grid) => grid.row.community_id == community_id,
+            Err(StoreError::NotFound) => false,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    Ok(check(community_id, i, grid_known, base)?)
+}
+
+/// The checks of [`build`] once it is known whether the input's home grid is one of the
+/// community's. Every writer of volunteer profiles (the API, a spreadsheet import) validates
+/// through here.
+pub(crate) fn check(
+    community_id: Uuid,
+    i: &VolunteerInput,
+    grid_known: bool,
+    base: Option<&VolunteerRow>,
+) -> Result<(VolunteerRow, Vec<Slot>), Vec<FieldError>> {
     let mut f = Fields::new();
     let name = f.check("name", Name::parse(&i.name));
     let phone = f.check_opt("phone", i.phone.as_deref(), Phone::parse);
@@ -140,8 +160,7 @@ async fn build(
     }
     let slots = match parse_availability(&i.availability) {
         Ok(s) => Some(s),
-        Err((n, code)) if code == "too_many" || code == "overlapping_windows" => {
-            let _ = n;
+        Err((_, code)) if code == "too_many" || code == "overlapping_windows" => {
             f.push("availability", code);
             None
         }
@@ -150,18 +169,14 @@ async fn build(
             None
         }
     };
-    if let Some(g) = i.home_grid_id {
-        match store::registry::grids::get(&ctx.db, g).await {
-            Ok(grid) if grid.row.community_id == community_id => {}
-            Ok(_) | Err(StoreError::NotFound) => f.push("home_grid_id", "unknown_reference"),
-            Err(e) => return Err(e.into()),
-        }
+    if !grid_known {
+        f.push("home_grid_id", "unknown_reference");
     }
     if base.is_some_and(|b| b.user_id != i.user_id) {
         f.push("user_id", "immutable");
     }
     let t = store::now();
-    let row = f.finish(|| {
+    f.finish(|| {
         let slots = slots?;
         let location = location?;
         Some((
@@ -189,8 +204,7 @@ async fn build(
             },
             stored_slots(&slots),
         ))
-    })?;
-    Ok(row)
+    })
 }
 
 fn duplicate_user(e: StoreError) -> ServiceError {
@@ -271,7 +285,8 @@ pub async fn list(
     Ok(page.page(rows, |r| r.id, view))
 }
 
-fn current_input(r: &VolunteerRow) -> VolunteerInput {
+/// The input that would save `r` as it is: what an update or an import changes.
+pub(crate) fn current_input(r: &VolunteerRow) -> VolunteerInput {
     VolunteerInput {
         user_id: r.user_id,
         name: r.name.clone(),

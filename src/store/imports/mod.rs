@@ -5,3 +5,4 @@
 //! (a volunteer's new account and role), `audit`.
 
 pub mod residents;
+pub mod volunteers;

@@ -11,7 +11,7 @@ use crate::domain::import_sheet::MAX_BYTES;
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, RequestId, read_body};
 use crate::http::i18n::{Lang, text};
-use crate::services::imports::{ImportError, ImportReport, residents as svc, template};
+use crate::services::imports::{ImportError, ImportReport, residents as svc, template, volunteers};
 use crate::state::AppState;
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -51,6 +51,10 @@ struct ReportView<'a> {
     created: usize,
     updated: usize,
     unchanged: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accounts_created: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accounts_linked: Option<usize>,
     errors: Vec<IssueView<'a>>,
 }
 
@@ -110,19 +114,41 @@ pub async fn residents(
 ) -> Result<HttpResponse, ApiError> {
     // Who may import is answered before the file is looked at.
     svc::authorise(&ctx, &p, *community_id).await?;
-    if !media_type_ok(&req) {
+    let body = sheet_body(&req, payload).await?;
+    let rid = (!rid.0.is_empty()).then_some(rid.0.as_str());
+    let dry_run = q.dry_run.unwrap_or(true);
+    let report = svc::import(&ctx, &p, *community_id, &body, dry_run, rid).await?;
+    Ok(report_response(&report, Lang::from_headers(req.headers())))
+}
+
+pub async fn volunteers(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    community_id: web::Path<Uuid>,
+    q: web::Query<ImportQuery>,
+    rid: RequestId,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    volunteers::authorise(&ctx, &p, *community_id).await?;
+    let body = sheet_body(&req, payload).await?;
+    let rid = (!rid.0.is_empty()).then_some(rid.0.as_str());
+    let dry_run = q.dry_run.unwrap_or(true);
+    let report = volunteers::import(&ctx, &p, *community_id, &body, dry_run, rid).await?;
+    Ok(report_response(&report, Lang::from_headers(req.headers())))
+}
+
+/// The file, of an accepted media type and within the limit.
+async fn sheet_body(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, ApiError> {
+    if !media_type_ok(req) {
         return Err(ApiError::UnsupportedMediaType);
     }
     let mut payload = payload.into_inner();
-    let body = match read_body(&req, &mut payload, MAX_BYTES).await {
-        Ok(b) => b,
-        Err(ApiError::PayloadTooLarge) => return Err(ImportError::TooLarge.into()),
-        Err(e) => return Err(e),
-    };
-    let dry_run = q.dry_run.unwrap_or(true);
-    let rid = (!rid.0.is_empty()).then_some(rid.0.as_str());
-    let report = svc::import(&ctx, &p, *community_id, &body, dry_run, rid).await?;
-    Ok(report_response(&report, Lang::from_headers(req.headers())))
+    match read_body(req, &mut payload, MAX_BYTES).await {
+        Ok(b) => Ok(b),
+        Err(ApiError::PayloadTooLarge) => Err(ImportError::TooLarge.into()),
+        Err(e) => Err(e),
+    }
 }
 
 fn report_response(r: &ImportReport, lang: Lang) -> HttpResponse {
@@ -132,6 +158,8 @@ fn report_response(r: &ImportReport, lang: Lang) -> HttpResponse {
         created: r.created,
         updated: r.updated,
         unchanged: r.unchanged,
+        accounts_created: r.accounts_created,
+        accounts_linked: r.accounts_linked,
         errors: r
             .errors
             .iter()
@@ -158,6 +186,21 @@ pub async fn residents_template(
         .insert_header((
             header::CONTENT_DISPOSITION,
             "attachment; filename=\"residents-template.xlsx\"; filename*=UTF-8''%E5%B1%85%E6%B0%91%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx",
+        ))
+        .body(bytes))
+}
+
+pub async fn volunteers_template(
+    ctx: web::Data<AppState>,
+    Auth(p): Auth,
+    community_id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = template::volunteers(&ctx, &p, *community_id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(XLSX)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"volunteers-template.xlsx\"; filename*=UTF-8''%E5%BF%97%E6%84%BF%E8%80%85%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx",
         ))
         .body(bytes))
 }
