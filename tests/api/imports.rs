@@ -489,7 +489,7 @@ async fn only_the_communitys_staff_import_or_fetch_the_template() {
 
 /// 10,000 generated residents through the API, timed: the dry run, the real run, and the same
 /// sheet again (all unchanged). Run by `bench/imports.sh` on SQLite and PostgreSQL:
-/// `cargo test --test api imports::bench -- --ignored --nocapture`.
+/// `cargo test --test api imports::bench_ten_thousand_rows -- --exact --ignored --nocapture`.
 #[tokio::test]
 #[ignore = "a bench: run it with bench/imports.sh"]
 async fn bench_ten_thousand_rows() {
@@ -527,7 +527,7 @@ async fn bench_ten_thousand_rows() {
         "sqlite"
     };
     let mut line = format!(
-        "| {backend} (debug build) | {n} | {:.1} MB |",
+        "| residents | {backend} (debug build) | {n} | {:.1} MB |",
         file.len() as f64 / 1e6
     );
     for (label, dry_run, want_created, want_unchanged) in [

@@ -371,3 +371,80 @@ async fn only_those_who_may_grant_the_volunteer_role_import_or_fetch_the_templat
         .await
         .expect(200);
 }
+
+/// 10,000 generated volunteers (every account new) through the API, timed: the dry run, the
+/// real run, and the same sheet again (all unchanged). Run by `bench/imports.sh` on SQLite and
+/// PostgreSQL: `cargo test --test api volunteer_imports::bench_ten_thousand_volunteers -- --exact --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "a bench: run it with bench/imports.sh"]
+async fn bench_ten_thousand_volunteers() {
+    let n: u32 = std::env::var("BENCH_IMPORT_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let app = spawn_app().await;
+    let c = app.community("导入压测社区").await;
+    let grids = ["第一网格", "第二网格", "第三网格"];
+    for g in grids {
+        app.grid(&c, g, &[]).await;
+    }
+    let mut rows: Vec<Vec<String>> = vec![
+        ["姓名", "电话", "网格", "技能", "党员", "状态"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    ];
+    for i in 0..n {
+        rows.push(vec![
+            format!("志愿者{i}"),
+            format!("137{:08}", i),
+            grids[(i % 3) as usize].into(),
+            ["陪诊、维修", "急救", "", "助餐、陪伴、代办"][(i % 4) as usize].into(),
+            if i % 5 == 0 { "是" } else { "否" }.into(),
+            if i % 10 == 0 { "暂停" } else { "在岗" }.into(),
+        ]);
+    }
+    let borrowed: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|r| r.iter().map(String::as_str).collect())
+        .collect();
+    let file = xlsx(&borrowed);
+    let backend = if app.db_url().starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let mut line = format!(
+        "| volunteers | {backend} (debug build) | {n} | {:.1} MB |",
+        file.len() as f64 / 1e6
+    );
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(600))
+        .build()
+        .unwrap();
+    for (label, dry_run, want_created, want_unchanged) in [
+        ("dry run", true, n, 0),
+        ("import", false, n, 0),
+        ("again", false, 0, n),
+    ] {
+        let t = std::time::Instant::now();
+        let res = client
+            .post(format!(
+                "{}/api/v1/communities/{c}/imports/volunteers?dry_run={dry_run}",
+                app.base
+            ))
+            .bearer_auth(&app.admin)
+            .header("content-type", XLSX)
+            .body(file.clone())
+            .send()
+            .await
+            .unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        assert_eq!(res.status(), 200, "{label}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["created"], want_created, "{label}");
+        assert_eq!(body["unchanged"], want_unchanged, "{label}");
+        line.push_str(&format!(" {secs:.2} |"));
+    }
+    println!("BENCH {line}");
+}
