@@ -1,18 +1,27 @@
-//! Spreadsheets as grid workers fill them in (XLSX, XLS or CSV), read into rows of text: the
+//! Spreadsheets as grid workers fill them in (XLSX or CSV), read into rows of text: the
 //! file is sniffed, headers are matched by name (Chinese, with the usual variants), and values
 //! written the way people write them (男/女, 2024/3/5, 独居、高龄) are put into the form the
 //! registry's own validation takes. Nothing here decides whether a value is valid: the
 //! registry's domain types do that, so a row is checked exactly as the API checks a record.
 
-use std::io::Cursor;
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read};
 
-use calamine::{Data, Reader};
+use calamine::{Data, DataRef, Reader, Xlsx};
 use chrono::{Duration, NaiveDate};
 
 /// The largest file accepted (5 MiB).
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 /// The most data rows one import takes.
 pub const MAX_ROWS: usize = 20_000;
+/// What an XLSX's parts may unpack to in all: a 5 MiB file of 20,000 rows unpacks to a few
+/// tens of MiB; a zip bomb is refused before anything is read.
+pub const MAX_UNPACKED_BYTES: u64 = 100 * 1024 * 1024;
+/// Columns read: no import has more than a dozen; cells further right are ignored.
+const MAX_COLUMNS: u32 = 256;
+/// Characters kept of a cell: more than any field takes, so that a longer value still fails
+/// validation as too long, without a huge shared string copied into every cell.
+const MAX_CELL_CHARS: usize = 2_000;
 
 /// A sheet read into text: the header row and the data rows, numbered as the spreadsheet
 /// shows them (the header is row 1 when it is the first row).
@@ -40,8 +49,13 @@ impl SheetRow {
 /// Why a file cannot be read as a sheet; `code` is the problem code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SheetError {
-    /// Not XLSX, XLS or text (an image, a PDF, a broken zip).
+    /// Not XLSX or text (an image, a PDF, a broken zip).
     NotASpreadsheet,
+    /// An Excel 97–2003 workbook (.xls): save it as .xlsx. Its reader lays every sheet out in
+    /// memory as wide and tall as its furthest cell says, which a crafted file makes unbounded.
+    XlsNotSupported,
+    /// An XLSX whose parts unpack to more than [`MAX_UNPACKED_BYTES`].
+    Unpacked,
     /// Text that is not UTF-8 (a CSV saved as GBK): save it as "CSV UTF-8".
     NotUtf8,
     /// No header row at all.
@@ -54,6 +68,8 @@ impl SheetError {
     pub fn code(self) -> &'static str {
         match self {
             SheetError::NotASpreadsheet => "not_a_spreadsheet",
+            SheetError::XlsNotSupported => "xls_not_supported",
+            SheetError::Unpacked => "file_too_large",
             SheetError::NotUtf8 => "csv_not_utf8",
             SheetError::Empty => "empty_sheet",
             SheetError::TooManyRows => "too_many_rows",
@@ -71,34 +87,72 @@ pub struct SheetIssue {
     pub code: &'static str,
 }
 
-/// Reads the first worksheet of an XLSX or XLS file, or a CSV (UTF-8, comma or tab separated).
+/// Reads the first worksheet of an XLSX file, or a CSV (UTF-8, comma or tab separated).
 pub fn read(bytes: &[u8]) -> Result<Sheet, SheetError> {
     const ZIP: &[u8] = b"PK\x03\x04";
     const OLE: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0];
-    if bytes.starts_with(ZIP) || bytes.starts_with(OLE) {
-        return read_workbook(bytes);
+    if bytes.starts_with(OLE) {
+        return Err(SheetError::XlsNotSupported);
+    }
+    if bytes.starts_with(ZIP) {
+        return read_xlsx(bytes);
     }
     read_csv(bytes)
 }
 
-fn read_workbook(bytes: &[u8]) -> Result<Sheet, SheetError> {
-    let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
+/// Every part unpacked once, to at most what the archive's directory says it is, and the
+/// stated sizes at most [`MAX_UNPACKED_BYTES`] in all: the reader that follows trusts them
+/// (it keeps the shared strings in memory), and an inflater does not stop by itself.
+fn check_unpacked(bytes: &[u8]) -> Result<(), SheetError> {
+    let mut zip =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| SheetError::NotASpreadsheet)?;
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let stated = zip
+            .by_index_raw(i)
+            .map_err(|_| SheetError::NotASpreadsheet)?
+            .size();
+        total = total.saturating_add(stated);
+        if total > MAX_UNPACKED_BYTES {
+            return Err(SheetError::Unpacked);
+        }
+        let part = zip.by_index(i).map_err(|_| SheetError::NotASpreadsheet)?;
+        let read = std::io::copy(&mut part.take(stated + 1), &mut std::io::sink())
+            .map_err(|_| SheetError::NotASpreadsheet)?;
+        if read > stated {
+            return Err(SheetError::Unpacked);
+        }
+    }
+    Ok(())
+}
+
+/// The first worksheet, cell by cell: only the rows and columns that hold something are kept,
+/// however far apart a crafted sheet puts its cells.
+fn read_xlsx(bytes: &[u8]) -> Result<Sheet, SheetError> {
+    check_unpacked(bytes)?;
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|_| SheetError::NotASpreadsheet)?;
+    let first = wb.sheet_names().first().cloned().ok_or(SheetError::Empty)?;
+    let mut cells = wb
+        .worksheet_cells_reader(&first)
         .map_err(|_| SheetError::NotASpreadsheet)?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or(SheetError::Empty)?
-        .map_err(|_| SheetError::NotASpreadsheet)?;
-    let Some((first_row, _)) = range.start() else {
-        return Err(SheetError::Empty);
-    };
-    let mut lines = Vec::new();
-    for (i, r) in range.rows().enumerate() {
-        let cells: Vec<String> = r.iter().map(cell_text).collect();
-        if lines.len() > MAX_ROWS + 1 {
+    let mut rows: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    while let Some(cell) = cells.next_cell().map_err(|_| SheetError::NotASpreadsheet)? {
+        let (r, c) = cell.get_position();
+        let text = cell_ref_text(cell.get_value());
+        if c >= MAX_COLUMNS || text.is_empty() {
+            continue;
+        }
+        if !rows.contains_key(&r) && rows.len() > MAX_ROWS + 1 {
             return Err(SheetError::TooManyRows);
         }
-        lines.push((first_row + i as u32 + 1, cells));
+        let row = rows.entry(r).or_default();
+        let c = c as usize;
+        if row.len() <= c {
+            row.resize(c + 1, String::new());
+        }
+        row[c] = text;
     }
+    let lines = rows.into_iter().map(|(r, cells)| (r + 1, cells)).collect();
     into_sheet(lines)
 }
 
@@ -149,6 +203,16 @@ fn into_sheet(lines: Vec<(u32, Vec<String>)>) -> Result<Sheet, SheetError> {
         headers: headers.iter().map(|h| h.trim().to_string()).collect(),
         rows,
     })
+}
+
+/// A streamed cell as text, as [`cell_text`] has it, at most [`MAX_CELL_CHARS`] long.
+fn cell_ref_text(d: &DataRef<'_>) -> String {
+    let capped = |s: &str| s.trim().chars().take(MAX_CELL_CHARS).collect::<String>();
+    match d {
+        DataRef::SharedString(s) => capped(s),
+        DataRef::String(s) => capped(s),
+        other => cell_text(&Data::from(other.clone())),
+    }
 }
 
 /// A cell as text: whole numbers without a decimal point (a phone typed as a number), dates
@@ -450,6 +514,53 @@ mod tests {
         assert_eq!(read(&[0xd0, 0xd5, 0xc3, 0xfb]), Err(SheetError::NotUtf8));
         assert_eq!(read(b""), Err(SheetError::Empty));
         assert_eq!(read(b"\n,,\n"), Err(SheetError::Empty));
+    }
+
+    #[test]
+    fn cells_far_apart_are_read_as_the_few_rows_they_are() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "姓名").unwrap();
+        ws.write_string(0, 1, "电话").unwrap();
+        ws.write_string(1, 0, "张三").unwrap();
+        // A dense layout of these would be a million rows by 16,384 columns.
+        ws.write_string(1_048_575, 0, "远处").unwrap();
+        ws.write_string(1_048_575, 16_383, "最远处").unwrap();
+        let s = read(&wb.save_to_buffer().unwrap()).unwrap();
+        assert_eq!(s.headers, headers(&["姓名", "电话"]));
+        assert_eq!(s.rows.len(), 2);
+        assert_eq!(s.rows[1].number, 1_048_576);
+        assert_eq!(
+            s.rows[1].cells,
+            vec!["远处".to_string()],
+            "columns past 256 are ignored"
+        );
+    }
+
+    #[test]
+    fn refuses_an_xls_and_a_zip_that_unpacks_to_more_than_it_says() {
+        assert_eq!(
+            read(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]),
+            Err(SheetError::XlsNotSupported)
+        );
+        let mut zipped = Vec::new();
+        {
+            let mut z = zip::ZipWriter::new(Cursor::new(&mut zipped));
+            let opts = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            z.start_file("xl/sharedStrings.xml", opts).unwrap();
+            std::io::Write::write_all(&mut z, &vec![b'a'; 1 << 20]).unwrap();
+            z.finish().unwrap();
+        }
+        assert_eq!(read(&zipped), Err(SheetError::NotASpreadsheet), "as it is");
+        // The central directory's uncompressed size (offset 24 of its entry), made a lie.
+        let at = zipped.windows(4).rposition(|w| w == b"PK\x01\x02").unwrap() + 24;
+        let mut lying = zipped.clone();
+        lying[at..at + 4].copy_from_slice(&1000u32.to_le_bytes());
+        assert_eq!(read(&lying), Err(SheetError::Unpacked));
+        let mut huge = zipped;
+        huge[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(read(&huge), Err(SheetError::Unpacked));
     }
 
     #[test]

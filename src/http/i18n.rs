@@ -564,8 +564,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "not_a_spreadsheet",
-        "The file is not a spreadsheet; send an XLSX, XLS or CSV file.",
-        "文件不是表格，请上传 XLSX、XLS 或 CSV 文件。",
+        "The file is not a spreadsheet; send an XLSX or CSV file.",
+        "文件不是表格，请上传 XLSX 或 CSV 文件。",
     ),
     (
         "csv_not_utf8",
@@ -606,6 +606,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "id_or_phone_required",
         "Give an ID number or a phone number, so that the row can be matched on the next import.",
         "身份证号和电话至少填写一项。",
+    ),
+    (
+        "xls_not_supported",
+        "Excel 97-2003 files (.xls) are not read: save the sheet as .xlsx or as CSV UTF-8.",
+        "不支持 Excel 97-2003 文件（.xls），请另存为 .xlsx 或 CSV UTF-8 后导入。",
     ),
     (
         "phone_taken",

@@ -317,6 +317,32 @@ async fn bad_rows_are_named_by_row_and_a_real_run_with_them_writes_nothing() {
     )
     .await
     .problem(422, "not_a_spreadsheet");
+    // An Excel 97-2003 file: its reader would lay a crafted sheet out unbounded in memory.
+    upload(
+        &app,
+        &c,
+        &admin_c,
+        true,
+        "application/vnd.ms-excel",
+        vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0],
+    )
+    .await
+    .problem(422, "xls_not_supported");
+    // Two cells a million rows and 16,000 columns apart are two rows, not a sheet that size.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (col, h) in ["姓名", "电话"].iter().enumerate() {
+        ws.write_string(0, col as u16, *h).unwrap();
+    }
+    ws.write_string(1_048_575, 0, "远处").unwrap();
+    ws.write_string(1_048_575, 1, "13800000099").unwrap();
+    ws.write_string(1_048_575, 16_383, "最远处").unwrap();
+    let far = upload(&app, &c, &admin_c, true, XLSX, wb.save_to_buffer().unwrap())
+        .await
+        .expect(200);
+    assert_eq!(counts(&far), [1, 1, 0, 0, 1, 0], "{}", far.body);
+    // After all of it the server still answers.
+    app.send(app.req(Method::GET, "/healthz")).await.expect(200);
 }
 
 #[tokio::test]

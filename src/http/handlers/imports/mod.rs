@@ -1,5 +1,6 @@
-//! Spreadsheet imports: the file is the raw body (`curl --data-binary @sheet.xlsx`), XLSX, XLS
-//! or CSV, told apart by its bytes; the template is an XLSX download.
+//! Spreadsheet imports: the file is the raw body (`curl --data-binary @sheet.xlsx`), XLSX or
+//! CSV, told apart by its bytes (an XLS is refused with its own code); the template is an XLSX
+//! download.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
@@ -7,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::import_sheet::MAX_BYTES;
+use crate::domain::import_sheet::{MAX_BYTES, SheetError};
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, RequestId, read_body};
 use crate::http::i18n::{Lang, text};
@@ -71,7 +72,9 @@ impl From<ImportError> for ApiError {
         let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
         match e {
             ImportError::Service(e) => e.into(),
-            ImportError::TooLarge => sheet_error(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large"),
+            ImportError::TooLarge | ImportError::Sheet(SheetError::Unpacked) => {
+                sheet_error(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large")
+            }
             ImportError::Sheet(e) => sheet_error(unprocessable, e.code()),
             ImportError::Headers(issues) => ApiError::Sheet {
                 status: unprocessable,
