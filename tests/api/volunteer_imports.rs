@@ -381,6 +381,11 @@ async fn only_those_who_may_grant_the_volunteer_role_import_or_fetch_the_templat
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], XLSX);
+    assert_eq!(
+        res.headers()["content-disposition"],
+        "attachment; filename=\"volunteers-template.xlsx\"; \
+         filename*=UTF-8''%E5%BF%97%E6%84%BF%E8%80%85%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx"
+    );
     let bytes = res.bytes().await.unwrap().to_vec();
     let sheet = huying::domain::import_sheet::read(&bytes).unwrap();
     assert_eq!(&sheet.headers[..3], ["姓名", "电话", "网格"]);

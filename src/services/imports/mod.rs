@@ -11,9 +11,15 @@ pub mod residents;
 pub mod template;
 pub mod volunteers;
 
-use crate::domain::import_sheet::{SheetError, SheetIssue};
-use crate::services::ServiceError;
-use crate::store::StoreError;
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::domain::import_sheet::{self as sheet, Sheet, SheetError, SheetIssue};
+use crate::services::{ServiceError, ServiceResult};
+use crate::state::AppState;
+use crate::store::{self, StoreError};
 
 /// What an import answers: the counts, and every row's errors (a real run with errors wrote
 /// nothing and answers [`ImportError::Invalid`] instead).
@@ -60,3 +66,77 @@ impl From<StoreError> for ImportError {
 }
 
 pub type ImportResult<T> = Result<T, ImportError>;
+
+/// The file read as a sheet, within the limits.
+fn read_sheet(bytes: &[u8]) -> ImportResult<Sheet> {
+    if bytes.len() > sheet::MAX_BYTES {
+        return Err(ImportError::TooLarge);
+    }
+    sheet::read(bytes).map_err(ImportError::Sheet)
+}
+
+/// The community's grids by the names sheets give them.
+async fn grids_by_name(ctx: &AppState, community_id: Uuid) -> ServiceResult<HashMap<String, Uuid>> {
+    Ok(
+        store::registry::grids::list(&ctx.db, community_id, None, false, 100_000)
+            .await?
+            .into_iter()
+            .map(|g| (g.row.name, g.row.id))
+            .collect(),
+    )
+}
+
+/// What a sheet brings in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SheetKind {
+    Residents,
+    Volunteers,
+}
+
+impl SheetKind {
+    /// Whether `p` may import this kind of sheet into the community (or fetch its template).
+    pub async fn authorise(
+        self,
+        ctx: &AppState,
+        p: &Principal,
+        community_id: Uuid,
+    ) -> ServiceResult<()> {
+        match self {
+            SheetKind::Residents => residents::authorise(ctx, p, community_id).await.map(drop),
+            SheetKind::Volunteers => volunteers::authorise(ctx, p, community_id).await.map(drop),
+        }
+    }
+
+    /// Imports the sheet; `dry_run` checks every row and writes nothing.
+    pub async fn import(
+        self,
+        ctx: &AppState,
+        p: &Principal,
+        community_id: Uuid,
+        bytes: &[u8],
+        dry_run: bool,
+        request_id: Option<&str>,
+    ) -> ImportResult<ImportReport> {
+        match self {
+            SheetKind::Residents => {
+                residents::import(ctx, p, community_id, bytes, dry_run, request_id).await
+            }
+            SheetKind::Volunteers => {
+                volunteers::import(ctx, p, community_id, bytes, dry_run, request_id).await
+            }
+        }
+    }
+
+    /// The sheet to fill in, as XLSX bytes.
+    pub async fn template(
+        self,
+        ctx: &AppState,
+        p: &Principal,
+        community_id: Uuid,
+    ) -> ServiceResult<Vec<u8>> {
+        match self {
+            SheetKind::Residents => template::residents(ctx, p, community_id).await,
+            SheetKind::Volunteers => template::volunteers(ctx, p, community_id).await,
+        }
+    }
+}

@@ -20,7 +20,7 @@ use crate::store::audit::NewAudit;
 use crate::store::imports::residents::{self as store_import, ResidentImport};
 use crate::store::registry::communities::CommunityRow;
 use crate::store::registry::residents::ResidentRow;
-use crate::store::{self, StoreError, TxWrites};
+use crate::store::{StoreError, TxWrites};
 
 use super::layout::{Layout, col};
 use super::{ImportError, ImportReport, ImportResult};
@@ -192,10 +192,7 @@ pub async fn import(
     request_id: Option<&str>,
 ) -> ImportResult<ImportReport> {
     let community = authorise(ctx, p, community_id).await?;
-    if bytes.len() > sheet::MAX_BYTES {
-        return Err(ImportError::TooLarge);
-    }
-    let read = sheet::read(bytes).map_err(ImportError::Sheet)?;
+    let read = super::read_sheet(bytes)?;
     let layout = Layout::read(COLUMNS, &read.headers)?;
     // Without either column no row could be found again on the next import.
     let keyed = ["id_card_number", "phone"].iter().any(|f| layout.has(f));
@@ -207,12 +204,7 @@ pub async fn import(
             code: "missing_header",
         }]));
     }
-    let grids: HashMap<String, Uuid> =
-        store::registry::grids::list(&ctx.db, community_id, None, false, 100_000)
-            .await?
-            .into_iter()
-            .map(|g| (g.row.name, g.row.id))
-            .collect();
+    let grids = super::grids_by_name(ctx, community_id).await?;
     let existing = Existing::new(store_import::of_community(&ctx.db, community_id).await?);
     let plan = plan(ctx, &community, &layout, &read.rows, &grids, &existing)?;
     let mut report = ImportReport {

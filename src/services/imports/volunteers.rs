@@ -17,13 +17,13 @@ use crate::services::registry::communities::{deny, visible};
 use crate::services::registry::volunteers::{self as registry, VolunteerInput};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
+use crate::store::StoreError;
 use crate::store::audit::NewAudit;
 use crate::store::imports::volunteers::{
     self as store_import, AccountRole, NewAccount, VolunteerImport,
 };
 use crate::store::registry::communities::CommunityRow;
 use crate::store::registry::volunteers::VolunteerRow;
-use crate::store::{self, StoreError};
 
 use super::layout::{Layout, col};
 use super::{ImportError, ImportReport, ImportResult};
@@ -183,17 +183,9 @@ pub async fn import(
     request_id: Option<&str>,
 ) -> ImportResult<ImportReport> {
     authorise(ctx, p, community_id).await?;
-    if bytes.len() > sheet::MAX_BYTES {
-        return Err(ImportError::TooLarge);
-    }
-    let read = sheet::read(bytes).map_err(ImportError::Sheet)?;
+    let read = super::read_sheet(bytes)?;
     let layout = Layout::read(COLUMNS, &read.headers)?;
-    let grids: HashMap<String, Uuid> =
-        store::registry::grids::list(&ctx.db, community_id, None, false, 100_000)
-            .await?
-            .into_iter()
-            .map(|g| (g.row.name, g.row.id))
-            .collect();
+    let grids = super::grids_by_name(ctx, community_id).await?;
     let phones: Vec<String> = read
         .rows
         .iter()

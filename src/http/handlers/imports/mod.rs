@@ -8,11 +8,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::auth::Principal;
 use crate::domain::import_sheet::{MAX_BYTES, SheetError};
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, RequestId, read_body};
 use crate::http::i18n::{Lang, text};
-use crate::services::imports::{ImportError, ImportReport, residents as svc, template, volunteers};
+use crate::services::imports::{ImportError, ImportReport, SheetKind};
 use crate::state::AppState;
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -115,13 +116,8 @@ pub async fn residents(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    // Who may import is answered before the file is looked at.
-    svc::authorise(&ctx, &p, *community_id).await?;
-    let body = sheet_body(&req, payload).await?;
-    let rid = (!rid.0.is_empty()).then_some(rid.0.as_str());
-    let dry_run = q.dry_run.unwrap_or(true);
-    let report = svc::import(&ctx, &p, *community_id, &body, dry_run, rid).await?;
-    Ok(report_response(&report, Lang::from_headers(req.headers())))
+    let at = (*community_id, q.into_inner());
+    run(SheetKind::Residents, &ctx, &p, at, &rid, &req, payload).await
 }
 
 pub async fn volunteers(
@@ -133,11 +129,27 @@ pub async fn volunteers(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    volunteers::authorise(&ctx, &p, *community_id).await?;
-    let body = sheet_body(&req, payload).await?;
+    let at = (*community_id, q.into_inner());
+    run(SheetKind::Volunteers, &ctx, &p, at, &rid, &req, payload).await
+}
+
+async fn run(
+    kind: SheetKind,
+    ctx: &AppState,
+    p: &Principal,
+    (community_id, q): (Uuid, ImportQuery),
+    rid: &RequestId,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    // Who may import is answered before the file is looked at.
+    kind.authorise(ctx, p, community_id).await?;
+    let body = sheet_body(req, payload).await?;
     let rid = (!rid.0.is_empty()).then_some(rid.0.as_str());
     let dry_run = q.dry_run.unwrap_or(true);
-    let report = volunteers::import(&ctx, &p, *community_id, &body, dry_run, rid).await?;
+    let report = kind
+        .import(ctx, p, community_id, &body, dry_run, rid)
+        .await?;
     Ok(report_response(&report, Lang::from_headers(req.headers())))
 }
 
@@ -183,14 +195,8 @@ pub async fn residents_template(
     Auth(p): Auth,
     community_id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let bytes = template::residents(&ctx, &p, *community_id).await?;
-    Ok(HttpResponse::Ok()
-        .content_type(XLSX)
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"residents-template.xlsx\"; filename*=UTF-8''%E5%B1%85%E6%B0%91%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx",
-        ))
-        .body(bytes))
+    let names = ("residents-template.xlsx", "居民导入模板.xlsx");
+    template(SheetKind::Residents, &ctx, &p, *community_id, names).await
 }
 
 pub async fn volunteers_template(
@@ -198,12 +204,31 @@ pub async fn volunteers_template(
     Auth(p): Auth,
     community_id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let bytes = template::volunteers(&ctx, &p, *community_id).await?;
+    let names = ("volunteers-template.xlsx", "志愿者导入模板.xlsx");
+    template(SheetKind::Volunteers, &ctx, &p, *community_id, names).await
+}
+
+/// The template as an attachment, named in ASCII and (RFC 6266) in Chinese.
+async fn template(
+    kind: SheetKind,
+    ctx: &AppState,
+    p: &Principal,
+    community_id: Uuid,
+    (ascii, chinese): (&str, &str),
+) -> Result<HttpResponse, ApiError> {
+    let bytes = kind.template(ctx, p, community_id).await?;
+    let encoded: String = chinese
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
     Ok(HttpResponse::Ok()
         .content_type(XLSX)
         .insert_header((
             header::CONTENT_DISPOSITION,
-            "attachment; filename=\"volunteers-template.xlsx\"; filename*=UTF-8''%E5%BF%97%E6%84%BF%E8%80%85%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx",
+            format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
         ))
         .body(bytes))
 }
