@@ -384,6 +384,12 @@ async fn the_three_rates_are_reported_by_community_grid_service_type_team_and_pe
             .expect(200);
         assert_eq!(r.body["groups"][0]["key"], key.as_str(), "{by}");
         assert_eq!(r.body["groups"][0]["total"], 4, "{by}");
+        // Named for people to read, but for the requests of no team.
+        assert_eq!(
+            r.body["groups"][0]["name"].is_string(),
+            by != "team",
+            "{by}"
+        );
     }
     let monthly = w
         .app

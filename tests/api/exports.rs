@@ -340,7 +340,10 @@ async fn the_three_rates_as_csv_and_xlsx_carry_the_numbers_of_the_json() {
         assert_eq!((rows.len(), sheet.len()), (1, 1));
         let label = match group_by {
             "community" => "全社区".to_string(),
-            _ => w.grid.clone(),
+            _ => {
+                assert_eq!(g["key"], w.grid.as_str());
+                g["name"].as_str().expect("the grid's name").to_string()
+            }
         };
         assert_eq!(rows[0]["分组"], label);
         assert_eq!(sheet[0]["分组"], Data::String(label));

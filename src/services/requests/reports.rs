@@ -32,8 +32,41 @@ pub struct RatesQuery {
 pub struct RatesGroup {
     /// The grid, service type or team id, the period's first day, or `all`.
     pub key: String,
+    /// The grid's, service type's or team's name, for people to read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(flatten)]
     pub rates: Rates,
+}
+
+/// The names of the grids, service types or teams a report groups by (inactive ones too: old
+/// requests name them), by id.
+async fn group_names(
+    ctx: &AppState,
+    community_id: Uuid,
+    group_by: &str,
+) -> ServiceResult<std::collections::HashMap<String, String>> {
+    const ALL: i64 = 100_000;
+    let db = &ctx.db;
+    use crate::store::registry::{grids, service_types, teams};
+    Ok(match group_by {
+        "grid" => grids::list(db, community_id, None, true, ALL)
+            .await?
+            .into_iter()
+            .map(|g| (g.row.id.to_string(), g.row.name))
+            .collect(),
+        "service_type" => service_types::list(db, community_id, None, true, ALL)
+            .await?
+            .into_iter()
+            .map(|s| (s.id.to_string(), s.name))
+            .collect(),
+        "team" => teams::list(db, community_id, None, true, ALL)
+            .await?
+            .into_iter()
+            .map(|t| (t.row.id.to_string(), t.row.name))
+            .collect(),
+        _ => Default::default(),
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -145,9 +178,11 @@ pub async fn three_rates(
         }
     }
     let satisfied_from = i64::from(policy.rating.satisfied_from);
+    let mut names = group_names(ctx, community_id, &group_by).await?;
     let mut out: Vec<RatesGroup> = groups
         .into_iter()
         .map(|(key, v)| RatesGroup {
+            name: names.remove(&key),
             key,
             rates: rates(&v, satisfied_from),
         })
@@ -155,6 +190,7 @@ pub async fn three_rates(
     if out.is_empty() && group_by == "community" {
         out.push(RatesGroup {
             key: "all".into(),
+            name: None,
             rates: rates(&[], satisfied_from),
         });
     }

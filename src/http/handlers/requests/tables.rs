@@ -5,13 +5,14 @@ use crate::domain::rates::Rates;
 use crate::http::tabular::{Cell, Export, Table, today};
 use crate::services::requests::reports::{HoursView, RatesReport};
 
-/// The group's key as staff read it: `all` is the whole community, `none` the requests of no
-/// grid or team; ids and days as they are.
-fn group_label(key: &str) -> String {
-    match key {
-        "all" => "全社区".into(),
-        "none" => "无".into(),
-        k => k.to_string(),
+/// The group as staff read it: a grid's, service type's or team's name; `all` is the whole
+/// community, `none` the requests of no grid or team; days as they are.
+fn group_label(key: &str, name: Option<&str>) -> String {
+    match (key, name) {
+        (_, Some(name)) => name.to_string(),
+        ("all", _) => "全社区".into(),
+        ("none", _) => "无".into(),
+        (k, None) => k.to_string(),
     }
 }
 
@@ -28,9 +29,9 @@ fn group_by_label(g: &str) -> &'static str {
     }
 }
 
-fn rates_cells(key: &str, r: &Rates) -> Vec<Cell> {
+fn rates_cells(key: &str, name: Option<&str>, r: &Rates) -> Vec<Cell> {
     vec![
-        Cell::text(group_label(key)),
+        Cell::text(group_label(key, name)),
         r.total.into(),
         r.cancelled.into(),
         r.counted.into(),
@@ -72,7 +73,7 @@ pub fn three_rates(r: &RatesReport) -> Export {
         ],
     );
     for g in &r.groups {
-        t.row(rates_cells(&g.key, &g.rates));
+        t.row(rates_cells(&g.key, g.name.as_deref(), &g.rates));
     }
     let about = Table::pairs(
         "说明",
