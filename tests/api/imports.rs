@@ -521,13 +521,18 @@ async fn bench_ten_thousand_rows() {
         ]);
     }
     let file = xlsx(&borrow(&rows));
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     let backend = if app.db_url().starts_with("postgres") {
         "postgres"
     } else {
         "sqlite"
     };
     let mut line = format!(
-        "| residents | {backend} (debug build) | {n} | {:.1} MB |",
+        "| residents | {backend} ({build} build) | {n} | {:.1} MB |",
         file.len() as f64 / 1e6
     );
     for (label, dry_run, want_created, want_unchanged) in [

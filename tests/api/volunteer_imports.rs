@@ -440,13 +440,18 @@ async fn bench_ten_thousand_volunteers() {
         .map(|r| r.iter().map(String::as_str).collect())
         .collect();
     let file = xlsx(&borrowed);
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     let backend = if app.db_url().starts_with("postgres") {
         "postgres"
     } else {
         "sqlite"
     };
     let mut line = format!(
-        "| volunteers | {backend} (debug build) | {n} | {:.1} MB |",
+        "| volunteers | {backend} ({build} build) | {n} | {:.1} MB |",
         file.len() as f64 / 1e6
     );
     let client = reqwest::Client::builder()
