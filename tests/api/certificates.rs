@@ -143,7 +143,10 @@ async fn a_certificate_is_numbered_verified_by_anyone_and_revoked_once() {
         .unwrap()
         .to_uppercase();
     let year = Utc::now().year() - 1;
-    let today = Utc::now().date_naive();
+    // The community's day (Asia/Shanghai): from 16:00 UTC it is already tomorrow there.
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
     let path = format!("/api/v1/volunteers/{v}/certificates");
 
     let c1 = w
@@ -235,7 +238,10 @@ async fn bad_periods_and_unknown_numbers_are_refused_and_nothing_is_written() {
     let (v, vt) = &w.vols[0];
     credit(&w.app, &w.c, v, "visit", 60, last_year_june()).await;
     let path = format!("/api/v1/volunteers/{v}/certificates");
-    let today = Utc::now().date_naive();
+    // The community's day (Asia/Shanghai): from 16:00 UTC it is already tomorrow there.
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
     let tomorrow = today.succ_opt().unwrap();
     let cases: Vec<(Value, &str, &str)> = vec![
         (
