@@ -36,6 +36,8 @@ fn valid_key(k: &str) -> bool {
 /// Where a client reads the object a write was about (`WriteTx::subject` kinds).
 fn subject_url(kind: &str, id: Uuid) -> Option<String> {
     let collection = match kind {
+        // The subject is the topic; what was written is the caller's own ballot on it.
+        "topic_ballot" => return Some(format!("/api/v1/topics/{id}/ballots/mine")),
         "help_request" => "help-requests",
         "visit" => "visits",
         "visit_plan" => "visit-plans",

@@ -269,3 +269,43 @@ async fn keys_expire_after_the_retention_and_are_pruned() {
         .map(|v| assert_eq!(v, "true"))
         .expect("the live key still replays");
 }
+
+#[tokio::test]
+async fn a_ballot_whose_answer_was_lost_sends_the_retry_to_the_voters_ballot() {
+    use crate::deliberation::{open_vote, raise, resident_account};
+    let app = spawn_app().await;
+    let c = app.community("甲社区").await;
+    let (user, token) = resident_account(&app, &c, "孙大娘").await;
+    let topic = raise(&app, &c, &token).await.expect(201).id();
+    let vote = open_vote(&app, &topic, &["同意", "反对"]).await.expect(200);
+    let yes = vote.body["vote"]["options"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/v1/topics/{topic}/ballots");
+    let body = json!({"option_id": yes});
+    post_with_key(&app, &path, &token, "ballot-1", &body)
+        .await
+        .expect(201);
+    crash_state(
+        &app,
+        &format!("user:{user}"),
+        "ballot-1",
+        Duration::seconds(-1),
+    )
+    .await;
+    let r = post_with_key(&app, &path, &token, "ballot-1", &body)
+        .await
+        .expect(303);
+    let mine = format!("/api/v1/topics/{topic}/ballots/mine");
+    assert_eq!(r.header("location"), Some(mine.as_str()));
+    let ballot = app.get(&mine, &token).await.expect(200);
+    assert_eq!(ballot.body["option_id"], yes.as_str());
+    let n = app
+        .scalar(
+            "select count(*) from topic_ballots where topic_id = $1",
+            &topic,
+        )
+        .await;
+    assert_eq!(n, 1, "the ballot was cast once");
+}

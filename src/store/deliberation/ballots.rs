@@ -63,6 +63,8 @@ const TOTALS: &str = "select o.id, o.title, count(b.id) as votes
 pub async fn cast(db: &Db, b: &BallotRow) -> StoreResult<()> {
     on_db!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        // A retry whose answer was lost is sent to the caller's ballot.
+        tx.subject("topic_ballot", b.topic_id);
         let hit = sqlx::query(TAKE_OPEN_VOTE).bind(b.topic_id).bind(1_i64).bind(b.created_at)
             .execute(&mut *tx).await?.rows_affected();
         if hit == 0 {
