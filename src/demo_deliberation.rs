@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::auth::{Grant, Principal};
 use crate::domain::role::Role;
-use crate::services::deliberation::{ballots, topics};
+use crate::services::deliberation::{ballots, topics, votes};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::store;
@@ -53,7 +53,7 @@ pub async fn seed(ctx: &AppState, admin: &Principal, community: Uuid) -> Service
                      "description": "楼道里常有电动车充电，存在火灾隐患，建议在5号楼东侧空地增设集中充电桩。"}))?,
     )
     .await?;
-    let v = topics::open_vote(
+    let v = votes::open_vote(
         ctx,
         admin,
         t.id,
@@ -75,7 +75,7 @@ pub async fn seed(ctx: &AppState, admin: &Principal, community: Uuid) -> Service
         )
         .await?;
     }
-    topics::close_vote(ctx, admin, t.id).await?;
+    votes::close_vote(ctx, admin, t.id).await?;
     let decided = topics::decide(
         ctx,
         admin,
@@ -102,7 +102,7 @@ pub async fn seed(ctx: &AppState, admin: &Principal, community: Uuid) -> Service
                      "participants": [raiser.user_id, {"name": "物业公司王经理"}, {"name": "辖区派出所民警"}]}))?,
     )
     .await?;
-    let sv = topics::open_vote(
+    let sv = votes::open_vote(
         ctx,
         admin,
         s.id,

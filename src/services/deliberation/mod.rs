@@ -1,5 +1,5 @@
 //! 议事 deliberation: topics residents or staff raise (`topics`), the meeting that takes them
-//! up, the residents' vote (`ballots`: one ballot per account, changeable while the vote is
+//! up, the residents' vote (`votes`; `ballots`: one ballot per account, changeable while the vote is
 //! open; totals public once it closes, who voted for what for staff only), and the decision,
 //! published as a 三务公开 notice.
 //!
@@ -12,3 +12,4 @@
 
 pub mod ballots;
 pub mod topics;
+pub mod votes;

@@ -1,4 +1,4 @@
-//! Topics: raise, read, edit, schedule their meeting, open and close their vote, decide, drop.
+//! Topics: raise, read, edit, schedule their meeting, decide, drop (their vote is `votes`).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,8 @@ use crate::state::AppState;
 use crate::store;
 use crate::store::deliberation::topics::{Decide, OptionRow, TopicEvent, TopicRow};
 
+use super::votes::settle_due_close;
+
 /// A new topic, or its writable form for a merge patch.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,13 +40,6 @@ pub struct MeetingInput {
     /// Accounts of the community by id, and others by `{"name": …}`.
     #[serde(default)]
     pub participants: Vec<ParticipantInput>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VoteInput {
-    pub options: Option<Vec<String>>,
-    pub closes_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,13 +187,18 @@ pub(crate) async fn load_staff(ctx: &AppState, p: &Principal, id: Uuid) -> Servi
     Ok(t)
 }
 
-async fn view_of(ctx: &AppState, id: Uuid) -> ServiceResult<TopicView> {
+pub(super) async fn view_of(ctx: &AppState, id: Uuid) -> ServiceResult<TopicView> {
     let t = store::deliberation::topics::get(&ctx.db, id).await?;
     let options = store::deliberation::topics::options(&ctx.db, id).await?;
     Ok(view(t, options, store::now()))
 }
 
-fn event(t: &TopicRow, kind: &'static str, actor: Option<Uuid>, data: Value) -> TopicEvent {
+pub(super) fn event(
+    t: &TopicRow,
+    kind: &'static str,
+    actor: Option<Uuid>,
+    data: Value,
+) -> TopicEvent {
     TopicEvent {
         topic_id: t.id,
         community_id: t.community_id,
@@ -453,86 +453,6 @@ pub async fn schedule(
     )
     .await?;
     view_of(ctx, id).await
-}
-
-/// Opens the topic's one vote, with its options, until `closes_at` (at most a year ahead).
-pub async fn open_vote(
-    ctx: &AppState,
-    p: &Principal,
-    id: Uuid,
-    input: VoteInput,
-) -> ServiceResult<TopicView> {
-    let t = load_staff(ctx, p, id).await?;
-    let now = store::now();
-    let mut errors = Fields::new();
-    let options = d::parse_options(input.options.as_deref(), &mut errors);
-    let closes_at = match input.closes_at {
-        None => {
-            errors.push("closes_at", "required");
-            None
-        }
-        Some(at) if at <= now => {
-            errors.push("closes_at", "in_past");
-            None
-        }
-        Some(at) if at > now + chrono::Duration::days(366) => {
-            errors.push("closes_at", "too_far");
-            None
-        }
-        Some(at) => Some(at),
-    };
-    let (options, closes_at) = errors.finish(|| options.zip(closes_at))?;
-    next(t.status, Action::OpenVote).map_err(ServiceError::Conflict)?;
-    if t.vote_opened_at.is_some() {
-        return Err(ServiceError::Conflict("vote_already_opened"));
-    }
-    let rows: Vec<OptionRow> = options
-        .into_iter()
-        .enumerate()
-        .map(|(n, o)| OptionRow {
-            id: Uuid::now_v7(),
-            topic_id: id,
-            position: n as i64,
-            title: o.into_inner(),
-        })
-        .collect();
-    let e = event(
-        &t,
-        "vote_opened",
-        Some(p.user_id),
-        json!({"closes_at": closes_at,
-               "options": rows.iter().map(|o| o.title.as_str()).collect::<Vec<_>>()}),
-    );
-    store::deliberation::topics::open_vote(&ctx.db, id, &rows, closes_at, &e).await?;
-    view_of(ctx, id).await
-}
-
-/// Closes an open vote before its time.
-pub async fn close_vote(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResult<TopicView> {
-    let t = load_staff(ctx, p, id).await?;
-    let Some(closes_at) = t.vote_closes_at else {
-        return Err(ServiceError::Conflict("vote_not_open"));
-    };
-    next(t.status, Action::OpenVote).map_err(|_| ServiceError::Conflict("vote_closed"))?;
-    if d::vote_state(closes_at, t.vote_closed_at, store::now()) == VoteState::Closed {
-        return Err(ServiceError::Conflict("vote_closed"));
-    }
-    let e = event(&t, "vote_closed", Some(p.user_id), json!({"early": true}));
-    store::deliberation::topics::close_vote(&ctx.db, id, &e).await?;
-    view_of(ctx, id).await
-}
-
-/// Records the close of a vote whose time has passed (nobody closed it by hand), so that no
-/// ballot can follow what is counted next.
-pub(crate) async fn settle_due_close(ctx: &AppState, t: &TopicRow) -> ServiceResult<()> {
-    if let Some(closes_at) = t.vote_closes_at
-        && t.vote_closed_at.is_none()
-        && closes_at <= store::now()
-    {
-        let e = event(t, "vote_closed", None, json!({"early": false}));
-        store::deliberation::topics::close_due(&ctx.db, t.id, &e).await?;
-    }
-    Ok(())
 }
 
 /// Records the decision and publishes it as a notice (居务, `议事决定：<title>`, the text with

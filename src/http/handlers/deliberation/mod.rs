@@ -12,8 +12,9 @@ use crate::http::handlers::{PageQuery, action, ok};
 use crate::http::respond;
 use crate::services::deliberation::ballots::{self, BallotInput};
 use crate::services::deliberation::topics::{
-    self as svc, DecisionInput, DropInput, MeetingInput, TopicInput, VoteInput,
+    self as svc, DecisionInput, DropInput, MeetingInput, TopicInput,
 };
+use crate::services::deliberation::votes::{self, VoteInput};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -66,8 +67,8 @@ pub async fn update(
 }
 
 action!(schedule => svc::schedule, MeetingInput);
-action!(open_vote => svc::open_vote, VoteInput);
-action!(close_vote => svc::close_vote);
+action!(open_vote => votes::open_vote, VoteInput);
+action!(close_vote => votes::close_vote);
 action!(decide => svc::decide, DecisionInput);
 action!(drop => svc::drop, DropInput);
 
