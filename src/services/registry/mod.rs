@@ -11,6 +11,7 @@ pub mod grids;
 pub mod invitations;
 pub mod me;
 pub mod resident_hooks;
+pub mod resident_input;
 pub mod residents;
 pub mod service_types;
 mod shared;
