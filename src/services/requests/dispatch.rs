@@ -269,7 +269,7 @@ async fn context(
     let month = month_key(now, rules.tz);
     let (stats, well_rated) = tokio::join!(
         community_stats(ctx, r.community_id, &month, now),
-        store::requests::help_requests::well_rated_servers(
+        store::requests::candidates::well_rated_servers(
             &ctx.db,
             r.resident_id,
             i64::from(rules.policy.rating.satisfied_from),

@@ -265,8 +265,7 @@ pub async fn timeline(
 ) -> ServiceResult<Page<EventView>> {
     let (r, a) = load(ctx, p, id).await?;
     let rows =
-        store::requests::help_requests::timeline(&ctx.db, r.id, page.after, page.fetch_limit())
-            .await?;
+        store::requests::listing::timeline(&ctx.db, r.id, page.after, page.fetch_limit()).await?;
     let staff = a == Access::Staff;
     Ok(page.page(
         rows,

@@ -271,3 +271,17 @@ pub async fn volunteer_of_user(
     on_db!(db, pool => Ok(sqlx::query_scalar(VOLUNTEER_OF_USER).bind(user_id).bind(community_id)
         .fetch_optional(pool).await?))
 }
+
+const WELL_RATED: &str = "select distinct assignee_id from help_requests
+    where resident_id = $1 and rating >= $2 and assignee_id is not null";
+
+/// Volunteers who served this resident before and were rated at least `min_rating`.
+pub async fn well_rated_servers(
+    db: &Db,
+    resident_id: Uuid,
+    min_rating: i64,
+) -> StoreResult<Vec<Uuid>> {
+    let ids: Vec<Option<Uuid>> = on_db!(db, pool => sqlx::query_scalar(WELL_RATED)
+        .bind(resident_id).bind(min_rating).fetch_all(pool).await?);
+    Ok(ids.into_iter().flatten().collect())
+}

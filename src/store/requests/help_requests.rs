@@ -2,8 +2,6 @@
 //! the row (guarded by its version), the offers it answers or makes, the volunteer tallies,
 //! ratings and hours, timers, and one timeline entry plus one outbox row per event.
 
-use crate::domain::help_request::{Channel, DispatchMode, OfferAnswer, Origin, PlacedAs, Status};
-use crate::domain::urgency::Urgency;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::types::Json;
@@ -11,153 +9,10 @@ use uuid::Uuid;
 
 use crate::store::{BeginWrite, Db, StoreError, StoreResult, on_db};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct HelpRequestRow {
-    pub id: Uuid,
-    pub community_id: Uuid,
-    pub resident_id: Uuid,
-    pub grid_id: Option<Uuid>,
-    pub service_type_id: Uuid,
-    pub placed_by: Option<Uuid>,
-    pub placed_as: PlacedAs,
-    pub caller_name: Option<String>,
-    pub caller_phone: Option<String>,
-    pub channel: Channel,
-    pub origin: Origin,
-    pub urgency: Urgency,
-    pub description: String,
-    pub address: Option<String>,
-    pub lat: Option<f64>,
-    pub lng: Option<f64>,
-    pub window_start: Option<DateTime<Utc>>,
-    pub window_end: Option<DateTime<Utc>>,
-    pub status: Status,
-    pub dispatch_mode: DispatchMode,
-    pub attempts: i64,
-    pub assignee_id: Option<Uuid>,
-    pub respond_by: DateTime<Utc>,
-    pub resolve_by: DateTime<Utc>,
-    pub resolve_from: DateTime<Utc>,
-    pub responded_at: Option<DateTime<Utc>>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub completed_at: Option<DateTime<Utc>>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub resolution_note: Option<String>,
-    pub close_reason: Option<String>,
-    pub respond_reminded: bool,
-    pub resolve_reminded: bool,
-    pub respond_overdue: bool,
-    pub resolve_overdue: bool,
-    pub rating: Option<i64>,
-    pub solved: Option<bool>,
-    pub reopen_count: i64,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct OfferRow {
-    pub id: Uuid,
-    pub request_id: Uuid,
-    pub community_id: Uuid,
-    pub volunteer_id: Uuid,
-    pub attempt: i64,
-    pub mode: String,
-    pub score: f64,
-    pub breakdown: Json<Value>,
-    pub offered_by: Option<Uuid>,
-    pub offered_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub answer: Option<OfferAnswer>,
-    pub answered_at: Option<DateTime<Utc>>,
-    pub decline_reason: Option<String>,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct EventRow {
-    pub id: Uuid,
-    pub request_id: Uuid,
-    pub community_id: Uuid,
-    pub kind: String,
-    pub actor_id: Option<Uuid>,
-    pub from_status: Option<String>,
-    pub to_status: Option<String>,
-    pub data: Json<Value>,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone)]
-pub struct TimerRow {
-    pub id: Uuid,
-    pub community_id: Uuid,
-    pub kind: &'static str,
-    pub request_id: Uuid,
-    pub due_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone)]
-pub struct RatingRow {
-    pub id: Uuid,
-    pub request_id: Uuid,
-    pub community_id: Uuid,
-    pub volunteer_id: Option<Uuid>,
-    pub rating: i64,
-    pub solved: bool,
-    pub comment: Option<String>,
-    pub rated_by: Uuid,
-    pub rated_as: &'static str,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone)]
-pub struct HoursRow {
-    pub id: Uuid,
-    pub community_id: Uuid,
-    pub volunteer_id: Uuid,
-    pub source_type: &'static str,
-    pub source_id: Uuid,
-    pub minutes: i64,
-    pub verified_by: Option<Uuid>,
-    pub note: Option<String>,
-    pub at: DateTime<Utc>,
-    /// `YYYY-MM` in the community's time zone, for the volunteer's month tally.
-    pub month_key: String,
-}
-
-/// An open offer answered as part of a change; refused with `code` if it is no longer open.
-#[derive(Debug, Clone)]
-pub struct AnswerOffer {
-    pub offer_id: Uuid,
-    pub volunteer_id: Uuid,
-    pub answer: &'static str,
-    pub reason: Option<String>,
-    /// Refuse when the offer's `expires_at` has passed at this instant.
-    pub unexpired_at: Option<DateTime<Utc>>,
-}
-
-/// Everything one transition writes besides the request row itself.
-#[derive(Debug, Default)]
-pub struct Effects {
-    /// When the change happens (answers, withdrawals).
-    pub at: DateTime<Utc>,
-    pub answer_offer: Option<AnswerOffer>,
-    /// Withdraw every other open offer of the request.
-    pub withdraw_open_offers: bool,
-    pub new_offers: Vec<OfferRow>,
-    /// (volunteer, +1 or -1): a +1 is refused with `load_cap_reached` at the cap.
-    pub load: Option<(Uuid, i64)>,
-    /// Offers accepted by this volunteer (for the reliability tally).
-    pub accepted_by: Option<Uuid>,
-    pub rating: Option<RatingRow>,
-    pub hours: Option<HoursRow>,
-    pub events: Vec<EventRow>,
-    pub add_timers: Vec<TimerRow>,
-    /// Timer kinds of this request to drop; `"*"` drops all.
-    pub drop_timers: Vec<&'static str>,
-    /// A reopened request starts its resolve deadline afresh.
-    pub reset_resolve_flags: bool,
-}
+pub use super::rows::{
+    AnswerOffer, Effects, EventRow, HelpRequestRow, HoursRow, OfferRow, RatingRow,
+    RequestWithResident, ResidentBrief, TimerRow,
+};
 
 macro_rules! request_columns {
     () => {
@@ -183,26 +38,6 @@ macro_rules! request_columns_r {
     };
 }
 pub(crate) use request_columns_r;
-
-/// The resident as a request shows them: enough to serve, and whose account they are; and the
-/// assigned volunteer, as the resident sees who is coming.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ResidentBrief {
-    pub resident_name: String,
-    pub resident_phone: Option<String>,
-    pub resident_address: Option<String>,
-    pub resident_user_id: Option<Uuid>,
-    pub assignee_name: Option<String>,
-    pub assignee_phone: Option<String>,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct RequestWithResident {
-    #[sqlx(flatten)]
-    pub request: HelpRequestRow,
-    #[sqlx(flatten)]
-    pub resident: ResidentBrief,
-}
 
 const INSERT: &str = concat!(
     "insert into help_requests (",
@@ -751,38 +586,4 @@ pub async fn get(db: &Db, id: Uuid) -> StoreResult<HelpRequestRow> {
 /// The request with its resident's brief, in one round trip.
 pub async fn get_with_resident(db: &Db, id: Uuid) -> StoreResult<RequestWithResident> {
     on_db!(db, pool => Ok(sqlx::query_as(GET_WITH_RESIDENT).bind(id).fetch_one(pool).await?))
-}
-
-const TIMELINE: &str =
-    "select id, request_id, community_id, kind, actor_id, from_status, to_status, data, at
-    from request_events where request_id = $1 and ($2 is null or id > $2) order by id limit $3";
-
-pub async fn timeline(
-    db: &Db,
-    request_id: Uuid,
-    after: Option<Uuid>,
-    limit: i64,
-) -> StoreResult<Vec<EventRow>> {
-    on_db!(db, pool => Ok(sqlx::query_as(TIMELINE).bind(request_id).bind(after).bind(limit).fetch_all(pool).await?))
-}
-
-const WELL_RATED: &str = "select distinct assignee_id from help_requests
-    where resident_id = $1 and rating >= $2 and assignee_id is not null";
-
-/// Volunteers who served this resident before and were rated at least `min_rating`.
-pub async fn well_rated_servers(
-    db: &Db,
-    resident_id: Uuid,
-    min_rating: i64,
-) -> StoreResult<Vec<Uuid>> {
-    let ids: Vec<Option<Uuid>> = on_db!(db, pool => sqlx::query_scalar(WELL_RATED)
-        .bind(resident_id).bind(min_rating).fetch_all(pool).await?);
-    Ok(ids.into_iter().flatten().collect())
-}
-
-const OUTBOX_OF: &str = "select count(*) from outbox where aggregate_id = $1";
-
-/// How many outbox messages a request has produced (tests and diagnostics).
-pub async fn outbox_count(db: &Db, request_id: Uuid) -> StoreResult<i64> {
-    on_db!(db, pool => Ok(sqlx::query_scalar(OUTBOX_OF).bind(request_id).fetch_one(pool).await?))
 }

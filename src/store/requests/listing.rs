@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::store::registry::grids::grid_served_by;
-use crate::store::requests::help_requests::{RequestWithResident, request_columns_r};
+use crate::store::requests::help_requests::{EventRow, RequestWithResident, request_columns_r};
 use crate::store::{Db, StoreResult, on_db};
 
 #[derive(Debug, Default)]
@@ -79,6 +79,20 @@ pub async fn list(
         .bind(&f.urgency).bind(f.overdue).bind(f.assignee_id).bind(&f.origin).bind(f.from).bind(f.to)
         .bind(f.resident_id).bind(f.resident_user).bind(f.volunteer_id).bind(f.grid_worker).bind(limit)
         .fetch_all(pool).await?))
+}
+
+/// A request's timeline, a page at a time.
+const TIMELINE: &str =
+    "select id, request_id, community_id, kind, actor_id, from_status, to_status, data, at
+    from request_events where request_id = $1 and ($2 is null or id > $2) order by id limit $3";
+
+pub async fn timeline(
+    db: &Db,
+    request_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> StoreResult<Vec<EventRow>> {
+    on_db!(db, pool => Ok(sqlx::query_as(TIMELINE).bind(request_id).bind(after).bind(limit).fetch_all(pool).await?))
 }
 
 #[cfg(test)]
