@@ -115,6 +115,8 @@ async fn due_steps(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
     crate::services::retention::prune(ctx, now).await?;
     // 三务公开: notices published for later are announced when their time comes.
     store::notices::notice_rows::announce_due(&ctx.db, now, 500).await?;
+    // 议事: votes whose time has come are closed, and their close announced.
+    crate::services::deliberation::votes::close_due_votes(ctx, now).await?;
     // 一呼百应: check-ins left open for a day are closed at the planned end.
     crate::services::mobilisation::attendance::auto_check_out(ctx, now).await?;
     // 一小: children not signed out 30 minutes after their session ends raise an alert.

@@ -717,3 +717,48 @@ async fn bad_and_out_of_order_requests_are_refused_and_nothing_is_written() {
     let dropped = "select count(*) from outbox where aggregate_id = $1 and topic = 'topic.dropped'";
     assert_eq!(count(&app, dropped, &id).await, 1);
 }
+
+#[tokio::test]
+async fn the_sweeper_closes_a_vote_when_its_time_comes_and_announces_it_once() {
+    const CLOSED_EVENTS: &str = "select count(*) from outbox where aggregate_id = $1
+        and aggregate_type = 'topic' and topic = 'topic.vote_closed'";
+    let app = spawn_app().await;
+    let c = app.community("甲社区").await;
+    let (_, r1) = resident_account(&app, &c, "孙大娘").await;
+    let id = raise(&app, &c, &r1).await.expect(201).id();
+    let v = open_vote(&app, &id, &["同意", "反对"]).await.expect(200);
+    let yes = option_ids(&v.body)[0].clone();
+    ballot(&app, &id, &r1, &yes).await.expect(201);
+    let sweep = |at| huying::services::sweeper::sweep(&app.state, at);
+
+    // Before its time nothing happens.
+    sweep(Utc::now()).await.unwrap();
+    assert_eq!(count(&app, CLOSED_EVENTS, &id).await, 0);
+    let t = app
+        .get(&format!("/api/v1/topics/{id}"), &app.admin)
+        .await
+        .expect(200);
+    assert_eq!(t.body["vote"]["state"], "open");
+
+    // Past it, the close is recorded and announced without anyone reading the topic; a second
+    // sweep (or another instance) announces nothing more.
+    let later = Utc::now() + Duration::hours(2);
+    sweep(later).await.unwrap();
+    assert_eq!(count(&app, CLOSED_EVENTS, &id).await, 1);
+    sweep(later).await.unwrap();
+    assert_eq!(count(&app, CLOSED_EVENTS, &id).await, 1);
+    let closed_at: i64 = app
+        .scalar(
+            "select count(*) from topics where id = $1 and vote_closed_at is not null",
+            &id,
+        )
+        .await;
+    assert_eq!(closed_at, 1);
+    // Reading it afterwards records nothing twice either.
+    let t = app
+        .get(&format!("/api/v1/topics/{id}"), &app.admin)
+        .await
+        .expect(200);
+    assert_eq!(count(&app, CLOSED_EVENTS, &id).await, 1);
+    assert_eq!(t.body["vote"]["state"], "closed");
+}

@@ -93,12 +93,39 @@ pub async fn close_vote(ctx: &AppState, p: &Principal, id: Uuid) -> ServiceResul
 /// Records the close of a vote whose time has passed (nobody closed it by hand), so that no
 /// ballot can follow what is counted next.
 pub(crate) async fn settle_due_close(ctx: &AppState, t: &TopicRow) -> ServiceResult<()> {
+    settle_at(ctx, t, store::now()).await.map(drop)
+}
+
+async fn settle_at(ctx: &AppState, t: &TopicRow, now: DateTime<Utc>) -> ServiceResult<bool> {
     if let Some(closes_at) = t.vote_closes_at
         && t.vote_closed_at.is_none()
-        && closes_at <= store::now()
+        && closes_at <= now
     {
-        let e = event(t, "vote_closed", None, json!({"early": false}));
-        store::deliberation::topics::close_due(&ctx.db, t.id, &e).await?;
+        let mut e = event(t, "vote_closed", None, json!({"early": false}));
+        e.at = now;
+        return Ok(store::deliberation::topics::close_due(&ctx.db, t.id, &e).await?);
     }
-    Ok(())
+    Ok(false)
+}
+
+/// The sweeper's step: records the close of every vote whose time has come by `now`, so that
+/// the `vote_closed` event goes out then. Safe in any number of instances (the close is a
+/// conditional update); costs what is due. Returns how many this call closed.
+pub async fn close_due_votes(ctx: &AppState, now: DateTime<Utc>) -> ServiceResult<usize> {
+    const BATCH: i64 = 100;
+    let mut closed = 0;
+    loop {
+        let due = store::deliberation::topics::votes_due(&ctx.db, now, BATCH).await?;
+        let mut hit = 0;
+        for t in &due {
+            if settle_at(ctx, t, now).await? {
+                hit += 1;
+            }
+        }
+        closed += hit;
+        // Another instance took the rest, or nothing more is due.
+        if (due.len() as i64) < BATCH || hit == 0 {
+            return Ok(closed);
+        }
+    }
 }

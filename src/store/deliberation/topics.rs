@@ -275,6 +275,18 @@ const CLOSE_DUE: &str = "update topics set vote_closed_at = vote_closes_at, vers
     where id = $1 and vote_opened_at is not null and vote_closed_at is null
       and vote_closes_at <= $2";
 
+const VOTES_DUE: &str = concat!(
+    "select ",
+    columns!(),
+    " from topics t where t.vote_opened_at is not null and t.vote_closed_at is null
+      and t.vote_closes_at <= $1 order by t.vote_closes_at limit $2"
+);
+
+/// Topics whose vote's time has come and whose close nobody has recorded, the longest due first.
+pub async fn votes_due(db: &Db, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<TopicRow>> {
+    on_db!(db, pool => Ok(sqlx::query_as(VOTES_DUE).bind(now).bind(limit).fetch_all(pool).await?))
+}
+
 /// Records the close of a vote whose time has come (once, whoever gets there first), so that
 /// no ballot can follow; whether this call recorded it.
 pub async fn close_due(db: &Db, id: Uuid, e: &TopicEvent) -> StoreResult<bool> {
