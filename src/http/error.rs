@@ -182,6 +182,7 @@ impl ApiError {
                 .collect(),
             ApiError::Sheet { issues, .. } => issues
                 .iter()
+                .take(crate::domain::import_sheet::MAX_LISTED_ISSUES)
                 .map(|e| ProblemField {
                     row: Some(e.row),
                     column: Some(&e.column),

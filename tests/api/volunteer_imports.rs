@@ -121,6 +121,7 @@ async fn a_real_run_creates_links_and_updates_by_phone_and_a_second_run_creates_
         .expect(200);
     assert_eq!(counts(&r), [3, 2, 1, 0, 1, 1], "{}", r.body);
     assert_eq!(r.body["errors"], json!([]));
+    assert_eq!(r.body["errors_total"], 0);
     let all = volunteers(&app, &c).await;
     assert_eq!(all.len(), 3);
     let by_name = |n: &str| all.iter().find(|v| v["name"] == n).unwrap().clone();
@@ -401,6 +402,38 @@ async fn only_those_who_may_grant_the_volunteer_role_import_or_fetch_the_templat
     app.send(app.req(Method::GET, &template).bearer_auth(&admin_a))
         .await
         .expect(200);
+}
+
+#[tokio::test]
+async fn a_sheet_wrong_everywhere_lists_its_first_thousand_bad_cells_and_counts_them_all() {
+    let app = spawn_app().await;
+    let c = app.community("甲社区").await;
+    let mut rows = vec![vec!["姓名".to_string(), "电话".to_string()]];
+    rows.extend((0..1500).map(|i| vec![format!("志愿者{i}"), "12345".to_string()]));
+    let borrowed: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|r| r.iter().map(String::as_str).collect())
+        .collect();
+    let dry = upload(&app, &c, &app.admin, true, "text/csv", csv(&borrowed))
+        .await
+        .expect(200);
+    let listed = issues(&dry);
+    assert_eq!(
+        (listed.len(), &dry.body["errors_total"]),
+        (1000, &json!(1500))
+    );
+    assert_eq!(listed[0], (2, "phone".into(), "invalid_phone".into()));
+    assert_eq!(listed[999].0, 1001, "the first thousand, in row order");
+    let refused = upload(&app, &c, &app.admin, false, "text/csv", csv(&borrowed))
+        .await
+        .problem(422, "import_invalid");
+    assert_eq!(refused.body["errors"].as_array().unwrap().len(), 1000);
+    let message = refused.body["message"].as_str().unwrap();
+    assert!(
+        message.contains("1499"),
+        "the message counts the rest: {message}"
+    );
+    assert!(volunteers(&app, &c).await.is_empty());
 }
 
 /// 10,000 generated volunteers (every account new) through the API, timed: the dry run, the

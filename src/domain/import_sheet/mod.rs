@@ -20,6 +20,9 @@ pub use values::{
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 /// The most data rows one import takes.
 pub const MAX_ROWS: usize = 20_000;
+/// The most bad cells an answer lists (it counts them all): enough to fix a sheet by, without
+/// megabytes of JSON for a sheet that is wrong everywhere.
+pub const MAX_LISTED_ISSUES: usize = 1_000;
 /// What an XLSX's parts may unpack to in all: a 5 MiB file of 20,000 rows unpacks to a few
 /// tens of MiB; a zip bomb is refused before anything is read.
 pub const MAX_UNPACKED_BYTES: u64 = 100 * 1024 * 1024;

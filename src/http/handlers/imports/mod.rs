@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::domain::import_sheet::{MAX_BYTES, SheetError};
+use crate::domain::import_sheet::{MAX_BYTES, MAX_LISTED_ISSUES, SheetError};
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, RequestId, read_body};
 use crate::http::i18n::{Lang, text};
@@ -58,6 +58,7 @@ struct ReportView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     accounts_linked: Option<usize>,
     errors: Vec<IssueView<'a>>,
+    errors_total: usize,
 }
 
 fn sheet_error(status: StatusCode, code: &'static str) -> ApiError {
@@ -175,9 +176,11 @@ fn report_response(r: &ImportReport, lang: Lang) -> HttpResponse {
         unchanged: r.unchanged,
         accounts_created: r.accounts_created,
         accounts_linked: r.accounts_linked,
+        errors_total: r.errors.len(),
         errors: r
             .errors
             .iter()
+            .take(MAX_LISTED_ISSUES)
             .map(|e| IssueView {
                 row: e.row,
                 column: &e.column,
