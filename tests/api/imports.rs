@@ -521,6 +521,19 @@ async fn bench_ten_thousand_rows() {
         ]);
     }
     let file = xlsx(&borrow(&rows));
+    let line = time_three_runs(&app, &c, "residents", &file, n).await;
+    println!("BENCH {line}");
+}
+
+/// The bench line of one sheet of `kind` (`residents`, `volunteers`): the dry run, the real run
+/// and the same sheet again, each timed through the API and checked for what it created.
+pub(crate) async fn time_three_runs(
+    app: &TestApp,
+    community: &str,
+    kind: &str,
+    file: &[u8],
+    n: u32,
+) -> String {
     let build = if cfg!(debug_assertions) {
         "debug"
     } else {
@@ -532,36 +545,39 @@ async fn bench_ten_thousand_rows() {
         "sqlite"
     };
     let mut line = format!(
-        "| residents | {backend} ({build} build) | {n} | {:.1} MB |",
+        "| {kind} | {backend} ({build} build) | {n} | {:.1} MB |",
         file.len() as f64 / 1e6
     );
-    for (label, dry_run, want_created, want_unchanged) in [
+    // The test client gives up after 30 s; a bench waits.
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(600))
+        .build()
+        .unwrap();
+    for (run, dry_run, want_created, want_unchanged) in [
         ("dry run", true, n, 0),
         ("import", false, n, 0),
         ("again", false, 0, n),
     ] {
-        // The test client gives up after 30 s; a bench waits.
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(600))
-            .build()
-            .unwrap();
         let t = std::time::Instant::now();
         let res = client
-            .post(format!("{}{}", app.base, import_path(&c, dry_run)))
+            .post(format!(
+                "{}/api/v1/communities/{community}/imports/{kind}?dry_run={dry_run}",
+                app.base
+            ))
             .bearer_auth(&app.admin)
             .header("content-type", XLSX)
-            .body(file.clone())
+            .body(file.to_vec())
             .send()
             .await
             .unwrap();
         let secs = t.elapsed().as_secs_f64();
-        assert_eq!(res.status(), 200, "{label}");
+        assert_eq!(res.status(), 200, "{run}");
         let body: Value = res.json().await.unwrap();
-        assert_eq!(body["created"], want_created, "{label}");
-        assert_eq!(body["unchanged"], want_unchanged, "{label}");
+        assert_eq!(body["created"], want_created, "{run}");
+        assert_eq!(body["unchanged"], want_unchanged, "{run}");
         line.push_str(&format!(" {secs:.2} |"));
     }
-    println!("BENCH {line}");
+    line
 }
 
 #[tokio::test]

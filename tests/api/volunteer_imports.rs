@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, Resp, TestApp, spawn_app};
-use crate::imports::{csv, xlsx};
+use crate::imports::{csv, time_three_runs, xlsx};
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -473,47 +473,6 @@ async fn bench_ten_thousand_volunteers() {
         .map(|r| r.iter().map(String::as_str).collect())
         .collect();
     let file = xlsx(&borrowed);
-    let build = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
-    let backend = if app.db_url().starts_with("postgres") {
-        "postgres"
-    } else {
-        "sqlite"
-    };
-    let mut line = format!(
-        "| volunteers | {backend} ({build} build) | {n} | {:.1} MB |",
-        file.len() as f64 / 1e6
-    );
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(600))
-        .build()
-        .unwrap();
-    for (label, dry_run, want_created, want_unchanged) in [
-        ("dry run", true, n, 0),
-        ("import", false, n, 0),
-        ("again", false, 0, n),
-    ] {
-        let t = std::time::Instant::now();
-        let res = client
-            .post(format!(
-                "{}/api/v1/communities/{c}/imports/volunteers?dry_run={dry_run}",
-                app.base
-            ))
-            .bearer_auth(&app.admin)
-            .header("content-type", XLSX)
-            .body(file.clone())
-            .send()
-            .await
-            .unwrap();
-        let secs = t.elapsed().as_secs_f64();
-        assert_eq!(res.status(), 200, "{label}");
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(body["created"], want_created, "{label}");
-        assert_eq!(body["unchanged"], want_unchanged, "{label}");
-        line.push_str(&format!(" {secs:.2} |"));
-    }
+    let line = time_three_runs(&app, &c, "volunteers", &file, n).await;
     println!("BENCH {line}");
 }
