@@ -31,6 +31,26 @@ pub struct NewAudit<'a> {
 pub(crate) const INSERT: &str = "insert into audit_log (id, community_id, actor_id, action, object_type, object_id, reason, request_id, at)
     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
+/// Writes `$a` (a `&NewAudit`) at `$at` on `$conn`, inside the caller's transaction.
+macro_rules! write_audit {
+    ($conn:expr, $a:expr, $at:expr) => {{
+        let a: &$crate::store::audit::NewAudit<'_> = $a;
+        sqlx::query($crate::store::audit::INSERT)
+            .bind(uuid::Uuid::now_v7())
+            .bind(a.community_id)
+            .bind(a.actor_id)
+            .bind(a.action)
+            .bind(a.object_type)
+            .bind(a.object_id)
+            .bind(a.reason)
+            .bind(a.request_id)
+            .bind($at)
+            .execute($conn)
+            .await?;
+    }};
+}
+pub(crate) use write_audit;
+
 pub async fn insert(db: &Db, a: NewAudit<'_>) -> StoreResult<()> {
     on_db!(db, pool => {
         sqlx::query(INSERT).bind(Uuid::now_v7()).bind(a.community_id).bind(a.actor_id).bind(a.action)

@@ -21,8 +21,20 @@ async fn upload(
     content_type: &str,
     body: Vec<u8>,
 ) -> Resp {
+    let path = import_path(community, dry_run);
+    upload_to(app, &path, token, content_type, body).await
+}
+
+/// A sheet POSTed as its raw body, as `curl --data-binary` sends it.
+pub(crate) async fn upload_to(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Resp {
     app.send(
-        app.req(Method::POST, &import_path(community, dry_run))
+        app.req(Method::POST, path)
             .bearer_auth(token)
             .header("content-type", content_type)
             .body(body),

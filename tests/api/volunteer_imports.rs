@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, Resp, TestApp, spawn_app};
-use crate::imports::{csv, time_three_runs, xlsx};
+use crate::imports::{csv, time_three_runs, upload_to, xlsx};
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -20,13 +20,7 @@ async fn upload(
     body: Vec<u8>,
 ) -> Resp {
     let path = format!("/api/v1/communities/{community}/imports/volunteers?dry_run={dry_run}");
-    app.send(
-        app.req(Method::POST, &path)
-            .bearer_auth(token)
-            .header("content-type", content_type)
-            .body(body),
-    )
-    .await
+    upload_to(app, &path, token, content_type, body).await
 }
 
 async fn volunteers(app: &TestApp, community: &str) -> Vec<Value> {

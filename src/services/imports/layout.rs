@@ -1,5 +1,6 @@
 //! Where a sheet's columns are: its header row matched against the columns an import reads.
 
+use crate::domain::FieldError;
 use crate::domain::import_sheet::{self as sheet, Column, SheetIssue, SheetRow};
 
 use super::ImportError;
@@ -65,5 +66,18 @@ impl<'a> Layout<'a> {
             field: field.to_string(),
             code,
         }
+    }
+
+    /// The registry's field errors of `row` as issues on the columns they come from
+    /// (`availability[2].start` is the `availability` column).
+    pub fn issues_of<'e>(
+        &'e self,
+        row: &'e SheetRow,
+        errors: &'e [FieldError],
+    ) -> impl Iterator<Item = SheetIssue> + 'e {
+        errors.iter().map(move |e| {
+            let field = e.field.split(['[', '.']).next().unwrap_or("");
+            self.issue(row, field, e.code)
+        })
     }
 }

@@ -19,7 +19,8 @@ use crate::auth::Principal;
 use crate::domain::import_sheet::{self as sheet, Sheet, SheetError, SheetIssue};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
-use crate::store::{self, StoreError};
+use crate::store::audit::NewAudit;
+use crate::store::{self, StoreError, StoreResult};
 
 /// What an import answers: the counts, and every row's errors (a real run with errors wrote
 /// nothing and answers [`ImportError::Invalid`] instead).
@@ -66,6 +67,46 @@ impl From<StoreError> for ImportError {
 }
 
 pub type ImportResult<T> = Result<T, ImportError>;
+
+/// What a run does with its report before anything is written: a dry run answers it, a real
+/// run with bad rows is refused with them; `None` when the real run may write.
+fn answer_before_writing(report: &ImportReport) -> Option<ImportResult<ImportReport>> {
+    if report.dry_run {
+        Some(Ok(report.clone()))
+    } else if !report.errors.is_empty() {
+        Some(Err(ImportError::Invalid(report.errors.clone())))
+    } else {
+        None
+    }
+}
+
+/// The one audit entry of a real run, counting what it did.
+fn audit_entry<'a>(
+    p: &Principal,
+    community_id: Uuid,
+    action: &'static str,
+    reason: &'a str,
+    request_id: Option<&'a str>,
+) -> NewAudit<'a> {
+    NewAudit {
+        community_id: Some(community_id),
+        actor_id: Some(p.user_id),
+        action,
+        object_type: "community",
+        object_id: Some(community_id),
+        reason: Some(reason),
+        request_id,
+    }
+}
+
+/// A record changed, or a key taken, between the plan and the write: run it again.
+fn written(r: StoreResult<()>) -> ImportResult<()> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(StoreError::StaleVersion | StoreError::Conflict) => Err(ImportError::Conflict),
+        Err(e) => Err(ServiceError::from(e).into()),
+    }
+}
 
 /// The file read as a sheet, within the limits.
 fn read_sheet(bytes: &[u8]) -> ImportResult<Sheet> {

@@ -7,20 +7,18 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::domain::FieldError;
 use crate::domain::id_card::IdCardNumber;
 use crate::domain::import_sheet::{self as sheet, Column, SheetIssue, SheetRow};
 use crate::domain::phone::Phone;
+use crate::services::ServiceResult;
 use crate::services::registry::communities::{deny, policy_of, visible};
 use crate::services::registry::resident_hooks::{GradeOnSave, ResidentSave};
 use crate::services::registry::residents::{self as registry, Consent, ResidentInput};
-use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
-use crate::store::audit::NewAudit;
+use crate::store::TxWrites;
 use crate::store::imports::residents::{self as store_import, ResidentImport};
 use crate::store::registry::communities::CommunityRow;
 use crate::store::registry::residents::ResidentRow;
-use crate::store::{StoreError, TxWrites};
 
 use super::layout::{Layout, col};
 use super::{ImportError, ImportReport, ImportResult};
@@ -217,11 +215,8 @@ pub async fn import(
         accounts_linked: None,
         errors: plan.issues,
     };
-    if dry_run {
-        return Ok(report);
-    }
-    if !report.errors.is_empty() {
-        return Err(ImportError::Invalid(report.errors));
+    if let Some(answer) = super::answer_before_writing(&report) {
+        return answer;
     }
     write(
         ctx,
@@ -342,10 +337,7 @@ fn plan(
         let checked = registry::check(ctx, community.id, &policy, &input, grid_known, base);
         match checked {
             Err(errors) => {
-                issues.extend(errors.iter().map(|e: &FieldError| {
-                    let field = e.field.split(['[', '.']).next().unwrap_or("");
-                    layout.issue(row, field, e.code)
-                }));
+                issues.extend(layout.issues_of(row, &errors));
             }
             Ok(new) if issues.is_empty() => match base {
                 None => plan.creates.push(new),
@@ -396,21 +388,9 @@ async fn write(
         creates: &creates,
         updates: &changed,
         also: &also,
-        audit: NewAudit {
-            community_id: Some(community_id),
-            actor_id: Some(p.user_id),
-            action: "residents.imported",
-            object_type: "community",
-            object_id: Some(community_id),
-            reason: Some(&reason),
-            request_id,
-        },
+        audit: super::audit_entry(p, community_id, "residents.imported", &reason, request_id),
     };
-    match store_import::apply(&ctx.db, &w).await {
-        Ok(()) => {}
-        Err(StoreError::StaleVersion | StoreError::Conflict) => return Err(ImportError::Conflict),
-        Err(e) => return Err(ServiceError::from(e).into()),
-    }
+    super::written(store_import::apply(&ctx.db, &w).await)?;
     for s in &saves {
         s.after(ctx).await;
     }

@@ -8,7 +8,6 @@ use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::domain::FieldError;
 use crate::domain::import_sheet::{self as sheet, Column, SheetIssue, SheetRow};
 use crate::domain::phone::Phone;
 use crate::domain::role::Role;
@@ -17,8 +16,6 @@ use crate::services::registry::communities::{deny, visible};
 use crate::services::registry::volunteers::{self as registry, VolunteerInput};
 use crate::services::{ServiceError, ServiceResult};
 use crate::state::AppState;
-use crate::store::StoreError;
-use crate::store::audit::NewAudit;
 use crate::store::imports::volunteers::{
     self as store_import, AccountRole, NewAccount, VolunteerImport,
 };
@@ -26,7 +23,7 @@ use crate::store::registry::communities::CommunityRow;
 use crate::store::registry::volunteers::VolunteerRow;
 
 use super::layout::{Layout, col};
-use super::{ImportError, ImportReport, ImportResult};
+use super::{ImportReport, ImportResult};
 
 /// The columns of a volunteers sheet, in the template's order.
 pub const COLUMNS: &[Column] = &[
@@ -211,11 +208,8 @@ pub async fn import(
         accounts_linked: Some(plan.linked),
         errors: plan.issues,
     };
-    if dry_run {
-        return Ok(report);
-    }
-    if !report.errors.is_empty() {
-        return Err(ImportError::Invalid(report.errors));
+    if let Some(answer) = super::answer_before_writing(&report) {
+        return answer;
     }
     write(
         ctx,
@@ -289,10 +283,7 @@ fn plan(
         let mut grid_known = true;
         fill(layout, row, grids, &mut input, &mut grid_known, &mut issues);
         match registry::check(community_id, &input, grid_known, base) {
-            Err(errors) => issues.extend(errors.iter().map(|e: &FieldError| {
-                let field = e.field.split(['[', '.']).next().unwrap_or("");
-                layout.issue(row, field, e.code)
-            })),
+            Err(errors) => issues.extend(layout.issues_of(row, &errors)),
             Ok((new, _)) if issues.is_empty() => match person {
                 Some(Person::Profile(b)) if same(b, &new) => plan.unchanged += 1,
                 Some(Person::Profile(b)) => plan.updates.push((new, b.version)),
@@ -430,19 +421,7 @@ async fn write(
         granted_by: p.user_id,
         creates,
         updates,
-        audit: NewAudit {
-            community_id: Some(community_id),
-            actor_id: Some(p.user_id),
-            action: "volunteers.imported",
-            object_type: "community",
-            object_id: Some(community_id),
-            reason: Some(&reason),
-            request_id,
-        },
+        audit: super::audit_entry(p, community_id, "volunteers.imported", &reason, request_id),
     };
-    match store_import::apply(&ctx.db, &w).await {
-        Ok(()) => Ok(()),
-        Err(StoreError::StaleVersion | StoreError::Conflict) => Err(ImportError::Conflict),
-        Err(e) => Err(ServiceError::from(e).into()),
-    }
+    super::written(store_import::apply(&ctx.db, &w).await)
 }

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use crate::store::audit::NewAudit;
+use crate::store::audit::{NewAudit, write_audit};
 use crate::store::registry::residents::{ResidentRow, search_key};
 use crate::store::{ApplyIn, BeginWrite, Db, StoreError, StoreResult, TxWrites, now, on_db};
 
@@ -75,10 +75,7 @@ pub async fn apply(db: &Db, w: &ResidentImport<'_>) -> StoreResult<()> {
         for also in w.also {
             also.apply_in(&mut *tx).await?;
         }
-        let a = &w.audit;
-        sqlx::query(crate::store::audit::INSERT).bind(Uuid::now_v7()).bind(a.community_id).bind(a.actor_id)
-            .bind(a.action).bind(a.object_type).bind(a.object_id).bind(a.reason).bind(a.request_id).bind(t)
-            .execute(&mut *tx).await?;
+        write_audit!(&mut *tx, &w.audit, t);
         tx.commit().await?;
         Ok(())
     })

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::domain::text::search_key;
 use crate::store::accounts::users::search_key as user_search_key;
-use crate::store::audit::NewAudit;
+use crate::store::audit::{NewAudit, write_audit};
 use crate::store::registry::volunteers::VolunteerRow;
 use crate::store::{BeginWrite, Db, StoreError, StoreResult, now, on_db};
 
@@ -116,10 +116,7 @@ pub async fn apply(db: &Db, w: &VolunteerImport<'_>) -> StoreResult<()> {
             });
             q.build().execute(&mut *tx).await?;
         }
-        let a = &w.audit;
-        sqlx::query(crate::store::audit::INSERT).bind(Uuid::now_v7()).bind(a.community_id).bind(a.actor_id)
-            .bind(a.action).bind(a.object_type).bind(a.object_id).bind(a.reason).bind(a.request_id).bind(t)
-            .execute(&mut *tx).await?;
+        write_audit!(&mut *tx, &w.audit, t);
         tx.commit().await?;
         Ok(())
     })
