@@ -399,6 +399,38 @@ async fn only_those_who_may_grant_the_volunteer_role_import_or_fetch_the_templat
 }
 
 #[tokio::test]
+async fn two_imports_of_one_new_person_at_once_make_one_account_and_a_bad_query_is_refused() {
+    let app = spawn_app().await;
+    let c = app.community("甲社区").await;
+    let file = csv(&[vec!["姓名", "电话"], vec!["赵志愿", "13700000001"]]);
+    let (a, b) = tokio::join!(
+        upload(&app, &c, &app.admin, false, "text/csv", file.clone()),
+        upload(&app, &c, &app.admin, false, "text/csv", file.clone()),
+    );
+    for r in [&a, &b] {
+        // Either it wrote (or found it written), or the other one took the phone between its
+        // plan and its write: then nothing of it was written, and it says to run it again.
+        assert!(
+            r.status == 200 || (r.status == 409 && r.body["code"] == "import_conflict"),
+            "{} {}",
+            r.status,
+            r.body
+        );
+    }
+    let all = volunteers(&app, &c).await;
+    assert_eq!(all.len(), 1, "one person, one profile");
+    let again = upload(&app, &c, &app.admin, false, "text/csv", file.clone())
+        .await
+        .expect(200);
+    assert_eq!(counts(&again), [1, 0, 0, 1, 0, 0]);
+    let path = format!("/api/v1/communities/{c}/imports/volunteers?dry_run=perhaps");
+    upload_to(&app, &path, &app.admin, "text/csv", file)
+        .await
+        .problem(400, "invalid_query");
+    assert_eq!(volunteers(&app, &c).await.len(), 1);
+}
+
+#[tokio::test]
 async fn a_sheet_wrong_everywhere_lists_its_first_thousand_bad_cells_and_counts_them_all() {
     let app = spawn_app().await;
     let c = app.community("甲社区").await;
